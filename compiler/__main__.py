@@ -1,0 +1,6 @@
+"""`python -m compiler` runs the same CLI as the `pops` script."""
+
+from compiler.cli import main
+
+if __name__ == "__main__":
+    main()
