@@ -1,0 +1,226 @@
+"""The pipeline, one direction: load -> model -> rules -> render -> output.
+
+`compile_groups` does everything but write; `build` and `check_output` are the
+two things the CLI (and the publisher) do with its result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from compiler import __version__
+from compiler.diagnostics import Diagnostic, count, finalize
+from compiler.load import load_file
+from compiler.model.from_document import group_from_document
+from compiler.output import MANIFEST, Comparison, Staging, Stale, file_entry, manifest_bytes
+from compiler.render import render_group
+from compiler.rules import run_rules
+
+SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
+@dataclass(slots=True)
+class GroupResult:
+    slug: str
+    file: str
+    source_sha256: str
+    diagnostics: list[Diagnostic]
+    files: dict[str, bytes] | None = None
+
+
+@dataclass(slots=True)
+class Compilation:
+    """Everything a run of the compiler knows, before anything is written."""
+
+    diagnostics: list[Diagnostic]
+    files: int = 0
+    groups: list[str] = field(default_factory=list)
+    inputs_digest: str = ""
+
+    @property
+    def errors(self) -> int:
+        return count(self.diagnostics)[0]
+
+    @property
+    def warnings(self) -> int:
+        return count(self.diagnostics)[1]
+
+    @property
+    def ok(self) -> bool:
+        return self.errors == 0
+
+
+@dataclass(slots=True)
+class CheckReport:
+    compilation: Compilation
+    stale: list[Stale]
+
+    @property
+    def ok(self) -> bool:
+        return self.compilation.ok and not self.stale
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        return self.compilation.diagnostics
+
+
+def _display(path: Path) -> str:
+    text = path.as_posix()
+    if path.is_absolute():
+        with contextlib.suppress(ValueError):
+            text = path.relative_to(Path.cwd()).as_posix()
+    return text.removeprefix("./")
+
+
+def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Diagnostic]]:
+    """Group files under the given files and folders; misnamed ones are diagnostics."""
+    found: list[Path] = []
+    problems: list[Diagnostic] = []
+    for path in paths:
+        if not path.is_dir():
+            found.append(path)
+            continue
+        for entry in sorted(os.scandir(path), key=lambda e: e.name):
+            name = entry.name
+            if name.startswith((".", "_")) or not entry.is_file():
+                continue
+            if name.endswith(".yaml"):
+                found.append(path / name)
+            elif name.endswith(".yml"):
+                problems.append(
+                    Diagnostic(
+                        _display(path / name),
+                        1,
+                        1,
+                        "",
+                        "file-extension",
+                        "error",
+                        f"group files end in .yaml; this file is not read: rename it to "
+                        f"{name[:-4]}.yaml",
+                    )
+                )
+    return found, problems
+
+
+def slug_problem(path: Path, display: str) -> Diagnostic | None:
+    slug = path.name.removesuffix(".yaml")
+    if SLUG.fullmatch(slug) and path.name.endswith(".yaml"):
+        return None
+    suggestion = re.sub(r"[^a-z0-9]+", "-", slug.lower()).strip("-")[:63] or "my-practice"
+    return Diagnostic(
+        display,
+        1,
+        1,
+        "",
+        "slug-invalid",
+        "error",
+        f"`{slug}` is not a valid group slug (the file name without .yaml): use lowercase "
+        f"letters, digits and inner hyphens, at most 63 characters, e.g. {suggestion}.yaml",
+    )
+
+
+def compile_group(path: Path, *, render: bool = True) -> GroupResult:
+    """One file through load, model, rules and (when clean) render."""
+    display = _display(path)
+    slug = path.name.removesuffix(".yaml")
+    problem = slug_problem(path, display)
+    diagnostics = [problem] if problem else []
+    doc, found = load_file(path, display)
+    diagnostics += found
+    sha = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+    if doc is None:
+        return GroupResult(slug, display, sha, diagnostics)
+    broken = {tuple(d.path.split(".")) for d in found if d.path}
+    modelled = group_from_document(doc, broken=broken)
+    diagnostics += modelled.diagnostics
+    if modelled.partial is not None:
+        diagnostics += run_rules(modelled.partial, doc, modelled.broken)
+    result = GroupResult(slug, display, sha, diagnostics)
+    group = modelled.group
+    if render and group is not None and not any(d.severity == "error" for d in diagnostics):
+        result.files = render_group(slug, group)
+    return result
+
+
+class Sink(Protocol):
+    def write(self, rel: str, data: bytes) -> None: ...
+
+
+def compile_groups(
+    groups_dir: Path,
+    paths: Iterable[Path] | None = None,
+    *,
+    strict: bool = False,
+    render: bool = True,
+    sink: Sink | None = None,
+) -> Compilation:
+    """Validate every group and, when asked, render each into `sink` as it goes.
+
+    Rendering stops at the first group with an error (validation goes on, so
+    every problem is still reported); the caller then throws the sink's output
+    away. Files are streamed, never all held in memory.
+    """
+    files_in, diagnostics = discover(list(paths) if paths else [groups_dir])
+    digest = hashlib.sha256()
+    entries: list[dict[str, str | int]] = []
+    slugs: list[str] = []
+    clean = not any(d.severity == "error" for d in diagnostics)
+    for path in files_in:
+        result = compile_group(path, render=render and clean)
+        diagnostics.extend(result.diagnostics)
+        if strict and result.diagnostics:
+            clean = False
+        if result.files is None:
+            clean = False
+            continue
+        slugs.append(result.slug)
+        digest.update(f"{result.slug}.yaml\0{result.source_sha256}\n".encode())
+        for rel, data in result.files.items():
+            entries.append(file_entry(rel, data))
+            if sink is not None:
+                sink.write(rel, data)
+    compilation = Compilation(finalize(diagnostics, strict=strict))
+    if not compilation.ok or not render:
+        return compilation
+    compilation.groups = sorted(slugs)
+    compilation.inputs_digest = digest.hexdigest()
+    manifest = manifest_bytes(
+        entries,
+        compiler=__version__,
+        inputs_digest=compilation.inputs_digest,
+        groups=compilation.groups,
+    )
+    if sink is not None:
+        sink.write(MANIFEST, manifest)
+    compilation.files = len(entries) + 1
+    return compilation
+
+
+def build(groups_dir: Path, out_dir: Path, *, strict: bool = False) -> Compilation:
+    """Compile and, only when every group is clean, replace `out_dir` whole."""
+    staging = Staging(out_dir)
+    try:
+        compilation = compile_groups(groups_dir, strict=strict, sink=staging)
+        if compilation.ok:
+            staging.commit()
+        else:
+            staging.discard()
+    except BaseException:
+        staging.discard()
+        raise
+    return compilation
+
+
+def check_output(groups_dir: Path, out_dir: Path, *, strict: bool = False) -> CheckReport:
+    """What `build` would change in `out_dir`; writes nothing."""
+    comparison = Comparison(out_dir)
+    compilation = compile_groups(groups_dir, strict=strict, sink=comparison)
+    stale = comparison.result() if compilation.ok else []
+    return CheckReport(compilation, stale)

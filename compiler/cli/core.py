@@ -1,0 +1,109 @@
+"""`validate` and `build`: the commands CI runs on every pull request."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from compiler.build import build, check_output, compile_groups
+from compiler.formats import FORMATS
+from compiler.formats.text import summary
+
+GROUPS_OPTION = click.option(
+    "--groups",
+    "groups_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("groups"),
+    show_default=True,
+    help="Folder holding the group files.",
+)
+FORMAT_OPTION = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(sorted(FORMATS)),
+    default="text",
+    show_default=True,
+    help="How problems are printed: text for people, json for tools, github for "
+    "pull-request annotations.",
+)
+STRICT_OPTION = click.option(
+    "--strict", is_flag=True, help="Treat warnings as errors (they are reported as errors)."
+)
+
+
+def _require_groups(groups_dir: Path) -> None:
+    if not groups_dir.is_dir():
+        raise click.UsageError(f"no groups folder at {groups_dir}; pass --groups DIR")
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@GROUPS_OPTION
+@FORMAT_OPTION
+@STRICT_OPTION
+def validate(paths: tuple[Path, ...], groups_dir: Path, output_format: str, strict: bool) -> None:
+    """Check group files and report every problem at once.
+
+    PATHS are group files or folders; by default every file in the groups folder.
+    """
+    if not paths:
+        _require_groups(groups_dir)
+    compilation = compile_groups(groups_dir, paths or None, strict=strict, render=False)
+    click.echo(FORMATS[output_format](compilation.diagnostics), nl=False)
+    if output_format == "text" and not compilation.diagnostics:
+        click.echo("no problems found")
+    sys.exit(0 if compilation.ok else 1)
+
+
+@click.command(name="build")
+@GROUPS_OPTION
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("dist"),
+    show_default=True,
+    help="Output folder; replaced whole, and only when every group is valid.",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit 1 and list the files that differ when the output folder is "
+    "not exactly what the groups produce.",
+)
+@FORMAT_OPTION
+@STRICT_OPTION
+def build_command(
+    groups_dir: Path, out_dir: Path, check: bool, output_format: str, strict: bool
+) -> None:
+    """Validate every group, then write the artifacts (all or nothing)."""
+    _require_groups(groups_dir)
+    if check:
+        report = check_output(groups_dir, out_dir, strict=strict)
+        click.echo(FORMATS[output_format](report.diagnostics), nl=False)
+        if not report.compilation.ok:
+            click.echo(f"{out_dir}/ was not checked: the groups have errors", err=True)
+            sys.exit(1)
+        if report.stale:
+            click.echo(f"{out_dir}/ is stale: {len(report.stale)} file(s) differ", err=True)
+            for item in report.stale:
+                click.echo(f"{item.reason:>8}  {out_dir.as_posix()}/{item.path}")
+            click.echo("run `pops build` and commit the result", err=True)
+            sys.exit(1)
+        click.echo(f"{out_dir}/ is up to date ({len(report.compilation.groups)} groups)", err=True)
+        return
+    compilation = build(groups_dir, out_dir, strict=strict)
+    click.echo(FORMATS[output_format](compilation.diagnostics), nl=False)
+    if not compilation.ok:
+        click.echo(f"nothing written: {summary(compilation.diagnostics)}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"built {len(compilation.groups)} groups, {compilation.files} files into "
+        f"{out_dir.as_posix()}/",
+        err=True,
+    )
+
+
+COMMANDS: list[click.Command] = [validate, build_command]

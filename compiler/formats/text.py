@@ -1,0 +1,26 @@
+"""`file:line:col: severity: path: message [code]`, the shape editors and terminals link."""
+
+from __future__ import annotations
+
+from compiler.diagnostics import Diagnostic, count
+
+
+def format_diagnostic(d: Diagnostic) -> str:
+    where = f"{d.path}: " if d.path else ""
+    return f"{d.file}:{d.line}:{d.column}: {d.severity}: {where}{d.message} [{d.code}]"
+
+
+def summary(diagnostics: list[Diagnostic]) -> str:
+    errors, warnings = count(diagnostics)
+
+    def plural(n: int, word: str) -> str:
+        return f"{n} {word}{'' if n == 1 else 's'}"
+
+    return f"{plural(errors, 'error')}, {plural(warnings, 'warning')}"
+
+
+def format_diagnostics(diagnostics: list[Diagnostic]) -> str:
+    lines = [format_diagnostic(d) for d in diagnostics]
+    if diagnostics:
+        lines.append(summary(diagnostics))
+    return "\n".join(lines) + ("\n" if lines else "")

@@ -1,0 +1,75 @@
+"""Authentication panel: session length, quick-pay links and multi-factor sign-in."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from compiler.model.base import Panel
+from compiler.model.types import Message, Role, Subject
+
+MFA_CODE = "${mfa.code}"
+
+
+class Mfa(Panel):
+    """Multi-factor authentication and the email and SMS that carry the code."""
+
+    enabled: bool = Field(
+        False, description="Let patients fully authenticate with a one-time code."
+    )
+    required: bool = Field(
+        False,
+        description="Make patients who arrive through a quick-pay link pass MFA straight "
+        "away. Needs enabled.",
+    )
+    require_opposing_contact_methods: bool = Field(
+        False,
+        description="Send the code by email to patients who arrived by SMS, and by SMS to those "
+        "who arrived by email. Needs both an email and an SMS channel.",
+    )
+    success_role: Role | None = Field(
+        None,
+        description="Role given to a patient who passes MFA. Required when MFA is enabled.",
+        examples=["authorized_patient"],
+    )
+    email_subject: Subject | None = Field(
+        None,
+        description="Subject line of the MFA email: one line, up to 200 characters.",
+        examples=["Your verification code"],
+    )
+    email_body: Message | None = Field(
+        None,
+        description="Plain-text body of the MFA email. Must contain ${mfa.code}, which the "
+        "sender replaces with the code.",
+        examples=["Your verification code is ${mfa.code}.\n"],
+    )
+    sms_message: Message | None = Field(
+        None,
+        description="Text message carrying the code. Must contain ${mfa.code}; keep it within "
+        "one SMS segment.",
+        examples=["Code: ${mfa.code}"],
+    )
+
+    def email_channel(self) -> bool:
+        """The email channel exists only with both a subject and a body."""
+        return self.email_subject is not None and self.email_body is not None
+
+    def sms_channel(self) -> bool:
+        return self.sms_message is not None
+
+
+class Authentication(Panel):
+    """Sign-in behaviour."""
+
+    allow_session_extension: bool = Field(
+        False,
+        description="Warn patients when under 10 minutes of their session remain and let them "
+        "extend it. Off: they are signed out when it runs out.",
+    )
+    quickpay_max_access_attempts: int = Field(
+        3,
+        ge=1,
+        le=100,
+        description="How many times a quick-pay link can be opened before it stops working "
+        "(1 to 100).",
+    )
+    mfa: Mfa = Field(default_factory=Mfa, description="Multi-factor authentication.")

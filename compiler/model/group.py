@@ -1,0 +1,41 @@
+"""A whole group file: one practice's portal setup."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from compiler.model.authentication import Authentication
+from compiler.model.base import Panel
+from compiler.model.branding import Branding
+from compiler.model.look_and_feel import LookAndFeel
+from compiler.model.notifications import Notifications, PatientPermissions
+from compiler.model.payments import Payments
+from compiler.model.theme import Theme
+from compiler.model.types import Name
+
+
+class Group(Panel):
+    """The top level of `groups/<slug>.yaml`; sections mirror the admin panels."""
+
+    schema_: Literal[1] = Field(
+        1, alias="schema", description="Format version of this file. Only 1 exists."
+    )
+    name: Name = Field(
+        description="Name patients see, usually the practice name (1 to 100 characters).",
+        examples=["Sunrise Pediatrics"],
+    )
+    branding: Branding = Field(default_factory=Branding, description="Images.")
+    theme: Theme = Field(default_factory=Theme, description="Colours.")
+    payments: Payments = Field(default_factory=Payments, description="Payment options.")
+    look_and_feel: LookAndFeel = Field(
+        default_factory=LookAndFeel, description="Footer and account-page options."
+    )
+    authentication: Authentication = Field(
+        default_factory=Authentication, description="Sessions, quick pay and MFA."
+    )
+    notifications: Notifications = Field(default_factory=Notifications, description="Email sender.")
+    patient_permissions: PatientPermissions = Field(
+        default_factory=PatientPermissions, description="What patients may change."
+    )

@@ -1,0 +1,100 @@
+"""Theme panel: nine colours and the dark flag."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from compiler.model.base import Panel
+from compiler.model.types import Color
+
+COLOR_NAMES = (
+    "background",
+    "surface",
+    "primary",
+    "secondary",
+    "accent",
+    "info",
+    "success",
+    "error",
+    "warning",
+)
+
+LIGHT_PALETTE = {
+    "background": "#ffffff",
+    "surface": "#ffffff",
+    "primary": "#1976d2",
+    "secondary": "#424242",
+    "accent": "#82b1ff",
+    "info": "#2196f3",
+    "success": "#4caf50",
+    "error": "#b00020",
+    "warning": "#fb8c00",
+}
+
+DARK_PALETTE = {
+    "background": "#121212",
+    "surface": "#1e1e1e",
+    "primary": "#90caf9",
+    "secondary": "#b0bec5",
+    "accent": "#ffab40",
+    "info": "#64b5f6",
+    "success": "#81c784",
+    "error": "#cf6679",
+    "warning": "#ffb74d",
+}
+
+_COLOR_HELP = {
+    "background": "Page background behind every panel.",
+    "surface": "Background of cards, dialogs and menus.",
+    "primary": "Main brand colour: buttons, links and the header bar.",
+    "secondary": "Second brand colour for less prominent controls.",
+    "accent": "Highlights such as the selected item.",
+    "info": "Informational messages and badges.",
+    "success": "Confirmation messages, such as a payment that went through.",
+    "error": "Error messages and invalid form fields.",
+    "warning": "Warnings that need the patient's attention.",
+}
+
+
+def _color_field(name: str) -> object:
+    return Field(
+        None,
+        description=f'{_COLOR_HELP[name]} "#rgb" or "#rrggbb", quoted. Left out: '
+        f"{LIGHT_PALETTE[name]} in a light theme, {DARK_PALETTE[name]} in a dark one.",
+        examples=[LIGHT_PALETTE[name]],
+    )
+
+
+class Colors(Panel):
+    """Each colour is optional; the missing ones come from the light or dark palette."""
+
+    background: Color | None = _color_field("background")  # type: ignore[assignment]
+    surface: Color | None = _color_field("surface")  # type: ignore[assignment]
+    primary: Color | None = _color_field("primary")  # type: ignore[assignment]
+    secondary: Color | None = _color_field("secondary")  # type: ignore[assignment]
+    accent: Color | None = _color_field("accent")  # type: ignore[assignment]
+    info: Color | None = _color_field("info")  # type: ignore[assignment]
+    success: Color | None = _color_field("success")  # type: ignore[assignment]
+    error: Color | None = _color_field("error")  # type: ignore[assignment]
+    warning: Color | None = _color_field("warning")  # type: ignore[assignment]
+
+
+class Theme(Panel):
+    """Colours plus the dark flag that tells the portal to use light text."""
+
+    dark: bool = Field(
+        False,
+        description="Set to true when background and surface are dark, so text is drawn "
+        "light. Ticking it alone switches every colour you leave out to a dark palette.",
+        examples=[False],
+    )
+    colors: Colors = Field(
+        default_factory=Colors,
+        description="The nine theme colours. Quote each one: an unquoted # starts a comment.",
+    )
+
+    def palette(self) -> dict[str, str]:
+        """All nine colours, normalised, with the defaults that match `dark` filled in."""
+        defaults = DARK_PALETTE if self.dark else LIGHT_PALETTE
+        given = self.colors
+        return {name: getattr(given, name) or defaults[name] for name in COLOR_NAMES}

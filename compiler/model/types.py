@@ -1,0 +1,156 @@
+"""Value types shared by the panels: each checks one format and names its own error code.
+
+Errors are raised as `PydanticCustomError(code, message)`, so the code travels
+with the error and the diagnostics layer reports it unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+from urllib.parse import urlsplit
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
+
+from compiler import colors
+
+# C0 and C1 control characters and DEL; tab/newline are handled per field.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_LINE_BREAK = re.compile(r"[\t\n\r]")
+_ROLE = re.compile(r"[a-z][a-z0-9_]*")
+PHONE_REGION = "US"
+
+
+def _no_control(value: str, *, multiline: bool) -> None:
+    found = _CONTROL.search(value) or (None if multiline else _LINE_BREAK.search(value))
+    if found:
+        where = found.start() + 1
+        raise PydanticCustomError(
+            "text-control-character",
+            "control character U+{char} at character {where} is not allowed here; delete it",
+            {"char": f"{ord(found.group()):04X}", "where": where},
+        )
+
+
+def _length(value: str, low: int, high: int) -> None:
+    if len(value) < low:
+        raise PydanticCustomError("text-empty", "must not be empty")
+    if len(value) > high:
+        raise PydanticCustomError(
+            "text-too-long",
+            "is {length} characters long; the limit is {limit}",
+            {"length": len(value), "limit": high},
+        )
+
+
+def _name(value: str) -> str:
+    _length(value.strip(), 1, 100)
+    _no_control(value, multiline=False)
+    return value
+
+
+def _footer_text(value: str) -> str:
+    _length(value, 0, 500)
+    _no_control(value, multiline=False)
+    return value
+
+
+def _subject(value: str) -> str:
+    # A line break is its own rule (mfa-subject-line-break), checked on the group.
+    _length(value, 1, 200)
+    _no_control(value, multiline=True)
+    return value
+
+
+def _message(value: str) -> str:
+    _length(value, 1, 5000)
+    _no_control(value, multiline=True)
+    return value
+
+
+def _color(value: str) -> str:
+    if not colors.is_hex_color(value):
+        raise PydanticCustomError(
+            "color-invalid",
+            '"{value}" is not a colour; write "#rgb" or "#rrggbb", e.g. "#1976d2"',
+            {"value": value[:60]},
+        )
+    return colors.normalize(value)
+
+
+def _url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname or any(c.isspace() for c in value):
+        raise PydanticCustomError(
+            "url-invalid",
+            '"{value}" is not an https:// URL with a host; the portal only loads assets '
+            "over https, e.g. https://cdn.example.com/logo.png",
+            {"value": value[:200]},
+        )
+    return value
+
+
+def _email(value: str) -> str:
+    try:
+        result = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise PydanticCustomError(
+            "email-invalid",
+            '"{value}" is not a valid email address: {reason}',
+            {"value": value[:200], "reason": str(exc)},
+        ) from None
+    return str(result.normalized)
+
+
+def parse_phone(value: str) -> phonenumbers.PhoneNumber:
+    """Parse with US as the region for numbers written without `+country`."""
+    return phonenumbers.parse(value, PHONE_REGION)
+
+
+def _phone(value: str) -> str:
+    try:
+        number = parse_phone(value)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise PydanticCustomError(
+            "phone-invalid",
+            '"{value}" is not a valid phone number; write it with its area code, e.g. '
+            '"+1 212 555 0199" (numbers without +country are read as US)',
+            {"value": value[:60]},
+        )
+    return value
+
+
+def _role(value: str) -> str:
+    if not _ROLE.fullmatch(value) or len(value) > 64:
+        raise PydanticCustomError(
+            "role-invalid",
+            '"{value}" is not a role identifier; use lowercase letters, digits and '
+            "underscores, starting with a letter, e.g. authorized_patient",
+            {"value": value[:60]},
+        )
+    return value
+
+
+def _schema(**keywords: object) -> Field:  # type: ignore[valid-type]
+    """JSON Schema hints for editors; the validators above do the real checking."""
+    return Field(json_schema_extra=dict(keywords))  # type: ignore[arg-type]
+
+
+Name = Annotated[str, AfterValidator(_name), _schema(minLength=1, maxLength=100)]
+FooterText = Annotated[str, AfterValidator(_footer_text), _schema(maxLength=500)]
+Subject = Annotated[str, AfterValidator(_subject), _schema(minLength=1, maxLength=200)]
+Message = Annotated[str, AfterValidator(_message), _schema(minLength=1, maxLength=5000)]
+Color = Annotated[
+    str, AfterValidator(_color), _schema(pattern="^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+]
+HttpsUrl = Annotated[
+    str, AfterValidator(_url), _schema(pattern="^https://[^\\s/?#]+", format="uri")
+]
+Email = Annotated[str, AfterValidator(_email), _schema(format="email")]
+Phone = Annotated[str, AfterValidator(_phone), _schema(minLength=3, maxLength=40)]
+Role = Annotated[str, AfterValidator(_role), _schema(pattern="^[a-z][a-z0-9_]*$", maxLength=64)]

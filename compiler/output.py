@@ -1,0 +1,149 @@
+"""The writer: the only stage that touches the output folder.
+
+A build is all or nothing. Files go into a temporary folder beside the target,
+and the finished folder replaces the old one in one step (an atomic exchange on
+Linux, two renames elsewhere), so a failed or killed build leaves the previous
+output exactly as it was. `compare` backs `build --check`: it never writes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+MANIFEST = "manifest.json"
+
+
+def file_entry(path: str, data: bytes) -> dict[str, str | int]:
+    return {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+
+
+def manifest_bytes(
+    entries: list[dict[str, str | int]], *, compiler: str, inputs_digest: str, groups: list[str]
+) -> bytes:
+    """The manifest lists every other file with its sha256 and size, sorted by path."""
+    manifest = {
+        "schemaVersion": 1,
+        "compiler": compiler,
+        "inputsDigest": inputs_digest,
+        "groups": sorted(groups),
+        "files": sorted(entries, key=lambda e: str(e["path"])),
+    }
+    return (json.dumps(manifest, indent=2) + "\n").encode()
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically with renameat2(RENAME_EXCHANGE); False where unsupported."""
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is None:
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return bool(result == 0)
+
+
+class Staging:
+    """Files written into a temporary folder beside the target, swapped in on `commit`.
+
+    Nothing under the target changes until `commit`; `discard` (or a crash, or
+    SIGKILL) leaves it exactly as it was, with at worst a hidden temporary
+    folder beside it that the next build removes.
+    """
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir.absolute()
+        self.out_dir.parent.mkdir(parents=True, exist_ok=True)
+        for leftover in self.out_dir.parent.glob(f".{self.out_dir.name}.tmp-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        self.path = Path(
+            tempfile.mkdtemp(prefix=f".{self.out_dir.name}.tmp-", dir=self.out_dir.parent)
+        )
+        self._made: set[Path] = {self.path}
+
+    def write(self, rel: str, data: bytes) -> None:
+        target = self.path / rel
+        parent = target.parent
+        if parent not in self._made:
+            parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(parent)
+        target.write_bytes(data)
+
+    def commit(self) -> None:
+        """Make the target hold exactly what was written, in one step."""
+        os.chmod(self.path, 0o755)
+        if not self.out_dir.exists():
+            os.rename(self.path, self.out_dir)
+            return
+        if not _exchange(self.path, self.out_dir):
+            old = self.path.with_name(self.path.name + "-old")
+            os.rename(self.out_dir, old)
+            os.rename(self.path, self.out_dir)
+            self.path = old
+        self.discard()
+
+    def discard(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def write_tree(out_dir: Path, files: dict[str, bytes]) -> None:
+    """Make `out_dir` hold exactly `files`, replacing it whole."""
+    staging = Staging(out_dir)
+    try:
+        for rel, data in files.items():
+            staging.write(rel, data)
+        staging.commit()
+    except BaseException:
+        staging.discard()
+        raise
+
+
+@dataclass(frozen=True, slots=True)
+class Stale:
+    path: str
+    reason: Literal["changed", "missing", "extra"]
+
+
+class Comparison:
+    """Fed the files a build would write, it lists what differs in `out_dir` (`--check`)."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self.present: set[str] = set()
+        if out_dir.is_dir():
+            for root, _dirs, names in os.walk(out_dir):
+                rel_root = os.path.relpath(root, out_dir).replace(os.sep, "/")
+                for name in names:
+                    self.present.add(name if rel_root == "." else f"{rel_root}/{name}")
+        self.seen: set[str] = set()
+        self.stale: list[Stale] = []
+
+    def write(self, rel: str, data: bytes) -> None:
+        self.seen.add(rel)
+        if rel not in self.present:
+            self.stale.append(Stale(rel, "missing"))
+        elif (self.out_dir / rel).read_bytes() != data:
+            self.stale.append(Stale(rel, "changed"))
+
+    def result(self) -> list[Stale]:
+        extra = [Stale(rel, "extra") for rel in self.present - self.seen]
+        return sorted(self.stale + extra, key=lambda s: s.path)
+
+
+def compare(out_dir: Path, files: dict[str, bytes]) -> list[Stale]:
+    """What differs between `out_dir` and `files`, sorted by path."""
+    comparison = Comparison(out_dir)
+    for rel, data in files.items():
+        comparison.write(rel, data)
+    return comparison.result()

@@ -1,0 +1,39 @@
+"""Only `${mfa.code}` is filled in by the sender; any other `${...}` reaches the patient as is.
+
+Passes::
+
+    mfa: {email_subject: "Code for Sunrise", sms_message: "Code ${mfa.code}"}
+
+Fails::
+
+    mfa: {sms_message: "Code ${mfa.cod}"}
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from compiler.model import Group
+from compiler.rules import Finding
+
+CODE = "mfa-placeholder-unknown"
+SEVERITY = "error"
+
+_PLACEHOLDER = re.compile(r"\$\{([^}\n]*)\}")
+
+
+def check(group: Group) -> Iterator[Finding]:
+    mfa = group.authentication.mfa
+    for key in ("email_subject", "email_body", "sms_message"):
+        text = getattr(mfa, key)
+        if text is None:
+            continue
+        unknown = sorted({m.group(0) for m in _PLACEHOLDER.finditer(text)} - {"${mfa.code}"})
+        if unknown:
+            listed = ", ".join(unknown)
+            yield Finding(
+                (("authentication", "mfa", key),),
+                f"{key} has the placeholder {listed}, which nothing fills in; the only "
+                "placeholder is ${mfa.code}",
+            )
