@@ -10,6 +10,9 @@ import click
 from compiler import __version__
 from compiler.cli import core
 
+# Each command module exposes COMMANDS; add a module here to add its commands.
+COMMAND_MODULES = [core]
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="pops")
@@ -17,5 +20,6 @@ def main() -> None:
     """Validate POPS Group files and compile them into the artifacts the portal reads."""
 
 
-for _command in core.COMMANDS:
-    main.add_command(_command)
+for _module in COMMAND_MODULES:
+    for _command in _module.COMMANDS:
+        main.add_command(_command)
