@@ -1,0 +1,41 @@
+"""Publish builds first: a stale dist/ is rebuilt, an invalid one is never published.
+
+This is the only place publish touches the compiler core (`compiler.build`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from compiler.diagnostics import Diagnostic
+from compiler.publish.errors import PublishError
+
+
+class BuildRefused(PublishError):
+    """The groups do not validate: nothing is published, and the diagnostics say why."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = diagnostics
+        errors = sum(1 for d in diagnostics if d.severity == "error")
+        super().__init__(f"the groups have {errors} error(s): nothing was published")
+
+
+def ensure_built(groups_dir: Path, dist_dir: Path, *, strict: bool = False) -> str | None:
+    """Rebuild `dist_dir` when it is stale; raise BuildRefused when the sources are invalid.
+
+    Returns a note for the user when a build ran, None when dist/ was already current.
+    """
+    from compiler import build as core
+
+    check: Any = core.check_output(groups_dir, dist_dir, strict=strict)
+    diagnostics: list[Diagnostic] = list(check.diagnostics)
+    if any(d.severity == "error" for d in diagnostics):
+        raise BuildRefused(diagnostics)
+    if check.ok:
+        return None
+    report: Any = core.build(groups_dir, dist_dir, strict=strict)
+    if not report.ok:
+        raise BuildRefused(list(report.diagnostics))
+    stale = list(getattr(check, "stale", []))
+    return f"{dist_dir} was stale ({len(stale)} files): rebuilt it before publishing"
