@@ -1,0 +1,367 @@
+"""`publish`, `releases`, `rollback`, `status`, `prune`: deploy builds to where the portal reads.
+
+Thin like every command module: parse options, call one function of compiler.publish,
+print its result, set the exit code (0 ok, 1 failure/drift/check failed, 2 usage).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from compiler import publish as pub
+from compiler.formats.text import format_diagnostics
+from compiler.publish.prebuild import BuildRefused
+
+TARGET_OPTION = click.option(
+    "--target",
+    envvar="POPS_TARGET",
+    required=True,
+    metavar="URL",
+    help="file:///abs/dir or s3://bucket/prefix (env POPS_TARGET). S3 credentials come "
+    "from boto3's usual chain, never from options.",
+)
+ENDPOINT_OPTION = click.option(
+    "--endpoint-url",
+    metavar="URL",
+    default=None,
+    help="S3-compatible endpoint (MinIO, R2, a local test server); AWS_ENDPOINT_URL works too.",
+)
+BREAK_LOCK_OPTION = click.option(
+    "--break-lock",
+    is_flag=True,
+    help="Remove a lock left by a publisher that died, then go on. Only when you are sure.",
+)
+DIST_OPTION = click.option(
+    "--dist",
+    "dist_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("dist"),
+    show_default=True,
+    help="The build to publish or compare with.",
+)
+FORMAT_OPTION = click.option(
+    "--format", "output_format", type=click.Choice(["text", "json"]), default="text"
+)
+
+_DURATION = re.compile(r"(\d+)([smhd]?)")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(text: str) -> timedelta:
+    match = _DURATION.fullmatch(text.strip())
+    if match is None:
+        raise click.BadParameter(f"{text!r} is not a duration like 0, 90s, 30m, 12h or 7d")
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Map the library's errors to exit codes; never a traceback for an expected failure."""
+    try:
+        yield
+    except pub.TargetURLError as exc:
+        raise click.UsageError(str(exc)) from None
+    except BuildRefused as exc:
+        click.echo(format_diagnostics(exc.diagnostics), nl=False)
+        _fail(str(exc))
+    except pub.PublishError as exc:
+        _fail(str(exc))
+
+
+def _size(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
+    return f"{n / 1024:.1f} KiB" if n < 1 << 20 else f"{n / (1 << 20):.1f} MiB"
+
+
+def _progress(label: str) -> Callable[[int, int], None] | None:
+    """A progress bar on a terminal for long runs; nothing at all in CI logs."""
+    if not sys.stdout.isatty():
+        return None
+    bar: Any = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if total < 200:
+            return
+        if bar is None:
+            bar = click.progressbar(length=total, label=label).__enter__()
+        bar.update(1)
+        if done == total:
+            bar.__exit__(None, None, None)
+
+    return update
+
+
+def _changes(groups: pub.GroupChanges) -> str:
+    return (
+        f"groups: {len(groups.added)} added, {len(groups.changed)} changed, "
+        f"{len(groups.removed)} removed"
+    )
+
+
+@click.command()
+@TARGET_OPTION
+@ENDPOINT_OPTION
+@DIST_OPTION
+@click.option(
+    "--groups",
+    "groups_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("groups"),
+    show_default=True,
+    help="Group sources: dist/ is rebuilt first when stale, and nothing is published when "
+    "they are invalid.",
+)
+@click.option("--no-build", is_flag=True, help="Publish dist/ as it is (still hash-checked).")
+@click.option("--strict", is_flag=True, help="Warnings block the build-first step.")
+@click.option(
+    "--keep",
+    type=click.IntRange(1, 1000),
+    default=None,
+    help=f"Releases the history keeps for rollback (default {pub.DEFAULT_KEEP}); remembered.",
+)
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Re-hash every object the release needs and re-upload damaged ones (after status "
+    "reported corruption).",
+)
+@BREAK_LOCK_OPTION
+def publish(
+    target: str,
+    endpoint_url: str | None,
+    dist_dir: Path,
+    groups_dir: Path,
+    no_build: bool,
+    strict: bool,
+    keep: int | None,
+    repair: bool,
+    break_lock: bool,
+) -> None:
+    """Publish the build as a new live release: changed objects first, the switch last."""
+    if not no_build and not groups_dir.is_dir():
+        raise click.UsageError(f"no groups folder at {groups_dir}; pass --groups DIR or --no-build")
+    with _errors():
+        result = pub.publish(
+            dist_dir,
+            target,
+            endpoint_url=endpoint_url,
+            keep=keep,
+            break_lock=break_lock,
+            repair=repair,
+            progress=_progress("uploading"),
+            groups_dir=None if no_build else groups_dir,
+            strict=strict,
+        )
+    if result.broke_lock:
+        click.echo(f"broke the lock held by {result.broke_lock.describe()}", err=True)
+    for note in result.notes:
+        click.echo(note)
+    if result.switched:
+        was = f" (was {result.previous})" if result.previous else ""
+        click.echo(f"published {result.release} to {result.target}{was}")
+        click.echo(f"  {_changes(result.groups)}")
+    repaired = f", {result.repaired} damaged re-uploaded" if result.repaired else ""
+    click.echo(
+        f"  objects: {result.uploaded} uploaded ({_size(result.uploaded_bytes)}), "
+        f"{result.present} already on target{repaired}"
+    )
+
+
+@click.command()
+@TARGET_OPTION
+@ENDPOINT_OPTION
+@FORMAT_OPTION
+def releases(target: str, endpoint_url: str | None, output_format: str) -> None:
+    """List releases: kept ones (rollback targets) newest first, then any not kept."""
+    with _errors():
+        rows = pub.list_releases(target, endpoint_url=endpoint_url)
+    if output_format == "json":
+        doc = [
+            {
+                "release": r.release,
+                "live": r.live,
+                "kept": r.kept,
+                "createdAt": r.created_at,
+                "createdBy": r.created_by,
+                "groups": r.groups,
+                "files": r.files,
+                "wentLive": [e.to_json() for e in r.went_live],
+            }
+            for r in rows
+        ]
+        click.echo(json.dumps({"releases": doc}, indent=2))
+        return
+    if not rows:
+        click.echo("no releases yet")
+        return
+    click.echo(f"  {'RELEASE':<30} {'CREATED':<20}  {'GROUPS':>6} {'FILES':>6}  STATE")
+    for r in rows:
+        mark = "*" if r.live else " "
+        state = "live" if r.live else "kept" if r.kept else "not kept (prune removes)"
+        click.echo(
+            f"{mark} {r.release:<30} {r.created_at:<20}  {r.groups:>6} {r.files:>6}  {state}"
+        )
+
+
+@click.command()
+@TARGET_OPTION
+@ENDPOINT_OPTION
+@click.option("--to", "to", metavar="RELEASE", default=None, help="Default: the previous release.")
+@BREAK_LOCK_OPTION
+def rollback(target: str, endpoint_url: str | None, to: str | None, break_lock: bool) -> None:
+    """Make a kept release live again: one switch, no rebuild, no upload."""
+    with _errors():
+        result = pub.rollback(target, to=to, endpoint_url=endpoint_url, break_lock=break_lock)
+    if result.broke_lock:
+        click.echo(f"broke the lock held by {result.broke_lock.describe()}", err=True)
+    for note in result.notes:
+        click.echo(note)
+    click.echo(f"rolled back {result.target}: {result.release} is live (was {result.previous})")
+    click.echo(f"  {_changes(result.groups)}")
+
+
+@click.command()
+@TARGET_OPTION
+@ENDPOINT_OPTION
+@DIST_OPTION
+@click.option("--live-only", is_flag=True, help="Do not compare with a local build.")
+@click.option("--no-verify", is_flag=True, help="Do not download and re-hash objects.")
+@FORMAT_OPTION
+def status(
+    target: str,
+    endpoint_url: str | None,
+    dist_dir: Path,
+    live_only: bool,
+    no_verify: bool,
+    output_format: str,
+) -> None:
+    """Drift per group between the live release and the local build, and damaged objects."""
+    with _errors():
+        report = pub.status(
+            target,
+            dist_dir=None if live_only else dist_dir,
+            endpoint_url=endpoint_url,
+            verify=not no_verify,
+            progress=_progress("verifying"),
+        )
+    if output_format == "json":
+        click.echo(json.dumps(_status_json(report), indent=2))
+    else:
+        _print_status(report)
+    sys.exit(0 if report.ok else 1)
+
+
+def _status_json(report: pub.StatusReport) -> dict[str, Any]:
+    return {
+        "target": report.target,
+        "live": report.live.release if report.live else None,
+        "pending": report.pending,
+        "lock": report.lock.describe() if report.lock else None,
+        "comparedWith": report.compared_with,
+        "groupsInSync": report.groups_in_sync,
+        "drift": [{"group": d.slug, "state": d.state, "paths": d.paths} for d in report.drift],
+        "servedMismatch": report.served_mismatch,
+        "staleServed": report.stale_served,
+        "corrupt": report.corrupt,
+        "missing": report.missing,
+        "verified": report.verified,
+        "ok": report.ok,
+    }
+
+
+def _print_status(report: pub.StatusReport) -> None:
+    live = report.live
+    click.echo(f"target: {report.target}")
+    if live is None:
+        click.echo("live: nothing published yet")
+    else:
+        click.echo(f"live: {live.release} ({len(live.groups)} groups, published {live.created_at})")
+    if report.pending:
+        click.echo(
+            f"INTERRUPTED SWITCH to {report.pending}: some groups may serve it; "
+            "rerun publish to finish or rollback to undo"
+        )
+    if report.lock:
+        click.echo(f"locked by {report.lock.describe()}")
+    if report.compared_with:
+        click.echo(
+            f"compared with {report.compared_with}: {report.groups_in_sync} groups in sync, "
+            f"{len(report.drift)} differ"
+        )
+    for d in report.drift:
+        click.echo(f"  {d.state:<13} {d.slug}: {', '.join(d.paths)}")
+    for path in report.served_mismatch:
+        click.echo(f"  served bytes differ from the live release: {path}")
+    for path in report.stale_served:
+        click.echo(f"  removed group still served until prune: {path}")
+    for key in report.corrupt:
+        click.echo(f"  CORRUPT object (bytes do not hash to its name): {key}")
+    for key in report.missing:
+        click.echo(f"  MISSING object needed by a kept release: {key}")
+    if report.verified:
+        click.echo(f"verified {report.verified} objects by sha256: {len(report.corrupt)} damaged")
+    if report.corrupt:
+        click.echo("repair with: pops publish --repair (from the build that is live)")
+    click.echo("ok" if report.ok else "NOT OK")
+
+
+@click.command()
+@TARGET_OPTION
+@ENDPOINT_OPTION
+@click.option("--keep", type=click.IntRange(1, 1000), default=None, help="Releases to keep.")
+@click.option(
+    "--grace",
+    default="7d",
+    show_default=True,
+    help="Never delete anything younger than this, nor what a release live this recently "
+    "needs (0, 90s, 30m, 12h, 7d).",
+)
+@click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
+@BREAK_LOCK_OPTION
+def prune(
+    target: str,
+    endpoint_url: str | None,
+    keep: int | None,
+    grace: str,
+    dry_run: bool,
+    break_lock: bool,
+) -> None:
+    """Delete objects and releases that no kept or recently live release needs."""
+    with _errors():
+        result = pub.prune(
+            target,
+            keep=keep,
+            grace=_duration(grace),
+            dry_run=dry_run,
+            endpoint_url=endpoint_url,
+            break_lock=break_lock,
+        )
+    if result.broke_lock:
+        click.echo(f"broke the lock held by {result.broke_lock.describe()}", err=True)
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(f"kept releases: {', '.join(result.kept) or 'none'}")
+    click.echo(
+        f"{verb}: {len(result.releases)} releases, {len(result.objects)} objects, "
+        f"{len(result.served)} configs of removed groups, {len(result.leftovers)} leftovers"
+    )
+    for release in result.releases:
+        click.echo(f"  release {release}")
+
+
+COMMANDS: list[click.Command] = [publish, releases, rollback, status, prune]
