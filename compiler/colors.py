@@ -1,5 +1,7 @@
 """Colour arithmetic shared by rules and renderers: one definition of WCAG 2 contrast.
 
+Results are memoised per colour: thousands of groups share a few hundred colours.
+
 Contrast follows WCAG 2.x exactly: sRGB channels are linearised, relative
 luminance is 0.2126 R + 0.7152 G + 0.0722 B, and the ratio is
 (L1 + 0.05) / (L2 + 0.05) with L1 the lighter colour.
@@ -8,6 +10,7 @@ luminance is 0.2126 R + 0.7152 G + 0.0722 B, and the ratio is
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 HEX_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 
@@ -20,6 +23,7 @@ def is_hex_color(text: str) -> bool:
     return HEX_COLOR.fullmatch(text) is not None
 
 
+@lru_cache(maxsize=8192)
 def normalize(text: str) -> str:
     """`#ABC` -> `#aabbcc`; the one spelling every artifact uses."""
     if not is_hex_color(text):
@@ -30,6 +34,7 @@ def normalize(text: str) -> str:
     return "#" + digits
 
 
+@lru_cache(maxsize=8192)
 def rgb(color: str) -> tuple[int, int, int]:
     """Channels 0..255 of a normalised `#rrggbb` colour."""
     value = normalize(color)
@@ -41,6 +46,7 @@ def _linear(channel: int) -> float:
     return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
 
 
+@lru_cache(maxsize=8192)
 def relative_luminance(color: str) -> float:
     """WCAG 2 relative luminance, 0 for black and 1 for white."""
     r, g, b = rgb(color)
@@ -54,6 +60,7 @@ def contrast_ratio(a: str, b: str) -> float:
     return (lighter + 0.05) / (darker + 0.05)
 
 
+@lru_cache(maxsize=8192)
 def on_color(color: str) -> str:
     """Black or white, whichever text colour has the higher WCAG 2 contrast on `color`."""
     return WHITE if contrast_ratio(WHITE, color) > contrast_ratio(BLACK, color) else BLACK

@@ -29,9 +29,22 @@ import yaml
 from compiler.diagnostics import Diagnostic
 
 try:  # pragma: no cover - which branch runs depends on how PyYAML was built
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """libyaml's composer without PyYAML's YAML 1.1 tag resolution.
+
+    The walker below resolves plain scalars itself (YAML 1.2 core schema), so
+    the resolver's regex pass over every scalar would be wasted work.
+    Explicit tags never reach `resolve`, so they are still seen and refused.
+    """
+
+    def resolve(self, kind: type, value: object, implicit: object) -> str:
+        return "tag:yaml.org,2002:str"
+
 
 MAX_BYTES = 1024 * 1024
 

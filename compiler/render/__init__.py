@@ -44,11 +44,12 @@ def render_group(slug: str, group: Group) -> dict[str, bytes]:
 
     env = environment()
     palette = group.theme.palette()
-    css = theme_css.render_theme_css(palette, group.theme.dark, env).encode()
+    vuetify = theme_css.vuetify_theme(palette, group.theme.dark)
+    css = theme_css.render_theme_css(palette, group.theme.dark, env, vuetify).encode()
     base = f"groups/{slug}/"
     files: dict[str, bytes] = {base + "theme.css": css}
     for name, data in mfa.render_mfa(group, env).items():
         files[base + name] = data
     group_files = {path.removeprefix(base): data for path, data in files.items()}
-    files[base + "config.json"] = portal_config.render_config(slug, group, group_files)
+    files[base + "config.json"] = portal_config.render_config(slug, group, group_files, vuetify)
     return dict(sorted(files.items()))

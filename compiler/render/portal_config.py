@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 from compiler.model import Group, phone_formats
-from compiler.render.theme_css import vuetify_theme
 
 SCHEMA_VERSION = 1
 
@@ -27,8 +26,11 @@ def _file_ref(path: str, data: bytes) -> dict[str, Any]:
     return {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
 
 
-def render_config(slug: str, group: Group, files: dict[str, bytes]) -> bytes:
-    """`files` are the group's other artifacts, keyed relative to the group folder."""
+def render_config(
+    slug: str, group: Group, files: dict[str, bytes], vuetify: dict[str, Any]
+) -> bytes:
+    """`files` are the group's other artifacts, keyed relative to the group folder;
+    `vuetify` is the group's Vuetify theme definition."""
     options = group.model_dump(exclude={"schema_", "name"})
     palette = group.theme.palette()
     options["theme"]["colors"] = palette
@@ -40,7 +42,7 @@ def render_config(slug: str, group: Group, files: dict[str, bytes]) -> bytes:
     config.update(_camel_tree(options))
     theme = config["theme"]
     theme["stylesheet"] = _file_ref("theme.css", files["theme.css"])
-    theme["vuetify"] = vuetify_theme(palette, group.theme.dark)
+    theme["vuetify"] = vuetify
     mfa = config["authentication"]["mfa"]
     mfa["files"] = {
         key: _file_ref(path, files[path])

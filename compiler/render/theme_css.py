@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 import jinja2
@@ -39,11 +40,17 @@ BASE_COLORS: tuple[str, ...] = (
     "error",
     "warning",
 )
-# Colours that get lighten-N/darken-N variations. Vuetify 3's own `variations`
-# option defaults to none, but its stock themes ship `primary-darken-1` and
-# `secondary-darken-1`, and its docs (like Vuetify 2's default) use lighten 5 /
-# darken 4 on the brand colours; portals written against either expect those classes.
-VARIATION_COLORS: tuple[str, ...] = BASE_COLORS[2:]
+BRAND_COLORS: tuple[str, ...] = BASE_COLORS[2:]
+# Lighten/darken variations. Vuetify 3 generates none unless its `variations`
+# option asks; its stock themes carry primary-darken-1 and secondary-darken-1,
+# and its documentation's example asks for one lighter and two darker shades of
+# primary and secondary. We spell out exactly that set: it covers the stock
+# classes, and keeps theme.css small (every variation costs four utility
+# classes and two variables in every group's file).
+VARIATION_COLORS: tuple[str, ...] = ("primary", "secondary")
+VARIATION_LIGHTEN = 1
+VARIATION_DARKEN = 2
+# The range the colour maths is verified over (tests compare with Vuetify's own).
 LIGHTEN_STEPS = 5
 DARKEN_STEPS = 4
 
@@ -148,6 +155,7 @@ def _lab_to_xyz(lab: Sequence[float]) -> tuple[float, float, float]:
     )
 
 
+@lru_cache(maxsize=8192)
 def _move_lightness(color: str, delta_l: float) -> str:
     lab = _to_lab(_to_xyz(color))
     return _from_xyz(_lab_to_xyz((lab[0] + delta_l, lab[1], lab[2])))
@@ -185,9 +193,9 @@ def rgb_triple(color: str, sep: str = ",") -> str:
 
 
 def _variations(name: str, color: str) -> Iterator[tuple[str, str]]:
-    for step in range(1, LIGHTEN_STEPS + 1):
+    for step in range(1, VARIATION_LIGHTEN + 1):
         yield f"{name}-lighten-{step}", lighten(color, step)
-    for step in range(1, DARKEN_STEPS + 1):
+    for step in range(1, VARIATION_DARKEN + 1):
         yield f"{name}-darken-{step}", darken(color, step)
 
 
@@ -201,9 +209,10 @@ def theme_colors(colors: Mapping[str, str], dark: bool) -> dict[str, str]:
     }
     for role, amount in steps.items():
         out[role] = shift_lightness(surface, amount)
-    for name in VARIATION_COLORS:
+    for name in BRAND_COLORS:
         out[name] = colors[name]
-        out.update(_variations(name, colors[name]))
+        if name in VARIATION_COLORS:
+            out.update(_variations(name, colors[name]))
     out.update({f"on-{name}": colorlib.on_color(value) for name, value in list(out.items())})
     return out
 
@@ -307,9 +316,18 @@ def utility_rules(palette: Mapping[str, str]) -> list[Rule]:
     return background + foreground
 
 
-def render_theme_css(colors: Mapping[str, str], dark: bool, env: jinja2.Environment) -> str:
-    """theme.css text, ending with exactly one newline."""
-    theme = vuetify_theme(colors, dark)
+def render_theme_css(
+    colors: Mapping[str, str],
+    dark: bool,
+    env: jinja2.Environment,
+    theme: Mapping[str, Any] | None = None,
+) -> str:
+    """theme.css text, ending with exactly one newline.
+
+    `theme` is `vuetify_theme(colors, dark)` when the caller already has it.
+    """
+    if theme is None:
+        theme = vuetify_theme(colors, dark)
     variables = vuetify_declarations(theme)
     root = [("color-scheme", "dark" if dark else "light"), *pops_declarations(colors), *variables]
     # Vuetify writes `normal` (not `light`) on the theme class; keep its exact value.
