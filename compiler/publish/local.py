@@ -340,7 +340,7 @@ class LocalStore:
                 if shard.is_dir():
                     candidates += [p for p in shard.iterdir() if p.name.startswith(".tmp-")]
         for path in candidates:
-            if _mtime(path) >= older_than:
+            if _mtime(path) > older_than:
                 continue
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)

@@ -11,10 +11,10 @@ at something deleted.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from compiler.publish.deploy import locked
-from compiler.publish.lock import LockInfo, now_utc
+from compiler.publish.lock import LockInfo
 from compiler.publish.release import recently_live, trim_history
 from compiler.publish.store import open_store
 
@@ -49,7 +49,7 @@ def prune(
     store = open_store(target, endpoint_url=endpoint_url)
     store.ensure_conditional_writes()
     with locked(store, "prune", break_lock) as broken:
-        now = now_utc()
+        now = datetime.now(UTC)
         cutoff = now - grace
         pointer = store.read_pointer()
         state = pointer.state if keep is None else replace(pointer.state, keep=keep)
@@ -65,7 +65,7 @@ def prune(
 
         releases = store.list_releases()
         result.releases = sorted(
-            r for r, when in releases.items() if r not in protected and when < cutoff
+            r for r, when in releases.items() if r not in protected and when <= cutoff
         )
         needed: set[str] = set()
         for release in releases:
@@ -76,7 +76,7 @@ def prune(
         result.objects = sorted(
             key
             for key, obj in store.list_objects().items()
-            if key not in needed and obj.modified < cutoff
+            if key not in needed and obj.modified <= cutoff
         )
         if dry_run:
             return result

@@ -388,7 +388,7 @@ class S3Store:
         gone = [
             key
             for key, item in self._list(f"{layout.STATE_DIR}/probe-").items()
-            if item["LastModified"] < older_than
+            if item["LastModified"] <= older_than
         ]
         if gone:
             self._delete(gone)
