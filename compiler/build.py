@@ -11,12 +11,13 @@ import hashlib
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
 from compiler import __version__
 from compiler.diagnostics import Diagnostic, count, finalize
+from compiler.layers import Layers, aggregate, environments, layered, load_layers, merge_group
 from compiler.load import load_file
 from compiler.model.from_document import group_from_document
 from compiler.output import MANIFEST, Comparison, Staging, Stale, file_entry, manifest_bytes
@@ -33,6 +34,7 @@ class GroupResult:
     source_sha256: str
     diagnostics: list[Diagnostic]
     files: dict[str, bytes] | None = None
+    inputs: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -126,8 +128,8 @@ def slug_problem(path: Path, display: str) -> Diagnostic | None:
     )
 
 
-def compile_group(path: Path, *, render: bool = True) -> GroupResult:
-    """One file through load, model, rules and (when clean) render."""
+def compile_group(path: Path, *, render: bool = True, layers: Layers | None = None) -> GroupResult:
+    """One file through load, (merge), model, rules and, when clean, render."""
     display = _display(path)
     slug = path.name.removesuffix(".yaml")
     problem = slug_problem(path, display)
@@ -138,11 +140,21 @@ def compile_group(path: Path, *, render: bool = True) -> GroupResult:
     if doc is None:
         return GroupResult(slug, display, sha, diagnostics)
     broken = {tuple(d.path.split(".")) for d in found if d.path}
+    inputs = [display]
+    if layers is not None and layered(doc, slug, layers):
+        merged = merge_group(doc, slug, layers)
+        diagnostics += merged.diagnostics
+        if merged.diagnostics:
+            broken.add(("extends",))
+        doc = merged.doc
+        inputs = merged.files
+        digests = [layers.file_digests.get(f, "") for f in inputs if f != display]
+        sha = hashlib.sha256("\n".join([sha, *digests]).encode()).hexdigest()
     modelled = group_from_document(doc, broken=broken)
     diagnostics += modelled.diagnostics
     if modelled.partial is not None:
         diagnostics += run_rules(modelled.partial, doc, modelled.broken)
-    result = GroupResult(slug, display, sha, diagnostics)
+    result = GroupResult(slug, display, sha, diagnostics, inputs=inputs)
     group = modelled.group
     if render and group is not None and not any(d.severity == "error" for d in diagnostics):
         result.files = render_group(slug, group)
@@ -153,6 +165,17 @@ class Sink(Protocol):
     def write(self, rel: str, data: bytes) -> None: ...
 
 
+@dataclass(slots=True)
+class _Prefixed:
+    """Writes into a sub-folder of another sink (an environment's output)."""
+
+    sink: Sink
+    prefix: str
+
+    def write(self, rel: str, data: bytes) -> None:
+        self.sink.write(self.prefix + rel, data)
+
+
 def compile_groups(
     groups_dir: Path,
     paths: Iterable[Path] | None = None,
@@ -160,21 +183,26 @@ def compile_groups(
     strict: bool = False,
     render: bool = True,
     sink: Sink | None = None,
+    env: str | None = None,
+    env_dir: Path | None = None,
 ) -> Compilation:
-    """Validate every group and, when asked, render each into `sink` as it goes.
+    """Validate every group of one environment and, when asked, render into `sink`.
 
     Rendering stops at the first group with an error (validation goes on, so
     every problem is still reported); the caller then throws the sink's output
     away. Files are streamed, never all held in memory.
     """
     files_in, diagnostics = discover(list(paths) if paths else [groups_dir])
+    layers = load_layers(groups_dir, env, env_dir)
+    diagnostics += layers.diagnostics
     digest = hashlib.sha256()
     entries: list[dict[str, str | int]] = []
     slugs: list[str] = []
+    per_group: list[tuple[str, str, list[Diagnostic]]] = []
     clean = not any(d.severity == "error" for d in diagnostics)
     for path in files_in:
-        result = compile_group(path, render=render and clean)
-        diagnostics.extend(result.diagnostics)
+        result = compile_group(path, render=render and clean, layers=layers)
+        per_group.append((result.slug, result.file, result.diagnostics))
         if strict and result.diagnostics:
             clean = False
         if result.files is None:
@@ -186,6 +214,7 @@ def compile_groups(
             entries.append(file_entry(rel, data))
             if sink is not None:
                 sink.write(rel, data)
+    diagnostics += aggregate(per_group, layers)
     compilation = Compilation(finalize(diagnostics, strict=strict))
     if not compilation.ok or not render:
         return compilation
@@ -203,11 +232,76 @@ def compile_groups(
     return compilation
 
 
-def build(groups_dir: Path, out_dir: Path, *, strict: bool = False) -> Compilation:
-    """Compile and, only when every group is clean, replace `out_dir` whole."""
-    staging = Staging(out_dir)
+def env_dir_for(groups_dir: Path, env_dir: Path | None) -> Path:
+    """`environments/` beside the groups folder unless told otherwise."""
+    return env_dir if env_dir is not None else groups_dir.parent / "environments"
+
+
+def compile_all(
+    groups_dir: Path,
+    paths: Iterable[Path] | None = None,
+    *,
+    strict: bool = False,
+    render: bool = True,
+    sink: Sink | None = None,
+    env: str | None = None,
+    env_dir: Path | None = None,
+) -> Compilation:
+    """The base build plus every environment (or just `env`), as one result.
+
+    Output of environment E goes under `E/` of the sink when all are built.
+    A problem that only shows up under an environment says which one.
+    """
+    folder = env_dir_for(groups_dir, env_dir)
+    if env is not None:
+        return compile_groups(
+            groups_dir, paths, strict=strict, render=render, sink=sink, env=env, env_dir=folder
+        )
+    paths = list(paths) if paths else None
+    total = compile_groups(groups_dir, paths, strict=strict, render=render, sink=sink)
+    known = set(total.diagnostics)
+    for name in environments(folder):
+        part = compile_groups(
+            groups_dir,
+            paths,
+            strict=strict,
+            render=render and total.ok,
+            sink=_Prefixed(sink, f"{name}/") if sink is not None else None,
+            env=name,
+            env_dir=folder,
+        )
+        overlay_file = (folder / f"{name}.yaml").as_posix().removeprefix("./")
+        for d in part.diagnostics:
+            if d in known:
+                continue
+            if d.file != overlay_file:
+                d = replace(d, message=f"{d.message} (with environment {name})")
+            total.diagnostics.append(d)
+        total.files += part.files
+    total.diagnostics = finalize(total.diagnostics, strict=False)
+    return total
+
+
+def output_dir(out_dir: Path, env: str | None) -> Path:
+    return out_dir / env if env is not None else out_dir
+
+
+def build(
+    groups_dir: Path,
+    out_dir: Path,
+    *,
+    strict: bool = False,
+    env: str | None = None,
+    env_dir: Path | None = None,
+) -> Compilation:
+    """Compile and, only when every group is clean, replace the output whole.
+
+    Without `env`, the output holds the base build and one folder per
+    environment; with it, only that environment's folder is replaced.
+    """
+    staging = Staging(output_dir(out_dir, env))
     try:
-        compilation = compile_groups(groups_dir, strict=strict, sink=staging)
+        compilation = compile_all(groups_dir, strict=strict, sink=staging, env=env, env_dir=env_dir)
         if compilation.ok:
             staging.commit()
         else:
@@ -218,9 +312,16 @@ def build(groups_dir: Path, out_dir: Path, *, strict: bool = False) -> Compilati
     return compilation
 
 
-def check_output(groups_dir: Path, out_dir: Path, *, strict: bool = False) -> CheckReport:
-    """What `build` would change in `out_dir`; writes nothing."""
-    comparison = Comparison(out_dir)
-    compilation = compile_groups(groups_dir, strict=strict, sink=comparison)
+def check_output(
+    groups_dir: Path,
+    out_dir: Path,
+    *,
+    strict: bool = False,
+    env: str | None = None,
+    env_dir: Path | None = None,
+) -> CheckReport:
+    """What `build` would change in the output; writes nothing."""
+    comparison = Comparison(output_dir(out_dir, env))
+    compilation = compile_all(groups_dir, strict=strict, sink=comparison, env=env, env_dir=env_dir)
     stale = comparison.result() if compilation.ok else []
     return CheckReport(compilation, stale)

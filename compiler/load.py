@@ -74,6 +74,10 @@ _SPECIAL_FLOATS = {
 # First characters a non-string plain scalar can start with; anything else is a string.
 _MAYBE_NOT_STRING = frozenset("0123456789+-.~nNtTfF")
 _LOST_COLOR = re.compile(r"#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{3})\b")
+# Under theme.colors anything glued to the `#` was meant as a colour (`#1976d2ff`, `#12345g`).
+_LOST_COLOR_ANY = re.compile(r"#[^\s#,\]}]+")
+# A `!` where a YAML tag could start; only then are the events scanned for tags.
+_TAG_HINT = re.compile(r"(?:^|[\s\[{,])!", re.MULTILINE)
 _STANDARD_TAG = "tag:yaml.org,2002:"
 # YAML 1.1 read these as booleans; here they are strings, remembered for the error message.
 _YAML11_BOOLEANS = frozenset({"yes", "no", "on", "off", "y", "n"})
@@ -95,6 +99,19 @@ class Document:
     keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     raw: dict[Path_, str] = field(default_factory=dict)
     nulls: set[Path_] = field(default_factory=set)
+    # For a group merged from several files (defaults, bases, overlays): which
+    # file wrote each path. Empty for a single file; see compiler/layers.py.
+    origins: dict[Path_, str] = field(default_factory=dict)
+
+    def file_at(self, path: Path_) -> str:
+        """The file that wrote `path` (or its nearest written ancestor)."""
+        if self.origins:
+            probe = tuple(path)
+            while probe:
+                if probe in self.origins:
+                    return self.origins[probe]
+                probe = probe[:-1]
+        return self.file
 
     def position(self, path: Path_, *, key: bool = False) -> tuple[int, int]:
         """Where `path` was written, or its nearest written ancestor, or 1:1."""
@@ -186,15 +203,20 @@ def load_bytes(data: bytes, file: str) -> tuple[Document | None, list[Diagnostic
         ]
     if text.startswith("\ufeff"):
         text = text[1:]
-    if "&" in text or "*" in text:
-        found = list(_anchors(text, file))
+    if "&" in text or "*" in text or _TAG_HINT.search(text):
+        found = list(_node_properties(text, file))
         if found:
             return None, found
+    quoted: dict[tuple[int, int], str] = {}
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
-        return None, [_syntax(exc, text, file)]
-    if root is None:
+        recovered = _quote_lost_colors(text)
+        if recovered is None:
+            return None, [_syntax(exc, text, file)]
+        text, quoted = recovered
+        root = yaml.compose(text, Loader=_Loader)
+    if root is None or (isinstance(root, yaml.ScalarNode) and not root.style and root.value == ""):
         return None, [
             _error(file, 1, 1, "yaml-empty", "file is empty; a group needs at least `name:`")
         ]
@@ -216,32 +238,156 @@ def load_bytes(data: bytes, file: str) -> tuple[Document | None, list[Diagnostic
         data_tree = walker.mapping(root, ())
     except _Problem as problem:
         return None, [*walker.diagnostics, problem.diagnostic]
+    if quoted:
+        walker.diagnostics.extend(_lost_in_flow(file, walker.values, quoted))
     doc = Document(file, data_tree, walker.values, walker.keys, walker.raw, walker.nulls)
     return doc, walker.diagnostics
 
 
-def _anchors(text: str, file: str) -> Iterator[Diagnostic]:
-    """Anchors and aliases are refused outright: they are how alias bombs work."""
+def _lost_color_message(color: str) -> str:
+    return (
+        f"`{color}` is read as a comment because it starts with `#`, so this key has no "
+        f'value; quote it: "{color}"'
+    )
+
+
+def _quote_lost_colors(text: str) -> tuple[str, dict[tuple[int, int], str]] | None:
+    """Recover `colors: {primary: #1976d2}`, where the comment swallows the rest of the line.
+
+    In a flow mapping that is a syntax error far from the cause. Each `#...` right
+    after a `:` (outside quotes) is replaced by `~` (no value, as in block style)
+    until the text parses; the caller then reports each one where it was written.
+    None when that does not make it parse.
+    """
+    lines = text.split("\n")
+    quoted: dict[tuple[int, int], str] = {}
+    for _attempt in range(50):
+        spot = _first_lost_value(lines, quoted)
+        if spot is None:
+            return None
+        row, column, token = spot
+        line = lines[row]
+        lines[row] = f"{line[:column]}~{' ' * (len(token) - 1)}{line[column + len(token) :]}"
+        quoted[(row + 1, column + 1)] = token
+        patched = "\n".join(lines)
+        try:
+            yaml.compose(patched, Loader=_Loader)
+        except yaml.YAMLError:
+            continue
+        return patched, quoted
+    return None
+
+
+def _first_lost_value(
+    lines: list[str], done: dict[tuple[int, int], str]
+) -> tuple[int, int, str] | None:
+    """(row, column, token) of the first `key: #token` whose `#` starts a comment."""
+    for row, line in enumerate(lines):
+        quote = ""
+        for column, char in enumerate(line):
+            if quote:
+                if char == quote:
+                    quote = ""
+                continue
+            if char in "\"'" and (column == 0 or line[column - 1] in " \t[{,:-?"):
+                quote = char
+            elif char == "#" and column and line[column - 1] in " \t":
+                before = line[:column].rstrip()
+                match = _LOST_COLOR_ANY.match(line, column)
+                if before.endswith(":") and match and (row + 1, column) not in done:
+                    return row, column, match.group(0)
+                break  # a real comment: the rest of the line is not YAML
+    return None
+
+
+def _lost_in_flow(
+    file: str, values: dict[Path_, tuple[int, int]], quoted: dict[tuple[int, int], str]
+) -> Iterator[Diagnostic]:
+    where = {position: path for path, position in values.items() if position in quoted}
+    for (line, column), token in sorted(quoted.items()):
+        path = where.get((line, column), ())
+        colour = path[:2] == ("theme", "colors") or _LOST_COLOR.fullmatch(token)
+        yield _error(
+            file,
+            line,
+            column,
+            "yaml-unquoted-color" if colour else "yaml-syntax",
+            _lost_color_message(token),
+            dotted(path),
+        )
+
+
+def _show_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix(_STANDARD_TAG) if tag.startswith(_STANDARD_TAG) else tag
+
+
+def _node_properties(text: str, file: str) -> Iterator[Diagnostic]:
+    """Anchors, aliases and explicit tags, found from parser events before anything is built.
+
+    Anchors and aliases are refused outright: they are how alias bombs work, and
+    the events never expand them. Tags (`!!str`, `!!python/...`, `!custom`) are
+    refused too: a group file is plain data. The key path of each node is
+    tracked from the events so the diagnostic names it.
+    """
+    # Each frame: [path, is_mapping, expecting_key, current_key, next_index]
+    stack: list[list[Any]] = []
     try:
         for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.CollectionEndEvent):
+                stack.pop()
+                continue
+            if not isinstance(event, yaml.NodeEvent):
+                continue
+            path: Path_ = ()
+            if stack:
+                frame = stack[-1]
+                if frame[1]:
+                    if frame[2]:
+                        path = frame[0]
+                        frame[3] = event.value if isinstance(event, yaml.ScalarEvent) else "?"
+                    else:
+                        path = (*frame[0], frame[3])
+                    frame[2] = not frame[2]
+                else:
+                    path = (*frame[0], frame[4])
+                    frame[4] += 1
             mark = event.start_mark
+            line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
             if isinstance(event, yaml.AliasEvent):
                 yield _error(
                     file,
-                    mark.line + 1,
-                    mark.column + 1,
+                    line,
+                    column,
                     "yaml-alias",
                     f"alias `*{event.anchor}` is not allowed; write the value out in full",
+                    dotted(path),
                 )
-            elif getattr(event, "anchor", None):
+                continue
+            if event.anchor:
                 yield _error(
                     file,
-                    mark.line + 1,
-                    mark.column + 1,
+                    line,
+                    column,
                     "yaml-alias",
                     f"anchor `&{event.anchor}` is not allowed; group files do not use "
                     "anchors or aliases",
+                    dotted(path),
                 )
+            tag = getattr(event, "tag", None)
+            if tag:
+                yield _error(
+                    file,
+                    line,
+                    column,
+                    "yaml-tag",
+                    f"tag `{_show_tag(tag)}` is not allowed in group files; remove it "
+                    "(to keep a value as text, quote it instead)",
+                    dotted(path),
+                )
+            if isinstance(event, yaml.MappingStartEvent):
+                stack.append([path, True, True, None, 0])
+            elif isinstance(event, yaml.SequenceStartEvent):
+                stack.append([path, False, False, None, 0])
     except yaml.YAMLError:
         return  # the compose step reports the syntax error with its position
 
@@ -417,7 +563,8 @@ class _Walker:
         rest = row[end.column :].lstrip()
         if rest.startswith(":"):
             rest = rest[1:].lstrip()
-        match = _LOST_COLOR.match(rest)
+        pattern = _LOST_COLOR_ANY if path[:2] == ("theme", "colors") else _LOST_COLOR
+        match = pattern.match(rest)
         if match:
             column = row.index(match.group(0), end.column) + 1
             self.diagnostics.append(
@@ -426,8 +573,7 @@ class _Walker:
                     end.line + 1,
                     column,
                     "yaml-unquoted-color",
-                    f"`{match.group(0)}` is read as a comment because it starts with `#`, "
-                    f'so this key has no value; quote it: "{match.group(0)}"',
+                    _lost_color_message(match.group(0)),
                     dotted(path),
                 )
             )

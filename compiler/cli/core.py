@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
-from compiler.build import build, check_output, compile_groups
+from compiler.build import build, check_output, compile_all, env_dir_for
 from compiler.formats import FORMATS
 from compiler.formats.text import summary
+from compiler.layers import environments
 
 GROUPS_OPTION = click.option(
     "--groups",
@@ -28,6 +29,21 @@ FORMAT_OPTION = click.option(
     help="How problems are printed: text for people, json for tools, github for "
     "pull-request annotations.",
 )
+ENV_OPTION = click.option(
+    "--env",
+    "env",
+    metavar="NAME",
+    default=None,
+    help="Apply environments/NAME.yaml on top of every group. Without it, the base build "
+    "and every environment are processed.",
+)
+ENV_DIR_OPTION = click.option(
+    "--environments",
+    "env_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of environment overlays [default: environments/ beside the groups folder].",
+)
 STRICT_OPTION = click.option(
     "--strict", is_flag=True, help="Treat warnings as errors (they are reported as errors)."
 )
@@ -38,19 +54,45 @@ def _require_groups(groups_dir: Path) -> None:
         raise click.UsageError(f"no groups folder at {groups_dir}; pass --groups DIR")
 
 
+def require_env(groups_dir: Path, env: str | None, env_dir: Path | None) -> None:
+    """A usage error (exit 2) naming the environments that exist, for a typo in --env."""
+    if env is None:
+        return
+    folder = env_dir_for(groups_dir, env_dir)
+    known = environments(folder)
+    if env not in known:
+        listed = ", ".join(known) if known else "none"
+        raise click.UsageError(
+            f"no environment `{env}`: {folder.as_posix()}/{env}.yaml does not exist "
+            f"(environments: {listed})"
+        )
+
+
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @GROUPS_OPTION
 @FORMAT_OPTION
 @STRICT_OPTION
-def validate(paths: tuple[Path, ...], groups_dir: Path, output_format: str, strict: bool) -> None:
+@ENV_OPTION
+@ENV_DIR_OPTION
+def validate(
+    paths: tuple[Path, ...],
+    groups_dir: Path,
+    output_format: str,
+    strict: bool,
+    env: str | None,
+    env_dir: Path | None,
+) -> None:
     """Check group files and report every problem at once.
 
     PATHS are group files or folders; by default every file in the groups folder.
     """
     if not paths:
         _require_groups(groups_dir)
-    compilation = compile_groups(groups_dir, paths or None, strict=strict, render=False)
+    require_env(groups_dir, env, env_dir)
+    compilation = compile_all(
+        groups_dir, paths or None, strict=strict, render=False, env=env, env_dir=env_dir
+    )
     click.echo(FORMATS[output_format](compilation.diagnostics), nl=False)
     if output_format == "text" and not compilation.diagnostics:
         click.echo("no problems found")
@@ -75,33 +117,46 @@ def validate(paths: tuple[Path, ...], groups_dir: Path, output_format: str, stri
 )
 @FORMAT_OPTION
 @STRICT_OPTION
+@ENV_OPTION
+@ENV_DIR_OPTION
 def build_command(
-    groups_dir: Path, out_dir: Path, check: bool, output_format: str, strict: bool
+    groups_dir: Path,
+    out_dir: Path,
+    check: bool,
+    output_format: str,
+    strict: bool,
+    env: str | None,
+    env_dir: Path | None,
 ) -> None:
-    """Validate every group, then write the artifacts (all or nothing)."""
+    """Validate every group, then write the artifacts (all or nothing).
+
+    The output holds the base build and, per environment, a folder OUT/NAME/;
+    with --env NAME only OUT/NAME/ is written.
+    """
     _require_groups(groups_dir)
+    require_env(groups_dir, env, env_dir)
+    shown = (out_dir / env if env is not None else out_dir).as_posix()
     if check:
-        report = check_output(groups_dir, out_dir, strict=strict)
+        report = check_output(groups_dir, out_dir, strict=strict, env=env, env_dir=env_dir)
         click.echo(FORMATS[output_format](report.diagnostics), nl=False)
         if not report.compilation.ok:
-            click.echo(f"{out_dir}/ was not checked: the groups have errors", err=True)
+            click.echo(f"{shown}/ was not checked: the groups have errors", err=True)
             sys.exit(1)
         if report.stale:
-            click.echo(f"{out_dir}/ is stale: {len(report.stale)} file(s) differ", err=True)
+            click.echo(f"{shown}/ is stale: {len(report.stale)} file(s) differ", err=True)
             for item in report.stale:
-                click.echo(f"{item.reason:>8}  {out_dir.as_posix()}/{item.path}")
+                click.echo(f"{item.reason:>8}  {shown}/{item.path}")
             click.echo("run `pops build` and commit the result", err=True)
             sys.exit(1)
-        click.echo(f"{out_dir}/ is up to date ({len(report.compilation.groups)} groups)", err=True)
+        click.echo(f"{shown}/ is up to date ({len(report.compilation.groups)} groups)", err=True)
         return
-    compilation = build(groups_dir, out_dir, strict=strict)
+    compilation = build(groups_dir, out_dir, strict=strict, env=env, env_dir=env_dir)
     click.echo(FORMATS[output_format](compilation.diagnostics), nl=False)
     if not compilation.ok:
         click.echo(f"nothing written: {summary(compilation.diagnostics)}", err=True)
         sys.exit(1)
     click.echo(
-        f"built {len(compilation.groups)} groups, {compilation.files} files into "
-        f"{out_dir.as_posix()}/",
+        f"built {len(compilation.groups)} groups, {compilation.files} files into {shown}/",
         err=True,
     )
 

@@ -128,7 +128,8 @@ def _diagnostic(doc: Document, error: Any) -> Diagnostic:
             message = "required key is missing; add it, e.g. `name: Sunrise Pediatrics`"
             loc_for_position = loc[:-1]
             line, column = doc.position(loc_for_position, key=True) if loc_for_position else (1, 1)
-            return Diagnostic(doc.file, line, column, dotted(loc), code, "error", message)
+            file = doc.file_at(loc_for_position) if loc_for_position else doc.file
+            return Diagnostic(file, line, column, dotted(loc), code, "error", message)
     elif kind == "bool_type":
         code = "type-bool"
         if raw is not None and isinstance(value, str):
@@ -181,4 +182,4 @@ def _diagnostic(doc: Document, error: Any) -> Diagnostic:
     elif kind == "string_too_long" or kind == "string_too_short":
         code = "text-length"
     line, column = doc.position(loc, key=at_key)
-    return Diagnostic(doc.file, line, column, dotted(loc), code, "error", message)
+    return Diagnostic(doc.file_at(loc), line, column, dotted(loc), code, "error", message)

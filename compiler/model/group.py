@@ -22,6 +22,12 @@ class Group(Panel):
     schema_: Literal[1] = Field(
         1, alias="schema", description="Format version of this file. Only 1 exists."
     )
+    extends: str | None = Field(
+        None,
+        description="Name of a shared base this group builds on: `extends: chain` reads "
+        "groups/_chain.yaml, then applies this file on top.",
+        examples=["riverside-chain"],
+    )
     name: Name = Field(
         description="Name patients see, usually the practice name (1 to 100 characters).",
         examples=["Sunrise Pediatrics"],

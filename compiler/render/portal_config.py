@@ -31,7 +31,7 @@ def render_config(
 ) -> bytes:
     """`files` are the group's other artifacts, keyed relative to the group folder;
     `vuetify` is the group's Vuetify theme definition."""
-    options = group.model_dump(exclude={"schema_", "name"})
+    options = group.model_dump(exclude={"schema_", "name", "extends"})
     palette = group.theme.palette()
     options["theme"]["colors"] = palette
     footer = options["look_and_feel"]["footer"]

@@ -74,7 +74,13 @@ def run_rules(group: Group, doc: Document, broken: set[Path_] | None = None) -> 
             path, (line, column) = locate(doc, finding.paths)
             out.append(
                 Diagnostic(
-                    doc.file, line, column, dotted(path), rule.CODE, rule.SEVERITY, finding.message
+                    doc.file_at(path),
+                    line,
+                    column,
+                    dotted(path),
+                    rule.CODE,
+                    rule.SEVERITY,
+                    finding.message,
                 )
             )
     return out

@@ -1,0 +1,477 @@
+"""Shared defaults, group families and environment overlays, merged with provenance.
+
+A group's effective settings are the merge, lowest first, of:
+
+1. the built-in defaults (the models' defaults),
+2. `groups/_defaults.yaml`,
+3. its bases, outermost first (`extends: chain` reads `groups/_chain.yaml`,
+   which may itself extend another base),
+4. the group file itself,
+5. the selected environment's overlay entries that target it
+   (`environments/<env>.yaml`).
+
+Mappings merge key by key; scalars and lists replace; `key:` with no value
+(null) resets the key to its built-in default. Every merged value remembers the
+file, line and column that wrote it, so a diagnostic lands where the admin can
+fix it, and `pops explain` can say where each value came from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from compiler.diagnostics import Diagnostic
+from compiler.load import Document, Path_, dotted, load_file
+from compiler.model.from_document import group_from_document
+
+DEFAULTS = "_defaults"
+ENV_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?")
+RESERVED_ENV_NAMES = frozenset({"groups"})
+MAX_EXAMPLES = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One value as one layer wrote it."""
+
+    file: str
+    line: int
+    column: int
+    value: Any  # None means "reset to the built-in default"
+
+
+@dataclass(slots=True)
+class OverlayEntry:
+    targets: frozenset[str] | None  # None: every group
+    doc: Document  # `values` of the entry, positioned in the overlay file
+
+
+@dataclass(slots=True)
+class Layers:
+    """The shared layer files of a repo, loaded once per run."""
+
+    groups_dir: Path
+    defaults: Document | None = None
+    bases: dict[str, Document | None] = field(default_factory=dict)
+    overlay: list[OverlayEntry] = field(default_factory=list)
+    env: str | None = None
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    # (file, line, column, code) of problems already reported from a layer file
+    # on its own, so the same problem is not repeated for each group.
+    reported: set[tuple[str, int, int, str]] = field(default_factory=set)
+    file_digests: dict[str, str] = field(default_factory=dict)
+
+    def base(self, name: str) -> Document | None:
+        """Load `_<name>.yaml` on first use; None when it is missing or broken."""
+        if name not in self.bases:
+            path = self.groups_dir / f"_{name}.yaml"
+            self.bases[name] = self._load_layer(path) if path.is_file() else None
+        return self.bases[name]
+
+    def _load_layer(self, path: Path) -> Document | None:
+        doc, found = load_file(path, _display(path))
+        self.file_digests[_display(path)] = _digest(path)
+        self._report(found)
+        if doc is not None:
+            self._report(_check_partial(doc))
+        return doc
+
+    def _report(self, found: Iterable[Diagnostic]) -> None:
+        for d in found:
+            self.diagnostics.append(d)
+            self.reported.add((d.file, d.line, d.column, d.code))
+
+
+def _display(path: Path) -> str:
+    return path.as_posix().removeprefix("./")
+
+
+def _digest(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def _check_partial(doc: Document, *, allow_extends: bool = True) -> list[Diagnostic]:
+    """Unknown keys and wrong types in a layer file, on their own (every key optional)."""
+    data = dict(doc.data)
+    data.setdefault("name", "placeholder")
+    if not allow_extends:
+        data.pop("extends", None)
+    probe = Document(doc.file, data, doc.values, doc.keys, doc.raw, doc.nulls)
+    found = group_from_document(probe).diagnostics
+    out = [d for d in found if d.code != "key-required"]
+    if not allow_extends and "extends" in doc.data:
+        line, column = doc.position(("extends",), key=True)
+        out.append(
+            Diagnostic(
+                doc.file,
+                line,
+                column,
+                "extends",
+                "extends-not-allowed",
+                "error",
+                "`extends` is not allowed here; only groups and bases extend a base",
+            )
+        )
+    return out
+
+
+def load_layers(groups_dir: Path, env: str | None = None, env_dir: Path | None = None) -> Layers:
+    """Defaults and the selected environment's overlay; bases load lazily when named."""
+    layers = Layers(groups_dir, env=env)
+    defaults = groups_dir / f"{DEFAULTS}.yaml"
+    if defaults.is_file():
+        layers.defaults = layers._load_layer(defaults)
+        if layers.defaults is not None and "extends" in layers.defaults.data:
+            line, column = layers.defaults.position(("extends",), key=True)
+            layers._report(
+                [
+                    Diagnostic(
+                        layers.defaults.file,
+                        line,
+                        column,
+                        "extends",
+                        "extends-not-allowed",
+                        "error",
+                        "`_defaults.yaml` applies under every group and cannot extend a base; "
+                        "remove `extends`",
+                    )
+                ]
+            )
+    if env is not None:
+        folder = env_dir if env_dir is not None else groups_dir.parent / "environments"
+        layers.overlay = _load_overlay(layers, folder / f"{env}.yaml")
+    return layers
+
+
+def environments(env_dir: Path) -> list[str]:
+    """Names of the environments defined in `env_dir`, sorted."""
+    if not env_dir.is_dir():
+        return []
+    return sorted(p.name.removesuffix(".yaml") for p in env_dir.glob("*.yaml"))
+
+
+def _load_overlay(layers: Layers, path: Path) -> list[OverlayEntry]:
+    doc, found = load_file(path, _display(path))
+    layers.file_digests[_display(path)] = _digest(path)
+    layers._report(found)
+    if doc is None:
+        return []
+    entries: list[OverlayEntry] = []
+    problems: list[Diagnostic] = []
+
+    def problem(at: Path_, code: str, message: str, *, key: bool = False) -> None:
+        line, column = doc.position(at, key=key)
+        problems.append(Diagnostic(doc.file, line, column, dotted(at), code, "error", message))
+
+    for key in doc.data:
+        if key != "overlays":
+            problem(
+                (key,),
+                "key-unknown",
+                f"unknown key `{key}`; an environment file has "
+                "only `overlays:`, a list of {groups, values}",
+                key=True,
+            )
+    items = doc.data.get("overlays", [])
+    if not isinstance(items, list):
+        problem(("overlays",), "type-list", "`overlays` must be a list of {groups, values}")
+        items = []
+    for index, item in enumerate(items):
+        at: Path_ = ("overlays", index)
+        if not isinstance(item, dict):
+            problem(at, "type-mapping", "each overlay is a mapping with `groups` and `values`")
+            continue
+        for key in item:
+            if key not in {"groups", "values"}:
+                problem(
+                    (*at, key),
+                    "key-unknown",
+                    f"unknown key `{key}`; an overlay has `groups` and `values`",
+                    key=True,
+                )
+        targets_raw = item.get("groups", "all")
+        targets: frozenset[str] | None
+        if targets_raw == "all":
+            targets = None
+        elif isinstance(targets_raw, list) and all(isinstance(t, str) for t in targets_raw):
+            targets = frozenset(targets_raw)
+            for i, slug in enumerate(targets_raw):
+                if not (layers.groups_dir / f"{slug}.yaml").is_file():
+                    problem(
+                        (*at, "groups", i),
+                        "overlay-unknown-group",
+                        f"no group `{slug}` (groups/{slug}.yaml does not exist)",
+                    )
+        else:
+            problem((*at, "groups"), "overlay-groups", "`groups` is `all` or a list of group slugs")
+            continue
+        values = item.get("values")
+        if not isinstance(values, dict):
+            problem(
+                (*at, "values"), "type-mapping", "`values` is a mapping of group settings to apply"
+            )
+            continue
+        entries.append(OverlayEntry(targets, _subdocument(doc, (*at, "values"))))
+    layers._report(problems)
+    for entry in entries:
+        layers._report(_check_partial(entry.doc, allow_extends=False))
+    return entries
+
+
+def _subdocument(doc: Document, prefix: Path_) -> Document:
+    """The part of `doc` under `prefix`, re-rooted, positions kept."""
+    n = len(prefix)
+
+    def cut(table: dict[Path_, Any]) -> dict[Path_, Any]:
+        return {p[n:]: v for p, v in table.items() if p[:n] == prefix and len(p) > n}
+
+    node: Any = doc.data
+    for part in prefix:
+        node = node[part]
+    nulls = {p[n:] for p in doc.nulls if p[:n] == prefix and len(p) > n}
+    return Document(doc.file, node, cut(doc.values), cut(doc.keys), cut(doc.raw), nulls)
+
+
+# --- merging ---------------------------------------------------------------------------
+
+
+class _Merged:
+    """Accumulates layers into one Document, remembering who wrote what."""
+
+    def __init__(self, file: str, track: bool) -> None:
+        self.doc = Document(file, {})
+        self.track = track
+        self.history: dict[Path_, list[Setting]] = {}
+
+    def _forget(self, path: Path_) -> None:
+        n = len(path)
+        for table in (self.doc.values, self.doc.keys, self.doc.raw, self.doc.origins):
+            for p in [p for p in table if p[:n] == path]:
+                del table[p]
+        self.doc.nulls = {p for p in self.doc.nulls if p[:n] != path}
+
+    def apply(self, layer: Document) -> None:
+        self._merge(layer.data, (), self.doc.data)
+        # Every position this layer wrote now wins; descendants of replaced
+        # subtrees were forgotten during the merge.
+        for source, target in ((layer.values, self.doc.values), (layer.keys, self.doc.keys)):
+            target.update(source)
+        self.doc.raw.update(layer.raw)
+        origins = self.doc.origins
+        for p in layer.values:
+            origins[p] = layer.file
+        for p in layer.keys:
+            origins[p] = layer.file
+        for path in sorted(layer.nulls, key=len):
+            self._reset(layer, path)
+        if self.track:
+            for leaf, leaf_value in _leaves(layer.data, ()):
+                line, column = layer.values.get(leaf, (1, 1))
+                self.history.setdefault(leaf, []).append(
+                    Setting(layer.file, line, column, leaf_value)
+                )
+
+    def _merge(self, source: dict[str, Any], path: Path_, target: dict[str, Any]) -> None:
+        for key, value in source.items():
+            child = (*path, key)
+            current = target.get(key)
+            if isinstance(value, dict) and isinstance(current, dict):
+                self._merge(value, child, current)
+                continue
+            if key in target or child in self.doc.nulls:
+                self._forget(child)
+            target[key] = _copy(value)
+
+    def _reset(self, layer: Document, path: Path_) -> None:
+        """`key:` with no value: back to the built-in default."""
+        node: Any = self.doc.data
+        for part in path[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(path[-1], None)
+        self._forget(path)
+        self.doc.nulls.add(path)
+        if path in layer.keys:
+            self.doc.keys[path] = layer.keys[path]
+            self.doc.values[path] = layer.values.get(path, layer.keys[path])
+            self.doc.origins[path] = layer.file
+        if self.track:
+            line, column = layer.keys.get(path, (1, 1))
+            for leaf in [p for p in self.history if p[: len(path)] == path]:
+                self.history[leaf].append(Setting(layer.file, line, column, None))
+            if path not in self.history:
+                self.history[path] = [Setting(layer.file, line, column, None)]
+
+
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def _leaves(value: Any, path: Path_) -> Iterator[tuple[Path_, Any]]:
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield from _leaves(child, (*path, key))
+    else:
+        yield path, value
+
+
+@dataclass(slots=True)
+class Merged:
+    """A group's effective document and the files it was made from."""
+
+    doc: Document
+    diagnostics: list[Diagnostic]
+    files: list[str]  # every layer file that contributed, lowest first
+    history: dict[Path_, list[Setting]]
+
+
+def merge_group(doc: Document, slug: str, layers: Layers, *, track: bool = False) -> Merged:
+    """Stack defaults, bases, the group and its overlay entries into one Document."""
+    problems: list[Diagnostic] = []
+    chain: list[Document] = []
+    seen = [slug]
+    current: Document = doc
+    while True:
+        name = current.data.get("extends")
+        if name is None:
+            break
+        at = ("extends",)
+        line, column = current.position(at)
+        if not isinstance(name, str):
+            problems.append(
+                Diagnostic(
+                    current.file,
+                    line,
+                    column,
+                    "extends",
+                    "extends-invalid",
+                    "error",
+                    "`extends` names a base, e.g. `extends: chain`",
+                )
+            )
+            break
+        if current is doc and (layers.groups_dir / f"{name}.yaml").is_file():
+            problems.append(
+                Diagnostic(
+                    current.file,
+                    line,
+                    column,
+                    "extends",
+                    "extends-group",
+                    "error",
+                    f"`{name}` is a group, and groups cannot extend groups; move the shared "
+                    f"settings to groups/_{name}.yaml (a base) and extend that",
+                )
+            )
+            break
+        if name in seen:
+            cycle = " -> ".join([*seen[1:], name]) if len(seen) > 1 else name
+            problems.append(
+                Diagnostic(
+                    current.file,
+                    line,
+                    column,
+                    "extends",
+                    "extends-cycle",
+                    "error",
+                    f"bases extend each other in a cycle ({cycle}); remove one `extends`",
+                )
+            )
+            break
+        base = layers.base(name)
+        if base is None:
+            path = layers.groups_dir / f"_{name}.yaml"
+            if not path.is_file():
+                problems.append(
+                    Diagnostic(
+                        current.file,
+                        line,
+                        column,
+                        "extends",
+                        "extends-missing",
+                        "error",
+                        f"no base `{name}`: create {_display(path)}, or fix the name",
+                    )
+                )
+            break
+        seen.append(name)
+        chain.append(base)
+        current = base
+    merged = _Merged(doc.file, track)
+    stack: list[Document] = []
+    if layers.defaults is not None:
+        stack.append(layers.defaults)
+    stack.extend(reversed(chain))
+    stack.append(doc)
+    stack.extend(e.doc for e in layers.overlay if e.targets is None or slug in e.targets)
+    for layer in stack:
+        merged.apply(layer)
+    merged.doc.data.pop("extends", None)
+    merged.doc.file = doc.file
+    files = []
+    for layer in stack:
+        if layer.file not in files:
+            files.append(layer.file)
+    return Merged(merged.doc, problems, files, merged.history)
+
+
+def layered(doc: Document, slug: str, layers: Layers) -> bool:
+    """True when anything but the group file itself shapes the group."""
+    return bool(
+        layers.defaults is not None
+        or "extends" in doc.data
+        or any(e.targets is None or slug in e.targets for e in layers.overlay)
+    )
+
+
+def aggregate(
+    per_group: list[tuple[str, str, list[Diagnostic]]], layers: Layers
+) -> list[Diagnostic]:
+    """Problems in shared files, reported once per place, naming the groups they break.
+
+    `per_group` is (slug, group file, diagnostics). A diagnostic in the group's
+    own file passes through; one in a shared file is merged with its twins
+    from other groups, and one already reported from the layer file on its own
+    is dropped.
+    """
+    out: list[Diagnostic] = []
+    shared: dict[tuple[str, int, int, str, str, str, str], list[str]] = {}
+    for slug, file, diagnostics in per_group:
+        for d in diagnostics:
+            if d.file == file:
+                out.append(d)
+                continue
+            if (d.file, d.line, d.column, d.code) in layers.reported:
+                continue
+            key = (d.file, d.line, d.column, d.path, d.code, d.severity, d.message)
+            shared.setdefault(key, []).append(slug)
+    for (file, line, column, path, code, severity, message), slugs in shared.items():
+        names = sorted(set(slugs))
+        listed = ", ".join(names[:MAX_EXAMPLES])
+        if len(names) > MAX_EXAMPLES:
+            listed += f" and {len(names) - MAX_EXAMPLES} more"
+        noun = "group" if len(names) == 1 else "groups"
+        out.append(
+            Diagnostic(
+                file,
+                line,
+                column,
+                path,
+                code,
+                severity,  # type: ignore[arg-type]
+                f"{message} (breaks {len(names)} {noun}: {listed})",
+            )
+        )
+    return out
