@@ -195,6 +195,7 @@ def compile_groups(
     files_in, diagnostics = discover(list(paths) if paths else [groups_dir])
     layers = load_layers(groups_dir, env, env_dir)
     diagnostics += layers.diagnostics
+    known_layer_problems = len(layers.diagnostics)
     digest = hashlib.sha256()
     entries: list[dict[str, str | int]] = []
     slugs: list[str] = []
@@ -214,6 +215,7 @@ def compile_groups(
             entries.append(file_entry(rel, data))
             if sink is not None:
                 sink.write(rel, data)
+    diagnostics += layers.diagnostics[known_layer_problems:]  # bases loaded on first use
     diagnostics += aggregate(per_group, layers)
     compilation = Compilation(finalize(diagnostics, strict=strict))
     if not compilation.ok or not render:

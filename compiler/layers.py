@@ -145,6 +145,12 @@ def load_layers(groups_dir: Path, env: str | None = None, env_dir: Path | None =
                     )
                 ]
             )
+    # Every base is checked, even one no group extends yet: a typo there should
+    # not wait for the day a group starts using it.
+    for path in sorted(groups_dir.glob("_*.yaml")):
+        name = path.name[1:].removesuffix(".yaml")
+        if name != DEFAULTS[1:]:
+            layers.base(name)
     if env is not None:
         folder = env_dir if env_dir is not None else groups_dir.parent / "environments"
         layers.overlay = _load_overlay(layers, folder / f"{env}.yaml")
