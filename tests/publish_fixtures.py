@@ -194,8 +194,8 @@ S3_ENV = {
 }
 
 
-@pytest.fixture(scope="session")
-def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+@pytest.fixture(scope="session", name="seaweed")
+def seaweed_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """`weed mini` on 127.0.0.1 with its own data dir and explicit ports; telemetry and admin
     UI off. Started once per test session."""
     weed = weed_executable()
@@ -276,16 +276,16 @@ class S3Target:
         return found
 
 
-@pytest.fixture
-def s3_env(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(name="s3_env")
+def s3_env_fixture(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in [k for k in os.environ if k.startswith("AWS_")]:
         monkeypatch.delenv(key)
     for key, value in S3_ENV.items():
         monkeypatch.setenv(key, value)
 
 
-@pytest.fixture
-def s3_target(seaweed: S3Server, s3_env: None) -> S3Target:
+@pytest.fixture(name="s3_target")
+def s3_target_fixture(seaweed: S3Server, s3_env: None) -> S3Target:
     """A fresh bucket per test, published under the prefix `site`."""
     bucket = f"pops-{uuid.uuid4().hex[:12]}"
     seaweed.client().create_bucket(Bucket=bucket)
@@ -388,8 +388,8 @@ def nginx_executable() -> str:
     return found
 
 
-@pytest.fixture
-def nginx(tmp_path: Path) -> Iterator[tuple[Path, int]]:
+@pytest.fixture(name="nginx")
+def nginx_fixture(tmp_path: Path) -> Iterator[tuple[Path, int]]:
     """nginx on a free 127.0.0.1 port serving `<root>/current`; yields (root, port)."""
     binary = nginx_executable()
     root = tmp_path / "site"

@@ -15,7 +15,10 @@ import pytest
 
 from compiler.publish import publish, rollback
 from compiler.publish.faults import ENV as FAULT_ENV
-from tests.publish_fixtures import make_dist, nginx  # noqa: F401  (fixture)
+from tests.publish_fixtures import (
+    make_dist,
+    nginx_fixture,  # noqa: F401
+)
 
 GROUPS = {"alpha": "a1", "beta": "b1", "gamma": "c1"}
 
@@ -63,7 +66,7 @@ class Poller(threading.Thread):
 
 
 def test_readers_never_see_a_mix_during_publish_and_rollback(
-    nginx: tuple[Path, int],  # noqa: F811
+    nginx: tuple[Path, int],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -12,7 +12,8 @@ s3://bucket/prefix/.pops/lock.json          the lock: created with If-None-Match
 S3 cannot replace many keys at once, so the unit of atomicity is the group: each
 config.json is one PUT and only ever names objects already present. The switch is
 journaled in the pointer: compare-and-swap `pending: <new>` (If-Match the ETag we
-read), write the changed configs, compare-and-swap `release: <new>`. A publisher
+read), write the changed configs, delete the configs of groups the release does not
+have, compare-and-swap `release: <new>`. A publisher
 killed in between leaves `pending` set; the next publish rewrites every config
 and finishes, `rollback` restores the live one, and `status` reports it. ETags are
 used only as compare-and-swap versions, never as content hashes: every PUT carries
@@ -341,7 +342,7 @@ class S3Store:
         *,
         rewrite_all: bool,
     ) -> None:
-        """Journal `pending`, write each changed group config, then swap the pointer."""
+        """Journal `pending`, write changed group configs, drop removed ones, swap the pointer."""
         etag = self._cas_pointer(replace(old.state, pending=release.release), old.version)
         fresh = rewrite_all or old.state.pending or previous is None
         before = {} if fresh or previous is None else previous.entries()
@@ -359,6 +360,11 @@ class S3Store:
             faults.after_write()
 
         run_parallel(put_entry, todo, self.workers)
+        wanted = release.entries()
+        stale = [k for k in self._entry_keys() if k not in wanted]
+        if stale:  # groups the release does not have stop being served with the switch
+            self._delete(stale)
+            faults.after_write()
         self._cas_pointer(new, etag)
 
     def write_state(self, old: Pointer, new: PointerState) -> None:
