@@ -1,0 +1,56 @@
+"""publish builds first: a stale dist/ is rebuilt from groups/, invalid groups publish nothing.
+
+Runs the real compiler on the repo's sample groups in a throwaway folder.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from compiler.publish import list_releases, load_dist
+from tests.publish_fixtures import REPO, run_cli
+
+
+def test_publish_builds_a_stale_dist_and_refuses_invalid_groups(tmp_path: Path) -> None:
+    shutil.copytree(REPO / "groups", tmp_path / "groups")
+    target = tmp_path / "site"
+    url = target.as_uri()
+
+    first = run_cli("publish", "--target", url, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "was stale" in first.stdout and "rebuilt it" in first.stdout
+    plan = load_dist(tmp_path / "dist")
+    assert len(plan.groups) == len(list((REPO / "groups").glob("*.yaml")))
+    slug = plan.groups[0]
+    config = json.loads((target / "current/groups" / slug / "config.json").read_text())
+    sheet = config["theme"]["stylesheet"]
+    assert sheet["path"].startswith("../../objects/")
+    css = (target / "current/groups" / slug / sheet["path"]).resolve()
+    assert css.is_file()
+
+    again = run_cli("publish", "--target", url, cwd=tmp_path)
+    assert again.returncode == 0 and "nothing to publish" in again.stdout
+    assert "stale" not in again.stdout
+
+    # the real compiler's config and stylesheet round-trip through the target
+    status = run_cli("status", "--target", url, cwd=tmp_path)
+    assert status.returncode == 0, status.stdout
+
+    group = tmp_path / "groups" / "lakeside-clinic.yaml"
+    group.write_text(group.read_text() + 'theme:\n  colors:\n    primary: "not a colour"\n')
+    refused = run_cli("publish", "--target", url, cwd=tmp_path)
+    assert refused.returncode == 1
+    assert "lakeside-clinic.yaml" in refused.stdout and "error" in refused.stdout
+    assert "nothing was published" in refused.stderr
+    assert len(list_releases(url)) == 1
+
+    group.write_text(group.read_text().replace('"not a colour"', '"#0d47a1"'))
+    changed = run_cli("publish", "--target", url, cwd=tmp_path)
+    assert changed.returncode == 0, changed.stderr
+    assert "rebuilt it" in changed.stdout and "1 changed" in changed.stdout
+    assert len(list_releases(url)) == 2
+
+    usage = run_cli("publish", "--target", url, "--groups", "nowhere", cwd=tmp_path)
+    assert usage.returncode == 2 and "--no-build" in usage.stderr
