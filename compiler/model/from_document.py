@@ -46,6 +46,14 @@ def group_from_document(doc: Document, *, broken: Iterable[Path_] = ()) -> Model
         errors = exc.errors(include_url=False)
         diagnostics = [_diagnostic(doc, error) for error in errors]
         known_broken.update(tuple(error["loc"]) for error in errors)
+        # A misspelt key (`paymnets:`) leaves the key it meant at its default; rules
+        # about that key would judge a default the admin never chose, so they stay quiet.
+        known_broken.update(
+            meant
+            for error in errors
+            if error["type"] == "extra_forbidden"
+            and (meant := _meant(doc.data, tuple(error["loc"]))) is not None
+        )
         return Modelled(None, diagnostics, _partial(doc.data, known_broken), known_broken)
     return Modelled(group, [], group, known_broken)
 
@@ -64,6 +72,28 @@ def _partial(data: dict[str, Any], broken: set[Path_]) -> Group | None:
         return Group.model_validate(pruned)
     except ValidationError:
         return None
+
+
+def _close_key(loc: Path_) -> str | None:
+    """The known key an unknown key at `loc` most likely meant, if one is close."""
+    parent = _model_at(loc[:-1])
+    if parent is None or not loc:
+        return None
+    close = difflib.get_close_matches(str(loc[-1]), _keys_of(parent), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _meant(data: dict[str, Any], loc: Path_) -> Path_ | None:
+    """The path of the key a misspelt key meant, when the file does not also set it."""
+    close = _close_key(loc)
+    if close is None:
+        return None
+    node: Any = data
+    for part in loc[:-1]:
+        node = node.get(part) if isinstance(node, dict) else None
+    if isinstance(node, dict) and close in node:
+        return None
+    return (*loc[:-1], close)
 
 
 def _model_at(path: Path_) -> type[BaseModel] | None:
@@ -136,6 +166,11 @@ def _diagnostic(doc: Document, error: Any) -> Diagnostic:
             message = (
                 f"`{raw}` is not a boolean in group files (YAML 1.1 read it as one, YAML 1.2 "
                 "does not); write true or false"
+            )
+        elif isinstance(value, str) and value.lower() in {"true", "false"}:
+            message = (
+                f'"{value}" is quoted, so it is text, not a boolean; write {value.lower()} '
+                "without quotes"
             )
         else:
             message = f"expected true or false, got {_describe(value)}"

@@ -28,10 +28,14 @@ def _no_control(value: str, *, multiline: bool) -> None:
     found = _CONTROL.search(value) or (None if multiline else _LINE_BREAK.search(value))
     if found:
         where = found.start() + 1
+        char = found.group()
+        kind = {"\t": "a tab", "\n": "a line break", "\r": "a line break"}.get(
+            char, "control character"
+        )
         raise PydanticCustomError(
             "text-control-character",
-            "control character U+{char} at character {where} is not allowed here; delete it",
-            {"char": f"{ord(found.group()):04X}", "where": where},
+            "{kind} (U+{char}) at character {where} is not allowed here; delete it",
+            {"kind": kind, "char": f"{ord(char):04X}", "where": where},
         )
 
 
