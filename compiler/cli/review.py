@@ -1,0 +1,123 @@
+"""`diff` and `preview`: what reviewers of a group pull request read and look at."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from compiler.diff import Side, compare, compile_base, compile_side
+from compiler.diff_report import REPORTERS
+from compiler.formats.text import format_diagnostics, summary
+from compiler.gitrefs import Base, GitError, resolve_base
+
+GROUPS_OPTION = click.option(
+    "--groups",
+    "groups_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("groups"),
+    show_default=True,
+    help="Folder holding the group files.",
+)
+
+
+def _base(ref: str | None) -> Base:
+    try:
+        return resolve_base(ref, Path.cwd())
+    except GitError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+def _sides(groups_dir: Path, base: Base) -> tuple[Side, Side]:
+    """The base build and the working-tree build; exits 1 when the working tree is invalid."""
+    if not groups_dir.is_dir():
+        raise click.UsageError(f"no groups folder at {groups_dir}; pass --groups DIR")
+    after = compile_side(groups_dir)
+    if not after.ok:
+        click.echo(format_diagnostics(after.diagnostics), nl=False, err=True)
+        click.echo(f"the working tree does not build: {summary(after.diagnostics)}", err=True)
+        sys.exit(1)
+    try:
+        before = compile_base(base, groups_dir, Path.cwd())
+    except GitError as exc:
+        raise click.UsageError(str(exc)) from exc
+    return before, after
+
+
+@click.command(name="diff")
+@click.option(
+    "--base",
+    "ref",
+    metavar="REF",
+    help="Commit to compare with. Default: the merge-base with origin/main when that "
+    "branch exists, else HEAD.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(sorted(REPORTERS)),
+    default="text",
+    show_default=True,
+    help="text for a terminal, markdown for a pull-request comment, json for tools.",
+)
+@click.option(
+    "--exit-code", is_flag=True, help="Exit 1 when anything changes (0 when nothing does)."
+)
+@GROUPS_OPTION
+def diff_command(ref: str | None, output_format: str, exit_code: bool, groups_dir: Path) -> None:
+    """Show what the changes to the group files do to the portal, group by group.
+
+    Builds the groups at the base commit and in the working tree (in memory,
+    nothing is written) and reports changed settings in the admin's words, MFA
+    text changes as a diff, added, removed and renamed groups, and the dist/
+    files that change.
+    """
+    base = _base(ref)
+    before, after = _sides(groups_dir, base)
+    report = compare(base, before, after)
+    click.echo(REPORTERS[output_format](report), nl=False)
+    sys.exit(1 if exit_code and report.changed else 0)
+
+
+@click.command(name="preview")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("preview"),
+    show_default=True,
+    help="Folder for the HTML pages; replaced whole.",
+)
+@click.option(
+    "--base",
+    "ref",
+    metavar="REF",
+    help="Also build this commit and show each changed group before and after, side by side.",
+)
+@GROUPS_OPTION
+def preview_command(out_dir: Path, ref: str | None, groups_dir: Path) -> None:
+    """Write static HTML pages that show each group's portal, email and SMS as patients see them.
+
+    Open OUT/index.html in a browser. Each page loads the group's real theme.css
+    and config.json, so what you see is what the portal gets.
+    """
+    from compiler.preview import write_preview
+
+    if ref is not None:
+        base = _base(ref)
+        before, after = _sides(groups_dir, base)
+        pages = write_preview(out_dir, after, before=before, base=base)
+    else:
+        if not groups_dir.is_dir():
+            raise click.UsageError(f"no groups folder at {groups_dir}; pass --groups DIR")
+        after = compile_side(groups_dir)
+        if not after.ok:
+            click.echo(format_diagnostics(after.diagnostics), nl=False, err=True)
+            click.echo(f"no preview written: {summary(after.diagnostics)}", err=True)
+            sys.exit(1)
+        pages = write_preview(out_dir, after)
+    click.echo(f"wrote {pages} pages; open {(out_dir / 'index.html').as_posix()}", err=True)
+
+
+COMMANDS: list[click.Command] = [diff_command, preview_command]

@@ -1,0 +1,493 @@
+"""What a change to the group files does to the portal, in the admin's terms.
+
+Reviewers of a group pull request should not have to read YAML: `pops diff`
+builds the groups at a base commit and in the working tree (both in memory) and
+compares the artifacts the portal would read. Settings come from `config.json`
+(so a colour respelled from `#ABC` to `#aabbcc` is, rightly, no change), MFA
+texts as unified diffs, and every `dist/` file that would change. The
+renderers for text, Markdown and JSON live in `compiler.diff_report`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import json
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from compiler.build import compile_group, compile_groups, discover
+from compiler.diagnostics import Diagnostic
+from compiler.gitrefs import Base, export_folder, repo_relative
+from compiler.model import Group
+from compiler.output import MANIFEST
+from compiler.render import render_group
+
+# --- admin labels -------------------------------------------------------------------------
+
+SECTION_LABELS = {
+    "branding": "Branding",
+    "theme": "Theme",
+    "payments": "Payments",
+    "look_and_feel": "Look and Feel",
+    "authentication": "Authentication",
+    "notifications": "Notifications",
+    "patient_permissions": "Patient Permissions",
+}
+
+# Key path in the group file -> the words on the admin panel. Keys missing here still get a
+# readable label from `label()`; tests/test_diff.py insists every model field is listed.
+LABELS = {
+    "name": "Name",
+    "extends": "Shared base",
+    "branding.favicon_url": "Branding › Favicon",
+    "branding.logo_url": "Branding › Logo",
+    "branding.home_asset_url": "Branding › Home page picture",
+    "theme.dark": "Theme › Dark",
+    "theme.colors.background": "Theme › Background",
+    "theme.colors.surface": "Theme › Surface",
+    "theme.colors.primary": "Theme › Primary",
+    "theme.colors.secondary": "Theme › Secondary",
+    "theme.colors.accent": "Theme › Accent",
+    "theme.colors.info": "Theme › Info",
+    "theme.colors.success": "Theme › Success",
+    "theme.colors.error": "Theme › Error",
+    "theme.colors.warning": "Theme › Warning",
+    "payments.apple_pay": "Payments › Apple Pay",
+    "payments.credit_card": "Payments › Credit card",
+    "payments.google_pay": "Payments › Google Pay",
+    "payments.payment_method_storage": "Payments › Payment method storage",
+    "payments.auto_post": "Payments › Auto post",
+    "payments.email_receipt": "Payments › Email receipt",
+    "payments.require_cvv": "Payments › Require CVV",
+    "look_and_feel.visits_pdf_export": "Look and Feel › Visits PDF export",
+    "look_and_feel.footer.email": "Look and Feel › Footer › Email",
+    "look_and_feel.footer.phone": "Look and Feel › Footer › Phone",
+    "look_and_feel.footer.text": "Look and Feel › Footer › Text",
+    "look_and_feel.landing_page": "Look and Feel › Landing page",
+    "look_and_feel.logout_function": "Look and Feel › Logout function",
+    "look_and_feel.show_collections": "Look and Feel › Show collections",
+    "look_and_feel.show_current_balance": "Look and Feel › Show current balance",
+    "look_and_feel.show_escrow": "Look and Feel › Show escrow",
+    "look_and_feel.show_insurance_pending": "Look and Feel › Show insurance pending",
+    "look_and_feel.show_procedures": "Look and Feel › Show procedures",
+    "look_and_feel.show_statement_balance": "Look and Feel › Show statement balance",
+    "authentication.allow_session_extension": "Authentication › Allow session extension",
+    "authentication.quickpay_max_access_attempts": "Authentication › Quick-pay max access attempts",
+    "authentication.mfa.enabled": "Authentication › MFA › Enabled",
+    "authentication.mfa.required": "Authentication › MFA › Required",
+    "authentication.mfa.require_opposing_contact_methods": (
+        "Authentication › MFA › Require opposing contact methods"
+    ),
+    "authentication.mfa.success_role": "Authentication › MFA › Success role",
+    "authentication.mfa.email_subject": "Authentication › MFA › Email subject",
+    "authentication.mfa.email_body": "Authentication › MFA › Email body",
+    "authentication.mfa.sms_message": "Authentication › MFA › SMS message",
+    "notifications.email_from": "Notifications › Email from",
+    "patient_permissions.contact_info_editing": "Patient Permissions › Contact info editing",
+}
+
+# Free texts whose change is shown as a unified diff rather than `old → new`.
+TEXT_SETTINGS = frozenset(
+    {
+        "authentication.mfa.email_subject",
+        "authentication.mfa.email_body",
+        "authentication.mfa.sms_message",
+    }
+)
+
+# config.json keys the compiler derives from other settings; their changes show up as the
+# settings (and files) they come from, so listing them would only repeat those.
+DERIVED = frozenset(
+    {
+        "schemaVersion",
+        "slug",
+        "theme.stylesheet",
+        "theme.vuetify",
+        "payments.methods",
+        "authentication.mfa.files",
+    }
+)
+
+
+def label(path: str) -> str:
+    """`payments.require_cvv` -> `Payments › Require CVV`, as the admin panel says it."""
+    if path in LABELS:
+        return LABELS[path]
+    parts = [p for p in path.split(".") if p != "colors"]
+    words = [SECTION_LABELS.get(parts[0], parts[0].replace("_", " ").capitalize())]
+    words += [p.replace("_", " ").capitalize() for p in parts[1:]]
+    return " › ".join(words)
+
+
+def _model_paths(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, str]]:
+    """(camelCase path in config.json, snake_case path in the group file) for every leaf."""
+    from compiler.render.portal_config import camel
+
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        snake = f"{prefix}{key}"
+        camel_path = ".".join(camel(part) for part in snake.split("."))
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            yield from _model_paths(annotation, snake + ".")
+        else:
+            yield camel_path, snake
+
+
+def setting_paths() -> list[str]:
+    """Every leaf key path of a group file (used to keep LABELS complete)."""
+    return [snake for _, snake in _model_paths(Group) if snake != "schema"]
+
+
+_CAMEL_TO_SNAKE = dict(_model_paths(Group))
+
+
+def _snake(camel_path: str) -> str:
+    return _CAMEL_TO_SNAKE.get(
+        camel_path, re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", camel_path).lower()
+    )
+
+
+def settings_of(config: dict[str, Any]) -> dict[str, Any]:
+    """config.json flattened to {group-file key path: value}, derived keys left out."""
+    flat: dict[str, Any] = {}
+
+    def walk(node: dict[str, Any], prefix: str) -> None:
+        for key, value in node.items():
+            path = f"{prefix}{key}"
+            if path in DERIVED:
+                continue
+            if isinstance(value, dict) and set(value) != {"e164", "display"}:
+                walk(value, path + ".")
+            else:
+                flat[_snake(path)] = value
+
+    walk(config, "")
+    return flat
+
+
+def show(value: Any) -> str:
+    """A setting's value as the admin panel shows it: on/off, not set, the text itself."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if value is None:
+        return "not set"
+    if isinstance(value, dict) and "display" in value:
+        return str(value["display"])
+    if isinstance(value, list):
+        return ", ".join(show(v) for v in value) or "none"
+    return str(value)
+
+
+# --- one side of the comparison ------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Built:
+    """One group file on one side: its source, its problems and, when valid, its files."""
+
+    slug: str
+    file: str
+    source: bytes
+    diagnostics: list[Diagnostic]
+    files: dict[str, bytes] | None  # relative to the output folder, like dist/
+
+    @property
+    def config(self) -> dict[str, Any] | None:
+        if self.files is None:
+            return None
+        data = self.files.get(f"groups/{self.slug}/config.json")
+        return json.loads(data) if data is not None else None
+
+    @property
+    def name(self) -> str:
+        config = self.config
+        return str(config["name"]) if config else self.slug
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+
+@dataclass(slots=True)
+class Side:
+    """Everything one build would produce, held in memory."""
+
+    groups: dict[str, Built]
+    diagnostics: list[Diagnostic]
+    manifest: bytes | None
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+
+class _Memory:
+    """A sink that keeps the files instead of writing them."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+
+    def write(self, rel: str, data: bytes) -> None:
+        self.files[rel] = data
+
+
+def compile_side(groups_dir: Path, *, shown_from: Path | None = None) -> Side:
+    """Compile every group under `groups_dir` in memory, keeping each group's outcome.
+
+    A group with errors does not stop the others from being compiled (a base
+    commit may hold an invalid group; it is reported, not fatal). `shown_from`
+    is a temporary root whose prefix is cut from file names in diagnostics.
+    """
+    if not groups_dir.is_dir():
+        return Side({}, [], None)
+
+    def shown_path(path: Path) -> str:
+        absolute = (Path.cwd() / path).resolve()
+        for root in (shown_from, Path.cwd()):
+            if root is not None:
+                with contextlib.suppress(ValueError):
+                    return absolute.relative_to(root.resolve()).as_posix()
+        return path.as_posix()
+
+    def shown(d: Diagnostic) -> Diagnostic:
+        return d if shown_from is None else replace(d, file=shown_path(Path(d.file)))
+
+    memory = _Memory()
+    compilation = compile_groups(groups_dir, sink=memory)
+    diagnostics = [shown(d) for d in compilation.diagnostics]
+    paths, _ = discover([groups_dir])
+    groups: dict[str, Built] = {}
+    for path in paths:
+        slug = path.name.removesuffix(".yaml")
+        source = path.read_bytes() if path.is_file() else b""
+        file = shown_path(path)
+        if compilation.ok:
+            prefix = f"groups/{slug}/"
+            files = {rel: data for rel, data in memory.files.items() if rel.startswith(prefix)}
+            mine = [d for d in diagnostics if Path(d.file).name == path.name]
+            groups[slug] = Built(slug, file, source, mine, files)
+        else:
+            result = compile_group(path)
+            mine = [shown(d) for d in result.diagnostics]
+            groups[slug] = Built(slug, file, source, mine, result.files)
+    return Side(groups, diagnostics, memory.files.get(MANIFEST) if compilation.ok else None)
+
+
+def compile_base(base: Base, groups_dir: Path, cwd: Path) -> Side:
+    """The groups folder as it was at `base`, copied out of git and compiled in memory."""
+    folder = repo_relative(groups_dir, cwd)
+    with tempfile.TemporaryDirectory(prefix="pops-base-") as tmp:
+        root = Path(tmp)
+        export_folder(base.commit, folder, root, cwd)
+        return compile_side(root / folder, shown_from=root)
+
+
+# --- the comparison ------------------------------------------------------------------------
+
+Status = Literal["added", "removed", "renamed", "changed", "fixed", "edited"]
+FileStatus = Literal["added", "removed", "changed"]
+
+MAX_TEXT_DIFF_LINES = 200
+
+
+@dataclass(slots=True)
+class SettingChange:
+    path: str
+    label: str
+    old: Any
+    new: Any
+    diff: list[str] | None = None  # unified diff lines, for the MFA texts
+
+
+@dataclass(slots=True)
+class FileChange:
+    path: str  # relative to dist/
+    change: FileStatus
+
+
+@dataclass(slots=True)
+class GroupChange:
+    """What happens to one group; `status` says which of the fields matter."""
+
+    slug: str
+    name: str
+    status: Status
+    file: str
+    previous_slug: str | None = None
+    previous_file: str | None = None
+    settings: list[SettingChange] = field(default_factory=list)
+    files: list[FileChange] = field(default_factory=list)
+    base_errors: list[Diagnostic] = field(default_factory=list)
+    source_diff: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class DiffReport:
+    base: Base
+    groups: list[GroupChange]
+    files: list[FileChange]  # outside any group folder: manifest.json
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.groups or self.files)
+
+    def counts(self) -> dict[str, int]:
+        result: dict[str, int] = {}
+        for group in self.groups:
+            result[group.status] = result.get(group.status, 0) + 1
+        return result
+
+
+def text_diff(
+    old: str | None, new: str | None, *, old_name: str = "before", new_name: str = "after"
+) -> list[str]:
+    """A unified diff of two texts, capped so one pasted novel cannot drown the report."""
+    lines = list(
+        difflib.unified_diff(
+            (old or "").splitlines(),
+            (new or "").splitlines(),
+            fromfile=old_name if old is not None else "(not set)",
+            tofile=new_name if new is not None else "(not set)",
+            lineterm="",
+        )
+    )
+    if len(lines) > MAX_TEXT_DIFF_LINES:
+        cut = len(lines) - MAX_TEXT_DIFF_LINES
+        lines = [*lines[:MAX_TEXT_DIFF_LINES], f"… {cut} more lines not shown"]
+    return lines
+
+
+def setting_changes(old: dict[str, Any], new: dict[str, Any]) -> list[SettingChange]:
+    """Settings whose value differs, in the order of the group file."""
+    before, after = settings_of(old), settings_of(new)
+    changes: list[SettingChange] = []
+    for path in [*after, *(p for p in before if p not in after)]:
+        a, b = before.get(path), after.get(path)
+        if a == b:
+            continue
+        change = SettingChange(path, label(path), a, b)
+        multiline = any(isinstance(v, str) and "\n" in v.strip("\n") for v in (a, b))
+        if path in TEXT_SETTINGS or multiline:
+            change.diff = text_diff(a if a is None else str(a), b if b is None else str(b))
+        changes.append(change)
+    return changes
+
+
+def file_changes(old: dict[str, bytes], new: dict[str, bytes]) -> list[FileChange]:
+    changes = []
+    for path in sorted(set(old) | set(new)):
+        if path not in old:
+            changes.append(FileChange(path, "added"))
+        elif path not in new:
+            changes.append(FileChange(path, "removed"))
+        elif old[path] != new[path]:
+            changes.append(FileChange(path, "changed"))
+    return changes
+
+
+def _defaults(slug: str, name: str) -> dict[str, Any]:
+    """config.json of a group that sets nothing but its name: what "default" means."""
+    group = Group.model_validate({"name": name})
+    data: dict[str, Any] = json.loads(render_group(slug, group)[f"groups/{slug}/config.json"])
+    return data
+
+
+def _similarity(a: bytes, b: bytes) -> float:
+    matcher = difflib.SequenceMatcher(None, a.splitlines(), b.splitlines(), autojunk=False)
+    return matcher.ratio() if matcher.real_quick_ratio() >= 0.5 else 0.0
+
+
+def _pair_renames(removed: list[Built], added: list[Built]) -> list[tuple[Built, Built]]:
+    """A removed and an added file at least half alike are one group renamed (as git does)."""
+    scored = sorted(
+        (
+            (-_similarity(old.source, new.source), old.slug, new.slug, old, new)
+            for old in removed
+            for new in added
+        ),
+        key=lambda item: item[:3],
+    )
+    pairs: list[tuple[Built, Built]] = []
+    taken: set[str] = set()
+    for score, old_slug, new_slug, old, new in scored:
+        if -score < 0.5 or old_slug in taken or new_slug in taken:
+            continue
+        taken.update((old_slug, new_slug))
+        pairs.append((old, new))
+    return pairs
+
+
+def _compare(old: Built, new: Built) -> GroupChange | None:
+    renamed = old.slug != new.slug
+    files = file_changes(old.files or {}, new.files or {})
+    change = GroupChange(new.slug, new.name, "renamed" if renamed else "changed", new.file)
+    if renamed:
+        change.previous_slug, change.previous_file = old.slug, old.file
+    change.files = files
+    old_config, new_config = old.config, new.config
+    if old_config is None:
+        change.status = "fixed"
+        change.base_errors = old.errors
+        change.source_diff = text_diff(
+            old.source.decode("utf-8", "replace"),
+            new.source.decode("utf-8", "replace"),
+            old_name=old.file,
+            new_name=new.file,
+        )
+        return change
+    if new_config is not None:
+        change.settings = setting_changes(old_config, new_config)
+    if renamed:
+        return change
+    if not change.settings and not files:
+        if old.source == new.source:
+            return None
+        change.status = "edited"
+    return change
+
+
+def compare(base: Base, before: Side, after: Side) -> DiffReport:
+    """Group by group, what building `after` instead of `before` changes."""
+    removed = [before.groups[s] for s in sorted(before.groups) if s not in after.groups]
+    added = [after.groups[s] for s in sorted(after.groups) if s not in before.groups]
+    pairs = _pair_renames(removed, added)
+    paired = {old.slug for old, _ in pairs} | {new.slug for _, new in pairs}
+    changes: list[GroupChange] = []
+    for slug in sorted(set(before.groups) & set(after.groups)):
+        found = _compare(before.groups[slug], after.groups[slug])
+        if found is not None:
+            changes.append(found)
+    for old, new in pairs:
+        found = _compare(old, new)
+        if found is not None:
+            changes.append(found)
+    for new in added:
+        if new.slug in paired:
+            continue
+        change = GroupChange(new.slug, new.name, "added", new.file)
+        change.files = file_changes({}, new.files or {})
+        config = new.config
+        if config is not None:
+            defaults = _defaults(new.slug, str(config["name"]))
+            change.settings = setting_changes(defaults, config)
+        changes.append(change)
+    for old in removed:
+        if old.slug in paired:
+            continue
+        change = GroupChange(old.slug, old.name, "removed", old.file)
+        change.files = file_changes(old.files or {}, {})
+        changes.append(change)
+    changes.sort(key=lambda c: c.slug)
+    files: list[FileChange] = []
+    if after.manifest is not None and before.manifest != after.manifest:
+        existed = before.manifest is not None or bool(before.groups)
+        files.append(FileChange(MANIFEST, "changed" if existed else "added"))
+    return DiffReport(base, changes, files)

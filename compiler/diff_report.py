@@ -1,0 +1,314 @@
+"""Reporters for `pops diff`: one DiffReport, three readers (a terminal, a PR, a tool).
+
+Markdown is written for a GitHub pull-request comment: a summary table first,
+details folded into `<details>`, admin text escaped so a group name can never
+inject HTML, links or @-mentions, and the whole capped under GitHub's comment
+limit with a note when something was cut.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from compiler.diff import DiffReport, FileChange, GroupChange, SettingChange, show
+from compiler.formats.text import format_diagnostic
+
+MARKDOWN_LIMIT = 60_000
+
+STATUS_WORDS = {
+    "added": "added",
+    "removed": "removed",
+    "renamed": "renamed",
+    "changed": "changed",
+    "fixed": "fixed (invalid at base)",
+    "edited": "file edited, no effect on the portal",
+}
+
+FILE_MARKS = {"added": "+", "removed": "-", "changed": "~"}
+GROUP_MARKS = {"added": "+", "removed": "-", "renamed": "→", "changed": "~", "fixed": "~"}
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def headline(report: DiffReport) -> str:
+    """One line: what changes, against which commit."""
+    where = f"against {report.base.label}"
+    if not report.changed:
+        return f"No changes {where}."
+    counts = report.counts()
+    parts = [f"{counts[s]} {STATUS_WORDS[s].split(' (')[0]}" for s in STATUS_WORDS if s in counts]
+    if not parts:
+        parts = ["no group changes"]
+    return f"{_plural(len(report.groups), 'group')}: {', '.join(parts)} {where}."
+
+
+def _title(group: GroupChange) -> str:
+    """`groups/a.yaml: Name (changed)`; a rename shows both file names."""
+    where = f"{group.previous_file} → {group.file}" if group.previous_file else group.file
+    return f"{where}: {group.name} ({STATUS_WORDS[group.status]})"
+
+
+# --- text ----------------------------------------------------------------------------------
+
+
+def _indent(lines: list[str], depth: int) -> list[str]:
+    return [" " * depth + line for line in lines]
+
+
+def format_text(report: DiffReport) -> str:
+    """Terraform-plan-like: one block per group, `old → new` per setting."""
+    out = [headline(report)]
+    for group in report.groups:
+        out.append("")
+        mark = GROUP_MARKS.get(group.status, "~")
+        out.append(f"{mark} {_title(group)}")
+        if group.base_errors:
+            out.append(f"    had {_plural(len(group.base_errors), 'error')} at the base:")
+            out += _indent([format_diagnostic(d) for d in group.base_errors], 6)
+        if group.settings and group.status == "added":
+            out.append("    settings other than the defaults:")
+        for setting in group.settings:
+            if setting.diff is not None:
+                out.append(f"    {setting.label}:")
+                out += _indent(setting.diff, 6)
+            else:
+                out.append(f"    {setting.label}: {show(setting.old)} → {show(setting.new)}")
+        if group.source_diff:
+            out.append("    group file:")
+            out += _indent(group.source_diff, 6)
+        if group.files:
+            out.append("    dist/ files:")
+            out += [f"      {FILE_MARKS[f.change]} {f.path}" for f in group.files]
+    if report.files:
+        out.append("")
+        out += [f"{FILE_MARKS[f.change]} dist/{f.path}" for f in report.files]
+    return "\n".join(out) + "\n"
+
+
+# --- markdown ------------------------------------------------------------------------------
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
+
+
+def _entities(text: str) -> str:
+    """`&`, `<`, `>` and `@` as entities: no HTML, and no @-mention pings from a PR comment."""
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("@", "&#64;")
+    )
+
+
+def md(text: str) -> str:
+    """Admin text as inert Markdown: no HTML, links, emphasis, table breaks or @-mentions."""
+    escaped = _entities(_MARKDOWN_SPECIAL.sub(r"\\\1", text))
+    return escaped.replace("\r", "").replace("\n", "<br>")
+
+
+_SAFE_TOKEN = re.compile(r"#[0-9a-f]{6}|[A-Za-z0-9_]+")
+
+
+def md_value(value: Any) -> str:
+    """A setting value in a table cell: on/off in words, colours and choices as code."""
+    text = show(value)
+    if value is None:
+        return f"*{text}*"
+    if isinstance(value, bool):
+        return text
+    if _SAFE_TOKEN.fullmatch(text):
+        return f"`{text}`"
+    if len(text) > 300:
+        text = text[:300] + "…"
+    return md(text)
+
+
+def _fence(lines: list[str], lang: str) -> str:
+    """A fenced block longer than any backtick run inside, so admin text cannot close it."""
+    body = "\n".join(lines)
+    longest = max((len(m) for m in re.findall(r"`+", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{lang}\n{body}\n{fence}"
+
+
+def _code(text: str) -> str:
+    """A file path or slug as inline code (these never hold backticks)."""
+    return f"<code>{html.escape(text)}</code>"
+
+
+def _setting_table(group: GroupChange) -> list[str]:
+    plain = [s for s in group.settings if s.diff is None]
+    if not plain:
+        return []
+    before = "Default" if group.status == "added" else "Before"
+    rows = [f"| Setting | {before} | After |", "| --- | --- | --- |"]
+    rows += [f"| {md(s.label)} | {md_value(s.old)} | {md_value(s.new)} |" for s in plain]
+    return [*rows, ""]
+
+
+def _text_diffs(settings: list[SettingChange]) -> list[str]:
+    out: list[str] = []
+    for setting in settings:
+        if setting.diff is not None:
+            out += [f"**{md(setting.label)}**", "", _fence(setting.diff, "diff"), ""]
+    return out
+
+
+def _file_list(files: list[FileChange]) -> list[str]:
+    if not files:
+        return []
+    out = ["Files in `dist/`:", ""]
+    out += [f"- {f.change} `{f.path}`" for f in files]
+    return [*out, ""]
+
+
+def _group_details(group: GroupChange) -> str:
+    summary_bits = [] if group.status == "changed" else [STATUS_WORDS[group.status]]
+    if group.settings:
+        summary_bits.append(_plural(len(group.settings), "setting"))
+    if group.files:
+        summary_bits.append(_plural(len(group.files), "file"))
+    summary = f"<b>{_entities(group.name)}</b> ({_code(group.slug)}): " + html.escape(
+        ", ".join(summary_bits)
+    )
+    out = [f"<details><summary>{summary}</summary>", ""]
+    if group.previous_file:
+        out += [f"Renamed from `{group.previous_file}` to `{group.file}`.", ""]
+    if group.base_errors:
+        out += [f"At the base this group had {_plural(len(group.base_errors), 'error')}:", ""]
+        out += [_fence([format_diagnostic(d) for d in group.base_errors], "text"), ""]
+    if group.status == "added" and group.settings:
+        out += ["Settings that differ from the defaults:", ""]
+    if group.status == "edited":
+        out += [
+            "The group file changed (comments or formatting) but the portal sees no difference.",
+            "",
+        ]
+    out += _setting_table(group)
+    out += _text_diffs(group.settings)
+    if group.source_diff:
+        out += ["Group file:", "", _fence(group.source_diff, "diff"), ""]
+    out += _file_list(group.files)
+    out.append("</details>")
+    return "\n".join(out)
+
+
+def _summary_row(group: GroupChange) -> str:
+    change = STATUS_WORDS[group.status]
+    if group.previous_slug:
+        change += f" from {_code(group.previous_slug)}"
+    return (
+        f"| {md(group.name)} | {_code(group.slug)} | {change} | "
+        f"{len(group.settings)} | {len(group.files)} |"
+    )
+
+
+def format_markdown(report: DiffReport, *, limit: int = MARKDOWN_LIMIT) -> str:
+    """A PR comment: headline, summary table, then one folded block per group."""
+    base = report.base
+    where = f"against {'the merge-base with ' if base.merge_base else ''}{_code(base.ref)}"
+    if base.ref != base.commit:
+        where += f" ({_code(base.commit[:7])})"
+    if not report.changed:
+        return f"**POPS groups:** no changes {where}.\n"
+    counts = report.counts()
+    parts = [f"{counts[s]} {STATUS_WORDS[s].split(' (')[0]}" for s in STATUS_WORDS if s in counts]
+    head = [f"### POPS groups: {', '.join(parts) or 'no group changes'} {where}", ""]
+    if report.groups:
+        head += [
+            "| Group | Slug | Change | Settings | `dist/` files |",
+            "| --- | --- | --- | ---: | ---: |",
+        ]
+    rows = [_summary_row(g) for g in report.groups]
+    tail = [""]
+    if report.files:
+        tail += [
+            "Also: " + ", ".join(f"{f.change} `dist/{f.path}`" for f in report.files),
+            "",
+        ]
+    note_room = 400
+    text = "\n".join(head)
+    shown_rows = 0
+    for row in rows:
+        if len(text) + len(row) + 1 + note_room > limit:
+            break
+        text += "\n" + row
+        shown_rows += 1
+    text += "\n" + "\n".join(tail).rstrip("\n") + "\n\n"
+    shown_details = 0
+    if shown_rows == len(rows):
+        for group in report.groups:
+            block = _group_details(group) + "\n\n"
+            if len(text) + len(block) + note_room > limit:
+                break
+            text += block
+            shown_details += 1
+    if shown_details < len(report.groups):
+        left = len(report.groups) - shown_details
+        text += (
+            f"> **Note:** this comment was cut to stay under {limit:,} characters; "
+            f"{_plural(left, 'group')} {'is' if left == 1 else 'are'} not detailed here"
+            + (
+                ""
+                if shown_rows == len(rows)
+                else f" ({len(rows) - shown_rows} left out of the table)"
+            )
+            + ". Run `pops diff` locally for the full report.\n"
+        )
+    return text.rstrip("\n") + "\n"
+
+
+# --- json ----------------------------------------------------------------------------------
+
+
+def _json_group(group: GroupChange) -> dict[str, Any]:
+    return {
+        "slug": group.slug,
+        "name": group.name,
+        "status": group.status,
+        "file": group.file,
+        "previousSlug": group.previous_slug,
+        "previousFile": group.previous_file,
+        "settings": [
+            {"path": s.path, "label": s.label, "old": s.old, "new": s.new, "diff": s.diff}
+            for s in group.settings
+        ],
+        "files": [{"path": f.path, "change": f.change} for f in group.files],
+        "baseErrors": [
+            {
+                "file": d.file,
+                "line": d.line,
+                "column": d.column,
+                "path": d.path,
+                "code": d.code,
+                "message": d.message,
+            }
+            for d in group.base_errors
+        ],
+        "sourceDiff": group.source_diff,
+    }
+
+
+def format_json(report: DiffReport) -> str:
+    """Everything, for tools: stable keys, settings with both raw values and labels."""
+    data = {
+        "base": {
+            "ref": report.base.ref,
+            "mergeBase": report.base.merge_base,
+            "commit": report.base.commit,
+        },
+        "changed": report.changed,
+        "groups": [_json_group(g) for g in report.groups],
+        "files": [{"path": f.path, "change": f.change} for f in report.files],
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+REPORTERS: dict[str, Callable[[DiffReport], str]] = {
+    "text": format_text,
+    "markdown": format_markdown,
+    "json": format_json,
+}
