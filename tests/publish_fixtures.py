@@ -268,7 +268,7 @@ class S3Target:
     def put(self, rel: str, data: bytes) -> None:
         self.server.client().put_object(Bucket=self.bucket, Key=self.key(rel), Body=data)
 
-    def keys(self, sub: str = "") -> set[str]:
+    def list_keys(self, sub: str = "") -> set[str]:
         paginator = self.server.client().get_paginator("list_objects_v2")
         found: set[str] = set()
         for page in paginator.paginate(Bucket=self.bucket, Prefix=self.key(sub)):
@@ -445,9 +445,13 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def run_cli(
-    *args: str, cwd: Path, fault: str | None = None, timeout: float = 120
+    *args: str,
+    cwd: Path,
+    fault: str | None = None,
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    extra = {"POPS_PUBLISH_TEST_FAULT": fault} if fault else None
+    extra = {**(env or {}), **({"POPS_PUBLISH_TEST_FAULT": fault} if fault else {})}
     return subprocess.run(
         cli_command(*args),
         cwd=cwd,

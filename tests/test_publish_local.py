@@ -278,3 +278,15 @@ def test_sigkill_after_k_writes_leaves_old_release_live_and_rerun_completes(
     prune(url, grace=timedelta(0))
     assert_serves(target, new)
     assert not [p for p in target.rglob(".tmp-*")]
+
+
+def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
+    from compiler.cli.publish import _progress
+
+    assert _progress("uploading") is None  # pytest captures stdout: not a TTY
+    make_dist(tmp_path / "dist", {f"g{n}": "v" for n in range(60)})
+    code, out = cli(
+        "publish", "--target", (tmp_path / "site").as_uri(), "--dist", str(tmp_path / "dist"),
+        "--no-build",
+    )  # fmt: skip
+    assert code == 0 and "uploading" not in out and "\r" not in out

@@ -30,6 +30,7 @@ from tests.publish_fixtures import (  # noqa: F401
     ConditionStrippingProxy,
     S3Target,
     dist_objects,
+    free_ports,
     make_dist,
     run_cli,
     s3_env_fixture,
@@ -48,7 +49,7 @@ def expected_configs(dist: Path) -> dict[str, bytes]:
 
 
 def served_configs(t: S3Target) -> dict[str, bytes]:
-    return {k: t.get(k) for k in t.keys("groups/") if is_entry(k)}
+    return {k: t.get(k) for k in t.list_keys("groups/") if is_entry(k)}
 
 
 def pointer(t: S3Target) -> dict[str, object]:
@@ -80,7 +81,7 @@ def test_publish_uploads_only_what_changed_with_cache_headers(
     first = publish(dist, t.url, endpoint_url=t.server.endpoint)
     assert first.uploaded == len(dist_objects(dist)) and first.present == 0
     assert_live(t, dist)
-    for key in t.keys("objects/"):
+    for key in t.list_keys("objects/"):
         head = t.head(key)
         assert head["CacheControl"] == "public, max-age=31536000, immutable"
         if key.endswith(".css"):
@@ -89,8 +90,8 @@ def test_publish_uploads_only_what_changed_with_cache_headers(
     assert t.head("groups/alpha/config.json")["ContentType"] == "application/json"
     assert t.head("current.json")["CacheControl"] == "no-cache"
     assert t.head(f"releases/{first.release}.json")["CacheControl"].endswith("immutable")
-    assert ".pops/lock.json" not in t.keys(".pops/")
-    assert not t.keys(".pops/")  # the probe key is gone too
+    assert ".pops/lock.json" not in t.list_keys(".pops/")
+    assert not t.list_keys(".pops/")  # the probe key is gone too
 
     again = run_cli("publish", *t.args, "--no-build", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
@@ -116,7 +117,7 @@ def test_refuses_a_server_that_ignores_conditional_writes(
     assert run.returncode == 1
     assert "does not enforce conditional writes" in run.stderr
     assert "If-None-Match" in run.stderr
-    assert t.keys() == set()  # nothing published, no lock, no probe left behind
+    assert t.list_keys() == set()  # nothing published, no lock, no probe left behind
 
 
 def test_exactly_one_of_many_racers_gets_the_lock(s3_target: S3Target) -> None:
@@ -149,7 +150,7 @@ def test_second_publisher_exits_1_naming_the_holder(s3_target: S3Target, tmp_pat
     make_dist(tmp_path / "dist", GROUPS_A)
     slow = start_cli("publish", *t.args, "--no-build", cwd=tmp_path, fault="sleep:0.3")
     deadline = time.monotonic() + 30
-    while ".pops/lock.json" not in t.keys(".pops/"):
+    while ".pops/lock.json" not in t.list_keys(".pops/"):
         assert time.monotonic() < deadline and slow.poll() is None, slow.communicate()
         time.sleep(0.05)
     second = run_cli("publish", *t.args, "--no-build", cwd=tmp_path)
@@ -233,7 +234,7 @@ def test_status_finds_corrupt_objects_and_tampered_configs(
     t = s3_target
     dist = make_dist(tmp_path / "dist", GROUPS_A)
     publish(dist, t.url, endpoint_url=t.server.endpoint)
-    css_key = sorted(k for k in t.keys("objects/") if k.endswith(".css"))[0]
+    css_key = sorted(k for k in t.list_keys("objects/") if k.endswith(".css"))[0]
     original = t.get(css_key)
     t.put(css_key, original.replace(b"#", b"!"))  # same size: only a hash can tell
     t.put("groups/beta/config.json", b'{"tampered": true}\n')
@@ -278,17 +279,36 @@ def test_prune_keeps_what_kept_releases_need(s3_target: S3Target, tmp_path: Path
     dists.append(make_dist(tmp_path / "d3", {"alpha": "a1", "beta": "b3"}))  # gamma removed
     ids = [publish(d, t.url, endpoint_url=ep, keep=2).release for d in dists]
     # the switch stops serving removed groups; their objects stay for prune to judge
-    assert "groups/gamma/config.json" not in t.keys("groups/")
+    assert "groups/gamma/config.json" not in t.list_keys("groups/")
     gamma_css = {k for k in dist_objects(dists[2]) if k.endswith(".css")} - dist_objects(dists[3])
-    assert gamma_css <= t.keys("objects/")
+    assert gamma_css <= t.list_keys("objects/")
 
     young = prune(t.url, endpoint_url=ep)  # default grace: 7 days
     assert young.releases == [] and young.objects == [] and young.served == []
     done = prune(t.url, endpoint_url=ep, grace=timedelta(0))
     assert done.releases == sorted(ids[:2])
-    assert t.keys("releases/") == {f"releases/{r}.json" for r in ids[2:]}
+    assert t.list_keys("releases/") == {f"releases/{r}.json" for r in ids[2:]}
     for n in (2, 3):
         rollback(t.url, to=ids[n], endpoint_url=ep)
         assert_live(t, dists[n])
         report = status(t.url, dist_dir=dists[n], endpoint_url=ep)
         assert report.ok and not report.missing and not report.corrupt
+
+
+def test_errors_are_one_line_without_secrets(s3_target: S3Target, tmp_path: Path) -> None:
+    t = s3_target
+    make_dist(tmp_path / "dist", GROUPS_A)
+    (closed,) = free_ports(1)
+    secret = "pops-test-secret"  # what s3_env put in AWS_SECRET_ACCESS_KEY
+    unreachable = run_cli(
+        "publish", "--target", t.url, "--endpoint-url", f"http://127.0.0.1:{closed}",
+        "--no-build", cwd=tmp_path, env={"AWS_MAX_ATTEMPTS": "1"},
+    )  # fmt: skip
+    assert unreachable.returncode == 1
+    assert unreachable.stderr.startswith("error: ") and "Traceback" not in unreachable.stderr
+    assert secret not in unreachable.stdout + unreachable.stderr
+    ok = run_cli("publish", *t.args, "--no-build", cwd=tmp_path)
+    assert ok.returncode == 0
+    assert secret not in ok.stdout + ok.stderr
+    for key in t.list_keys():
+        assert secret.encode() not in t.get(key), key

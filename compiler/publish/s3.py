@@ -82,7 +82,7 @@ class S3Store:
         )
         config = Config(
             max_pool_connections=32,
-            retries={"mode": "standard", "max_attempts": 5},
+            retries={"mode": "standard"},  # 3 attempts, or AWS_MAX_ATTEMPTS
             connect_timeout=10,
             read_timeout=60,
             s3={"addressing_style": "path"} if custom else {},
