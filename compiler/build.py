@@ -8,19 +8,29 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from compiler import __version__
+from compiler.cache import Cache, cache_dir_for
 from compiler.diagnostics import Diagnostic, count, finalize
+from compiler.engine import Progress, ScopeResult, list_files, run_scope, sha_file
 from compiler.layers import Layers, aggregate, environments, layered, load_layers, merge_group
 from compiler.load import load_file
 from compiler.model.from_document import group_from_document
-from compiler.output import MANIFEST, Comparison, Staging, Stale, file_entry, manifest_bytes
+from compiler.output import (
+    MANIFEST,
+    Staging,
+    Stale,
+    commit_in_place,
+    file_entry,
+    manifest_bytes,
+)
 from compiler.render import render_group
 from compiler.rules import run_rules
 
@@ -45,6 +55,8 @@ class Compilation:
     files: int = 0
     groups: list[str] = field(default_factory=list)
     inputs_digest: str = ""
+    compiled: int = 0  # groups compiled this run
+    reused: int = 0  # groups whose result came from the cache
 
     @property
     def errors(self) -> int:
@@ -239,6 +251,92 @@ def env_dir_for(groups_dir: Path, env_dir: Path | None) -> Path:
     return env_dir if env_dir is not None else groups_dir.parent / "environments"
 
 
+def output_dir(out_dir: Path, env: str | None) -> Path:
+    return out_dir / env if env is not None else out_dir
+
+
+def default_jobs() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def _combine(results: dict[str | None, ScopeResult], folder: Path) -> Compilation:
+    """One Compilation for the base build and its environments.
+
+    A problem the base build already reports is not repeated per environment;
+    one that only shows up under an environment says which, unless it sits in
+    that environment's own overlay file.
+    """
+    base = results.get(None)
+    known = set(base.diagnostics) if base is not None else set()
+    diagnostics: list[Diagnostic] = list(base.diagnostics) if base is not None else []
+    for name, part in results.items():
+        if name is None:
+            continue
+        if base is None:
+            diagnostics += part.diagnostics
+            continue
+        overlay_file = (folder / f"{name}.yaml").as_posix().removeprefix("./")
+        for d in part.diagnostics:
+            if d in known:
+                continue
+            if d.file != overlay_file:
+                d = replace(d, message=f"{d.message} (with environment {name})")
+            diagnostics.append(d)
+    first = base if base is not None else next(iter(results.values()))
+    compilation = Compilation(finalize(diagnostics, strict=False))
+    compilation.groups = first.groups
+    compilation.files = sum(r.file_count for r in results.values())
+    compilation.compiled = sum(r.compiled for r in results.values())
+    compilation.reused = sum(r.reused for r in results.values())
+    if first.manifest is not None:
+        compilation.inputs_digest = json.loads(first.manifest)["inputsDigest"]
+    return compilation
+
+
+def _run(
+    groups_dir: Path,
+    paths: Iterable[Path] | None,
+    *,
+    strict: bool,
+    render: bool,
+    env: str | None,
+    env_dir: Path | None,
+    jobs: int | None,
+    use_cache: bool,
+    progress: Progress | None,
+    targets: Callable[[str | None], tuple[Path | None, Path | None]],
+    use_hits: Callable[[str | None, Cache], bool],
+) -> tuple[Compilation, dict[str | None, ScopeResult], dict[str | None, Cache]]:
+    """Run every scope (the base build and each environment, or just `env`)."""
+    folder = env_dir_for(groups_dir, env_dir)
+    scopes: list[str | None] = [env] if env is not None else [None, *environments(folder)]
+    files_in, problems = discover(list(paths) if paths else [groups_dir])
+    cache_dir = cache_dir_for(groups_dir) if use_cache else None
+    caches = {scope: Cache.load(cache_dir, scope) for scope in scopes}
+    results: dict[str | None, ScopeResult] = {}
+    for scope in scopes:
+        layers = load_layers(groups_dir, scope, folder)
+        write_dir, compare_dir = targets(scope)
+        results[scope] = run_scope(
+            files_in,
+            layers,
+            groups_dir=groups_dir,
+            env_dir=folder,
+            strict=strict,
+            render=render,
+            cache=caches[scope],
+            use_hits=use_hits(scope, caches[scope]),
+            write_dir=write_dir,
+            compare_dir=compare_dir,
+            jobs=jobs or default_jobs(),
+            progress=progress,
+            discover_problems=problems,
+        )
+        if not results[scope].ok and render:
+            break  # nothing will be written; the remaining scopes would only cost time
+    return _combine(results, folder), results, caches
+
+
 def compile_all(
     groups_dir: Path,
     paths: Iterable[Path] | None = None,
@@ -248,13 +346,34 @@ def compile_all(
     sink: Sink | None = None,
     env: str | None = None,
     env_dir: Path | None = None,
+    jobs: int | None = None,
+    use_cache: bool = True,
+    progress: Progress | None = None,
 ) -> Compilation:
     """The base build plus every environment (or just `env`), as one result.
 
-    Output of environment E goes under `E/` of the sink when all are built.
-    A problem that only shows up under an environment says which one.
+    With a `sink`, output of environment E goes under `E/` of it (serial, no
+    cache: for in-memory callers such as `pops diff`). Without one this only
+    validates, using the cache and every core.
     """
     folder = env_dir_for(groups_dir, env_dir)
+    if sink is None:
+        compilation, _, caches = _run(
+            groups_dir,
+            paths,
+            strict=strict,
+            render=False,
+            env=env,
+            env_dir=env_dir,
+            jobs=jobs,
+            use_cache=use_cache,
+            progress=progress,
+            targets=lambda scope: (None, None),
+            use_hits=lambda scope, cache: True,
+        )
+        for cache in caches.values():
+            cache.save()
+        return compilation
     if env is not None:
         return compile_groups(
             groups_dir, paths, strict=strict, render=render, sink=sink, env=env, env_dir=folder
@@ -268,7 +387,7 @@ def compile_all(
             paths,
             strict=strict,
             render=render and total.ok,
-            sink=_Prefixed(sink, f"{name}/") if sink is not None else None,
+            sink=_Prefixed(sink, f"{name}/"),
             env=name,
             env_dir=folder,
         )
@@ -284,8 +403,31 @@ def compile_all(
     return total
 
 
-def output_dir(out_dir: Path, env: str | None) -> Path:
-    return out_dir / env if env is not None else out_dir
+def _scope_root(root: Path, env: str | None, scope: str | None) -> Path:
+    return root if env is not None or scope is None else root / scope
+
+
+def _output_state(scope_root: Path, result: ScopeResult) -> dict[str, Any]:
+    """What the build just left in `scope_root`: manifest hash and stat of every file."""
+    files: dict[str, list[Any]] = {}
+    for outcome in result.outcomes:
+        for entry in outcome.entries or []:
+            rel = str(entry["path"])
+            st = (scope_root / rel).stat()
+            files[rel] = [st.st_size, st.st_mtime_ns, entry["sha256"]]
+    return {
+        "root": str(scope_root.resolve()),
+        "manifest_sha": sha_file(scope_root / MANIFEST),
+        "files": files,
+    }
+
+
+def _trusted(cache: Cache, scope_root: Path, *, manifest: bool = True) -> bool:
+    """The output folder is as this cache last left it (so unchanged groups need nothing)."""
+    state = cache.output
+    if not state or state.get("root") != str(scope_root.resolve()):
+        return False
+    return not manifest or sha_file(scope_root / MANIFEST) == state.get("manifest_sha")
 
 
 def build(
@@ -295,19 +437,85 @@ def build(
     strict: bool = False,
     env: str | None = None,
     env_dir: Path | None = None,
+    jobs: int | None = None,
+    use_cache: bool = True,
+    progress: Progress | None = None,
 ) -> Compilation:
-    """Compile and, only when every group is clean, replace the output whole.
+    """Compile and, only when every group is clean, update the output.
 
     Without `env`, the output holds the base build and one folder per
-    environment; with it, only that environment's folder is replaced.
+    environment; with it, only that environment's folder changes. A build from
+    scratch replaces the output whole, in one rename. When the cache knows the
+    output folder is exactly what the last build left, only the changed
+    groups' files are written (staged first, then moved in under a journal
+    that the next run replays if this one is killed).
     """
-    staging = Staging(output_dir(out_dir, env))
+    root = output_dir(out_dir, env)
+    staging = Staging(root)
+    folder = env_dir_for(groups_dir, env_dir)
+    scopes: list[str | None] = [env] if env is not None else [None, *environments(folder)]
+    cache_dir = cache_dir_for(groups_dir) if use_cache else None
+    probe = {s: Cache.load(cache_dir, s) for s in scopes}
+    incremental = use_cache and all(_trusted(probe[s], _scope_root(root, env, s)) for s in scopes)
+    if incremental and env is None:
+        # An environment that was removed leaves a folder only a full build clears.
+        expected = {"groups", MANIFEST, *(s for s in scopes if s is not None)}
+        incremental = set(os.listdir(root)) <= expected
+
+    def targets(scope: str | None) -> tuple[Path | None, Path | None]:
+        return _scope_root(staging.path, env, scope), None
+
     try:
-        compilation = compile_all(groups_dir, strict=strict, sink=staging, env=env, env_dir=env_dir)
-        if compilation.ok:
-            staging.commit()
-        else:
+        compilation, results, caches = _run(
+            groups_dir,
+            None,
+            strict=strict,
+            render=True,
+            env=env,
+            env_dir=env_dir,
+            jobs=jobs,
+            use_cache=use_cache,
+            progress=progress,
+            targets=targets,
+            use_hits=lambda scope, cache: incremental,
+        )
+        if not compilation.ok:
             staging.discard()
+            for cache in caches.values():
+                cache.save()
+            return compilation
+        for scope, result in results.items():
+            assert result.manifest is not None
+            (_scope_root(staging.path, env, scope) / MANIFEST).write_bytes(result.manifest)
+        if incremental:
+            moves: list[str] = []
+            deletes: list[str] = []
+            for scope, result in results.items():
+                prefix = "" if env is not None or scope is None else f"{scope}/"
+                old = caches[scope].output.get("files", {})
+                new = {str(e["path"]) for o in result.outcomes for e in o.entries or []}
+                moves += [
+                    prefix + str(e["path"])
+                    for o in result.outcomes
+                    if not o.cached
+                    for e in o.entries or []
+                ]
+                scope_root = _scope_root(root, env, scope)
+                if (
+                    sha_file(scope_root / MANIFEST)
+                    != hashlib.sha256(result.manifest or b"").hexdigest()
+                ):
+                    moves.append(prefix + MANIFEST)
+                deletes += [prefix + rel for rel in sorted(set(old) - new)]
+            if moves or deletes:
+                commit_in_place(staging.path, root, moves, deletes)
+            else:
+                staging.discard()
+        else:
+            staging.commit()
+        for scope, result in results.items():
+            caches[scope].output = _output_state(_scope_root(root, env, scope), result)
+            caches[scope].save()
     except BaseException:
         staging.discard()
         raise
@@ -321,9 +529,80 @@ def check_output(
     strict: bool = False,
     env: str | None = None,
     env_dir: Path | None = None,
+    jobs: int | None = None,
+    use_cache: bool = True,
+    progress: Progress | None = None,
 ) -> CheckReport:
-    """What `build` would change in the output; writes nothing."""
-    comparison = Comparison(output_dir(out_dir, env))
-    compilation = compile_all(groups_dir, strict=strict, sink=comparison, env=env, env_dir=env_dir)
-    stale = comparison.result() if compilation.ok else []
+    """What `build` would change in the output; writes nothing to it.
+
+    Groups the cache vouches for are checked by the size and mtime of their
+    files (and by hash where those moved); the rest are rendered and compared
+    byte for byte.
+    """
+    root = output_dir(out_dir, env)
+    folder = env_dir_for(groups_dir, env_dir)
+    envs = set(environments(folder)) if env is None else set()
+
+    def targets(scope: str | None) -> tuple[Path | None, Path | None]:
+        return None, _scope_root(root, env, scope)
+
+    compilation, results, caches = _run(
+        groups_dir,
+        None,
+        strict=strict,
+        render=True,
+        env=env,
+        env_dir=env_dir,
+        jobs=jobs,
+        use_cache=use_cache,
+        progress=progress,
+        targets=targets,
+        use_hits=lambda scope, cache: _trusted(
+            cache, _scope_root(root, env, scope), manifest=False
+        ),
+    )
+    for cache in caches.values():
+        cache.save()
+    if not compilation.ok:
+        return CheckReport(compilation, [])
+    stale: list[Stale] = []
+    for scope, result in results.items():
+        prefix = "" if env is not None or scope is None else f"{scope}/"
+        scope_root = _scope_root(root, env, scope)
+        recorded = caches[scope].output.get("files", {})
+        expected: set[str] = {MANIFEST}
+        found = list_files(scope_root, envs if scope is None else set())
+        for outcome in result.outcomes:
+            for entry in outcome.entries or []:
+                rel = str(entry["path"])
+                expected.add(rel)
+                if outcome.cached:
+                    reason = _verify(scope_root / rel, entry, recorded.get(rel))
+                    if reason is not None:
+                        stale.append(Stale(prefix + rel, reason))
+            stale += [Stale(prefix + s.path, s.reason) for s in outcome.stale]
+        manifest = scope_root / MANIFEST
+        if not manifest.is_file():
+            stale.append(Stale(prefix + MANIFEST, "missing"))
+        elif manifest.read_bytes() != result.manifest:
+            stale.append(Stale(prefix + MANIFEST, "changed"))
+        stale += [Stale(prefix + rel, "extra") for rel in sorted(found - expected)]
+    stale.sort(key=lambda s: s.path)
     return CheckReport(compilation, stale)
+
+
+def _verify(path: Path, entry: dict[str, Any], recorded: list[Any] | None) -> str | None:
+    """None when `path` still holds the entry's bytes; else why not."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return "missing"
+    if (
+        recorded is not None
+        and [st.st_size, st.st_mtime_ns] == recorded[:2]
+        and (recorded[2] == entry["sha256"])
+    ):
+        return None
+    if st.st_size != entry["size"] or sha_file(path) != entry["sha256"]:
+        return "changed"
+    return None

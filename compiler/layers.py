@@ -60,6 +60,7 @@ class Layers:
     bases: dict[str, Document | None] = field(default_factory=dict)
     overlay: list[OverlayEntry] = field(default_factory=list)
     env: str | None = None
+    overlay_file: str | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)
     # (file, line, column, code) of problems already reported from a layer file
     # on its own, so the same problem is not repeated for each group.
@@ -72,6 +73,19 @@ class Layers:
             path = self.groups_dir / f"_{name}.yaml"
             self.bases[name] = self._load_layer(path) if path.is_file() else None
         return self.bases[name]
+
+    def digest_of(self, display: str) -> str:
+        """sha256 of a shared file by its display path; "" when it does not exist."""
+        if display not in self.file_digests:
+            self.file_digests[display] = _digest(Path(display))
+        return self.file_digests[display]
+
+    def scope_files(self) -> list[tuple[str, str]]:
+        """Shared files every group of this scope depends on: defaults and the overlay."""
+        files = [_display(self.groups_dir / f"{DEFAULTS}.yaml")]
+        if self.overlay_file is not None:
+            files.append(self.overlay_file)
+        return [(f, self.digest_of(f)) for f in files]
 
     def _load_layer(self, path: Path) -> Document | None:
         doc, found = load_file(path, _display(path))
@@ -153,6 +167,7 @@ def load_layers(groups_dir: Path, env: str | None = None, env_dir: Path | None =
             layers.base(name)
     if env is not None:
         folder = env_dir if env_dir is not None else groups_dir.parent / "environments"
+        layers.overlay_file = _display(folder / f"{env}.yaml")
         layers.overlay = _load_overlay(layers, folder / f"{env}.yaml")
     return layers
 
@@ -339,13 +354,14 @@ class Merged:
 
     doc: Document
     diagnostics: list[Diagnostic]
-    files: list[str]  # every layer file that contributed, lowest first
+    files: list[str]  # every layer file that contributed, lowest first, then missing bases
     history: dict[Path_, list[Setting]]
 
 
 def merge_group(doc: Document, slug: str, layers: Layers, *, track: bool = False) -> Merged:
     """Stack defaults, bases, the group and its overlay entries into one Document."""
     problems: list[Diagnostic] = []
+    missing: list[str] = []  # bases named but absent: creating one must invalidate caches
     chain: list[Document] = []
     seen = [slug]
     current: Document = doc
@@ -399,6 +415,7 @@ def merge_group(doc: Document, slug: str, layers: Layers, *, track: bool = False
         base = layers.base(name)
         if base is None:
             path = layers.groups_dir / f"_{name}.yaml"
+            missing.append(_display(path))
             if not path.is_file():
                 problems.append(
                     Diagnostic(
@@ -430,7 +447,7 @@ def merge_group(doc: Document, slug: str, layers: Layers, *, track: bool = False
     for layer in stack:
         if layer.file not in files:
             files.append(layer.file)
-    return Merged(merged.doc, problems, files, merged.history)
+    return Merged(merged.doc, problems, [*files, *missing], merged.history)
 
 
 def layered(doc: Document, slug: str, layers: Layers) -> bool:

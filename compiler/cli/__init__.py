@@ -8,10 +8,10 @@ from __future__ import annotations
 import click
 
 from compiler import __version__
-from compiler.cli import core, review
+from compiler.cli import authoring, core, layers, publish, review
 
 # Each command module exposes COMMANDS; add a module here to add its commands.
-COMMAND_MODULES = [core, review]
+COMMAND_MODULES = [core, review, layers, authoring, publish]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from compiler.build import build, check_output, compile_all, env_dir_for
+from compiler.cli.progress import bar as progress_bar
+from compiler.diagnostics import count, finalize
 from compiler.formats import FORMATS
 from compiler.formats.text import summary
 from compiler.layers import environments
+from compiler.online import check_online
 
 GROUPS_OPTION = click.option(
     "--groups",
@@ -44,6 +48,19 @@ ENV_DIR_OPTION = click.option(
     default=None,
     help="Folder of environment overlays [default: environments/ beside the groups folder].",
 )
+JOBS_OPTION = click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes for large runs [default: one per core]. Output is the same "
+    "for any number.",
+)
+NO_CACHE_OPTION = click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Ignore .pops-cache/ and compile every group from scratch.",
+)
 STRICT_OPTION = click.option(
     "--strict", is_flag=True, help="Treat warnings as errors (they are reported as errors)."
 )
@@ -75,6 +92,15 @@ def require_env(groups_dir: Path, env: str | None, env_dir: Path | None) -> None
 @STRICT_OPTION
 @ENV_OPTION
 @ENV_DIR_OPTION
+@click.option(
+    "--online",
+    is_flag=True,
+    help="Also fetch every branding image (https only) and check that it loads, is an image "
+    "of at most 5 MiB, and that the logo is 250x64 pixels.",
+)
+@click.option("--allow-http-loopback", is_flag=True, hidden=True)  # tests: http to 127.0.0.1
+@JOBS_OPTION
+@NO_CACHE_OPTION
 def validate(
     paths: tuple[Path, ...],
     groups_dir: Path,
@@ -82,6 +108,10 @@ def validate(
     strict: bool,
     env: str | None,
     env_dir: Path | None,
+    online: bool,
+    allow_http_loopback: bool,
+    jobs: int | None,
+    no_cache: bool,
 ) -> None:
     """Check group files and report every problem at once.
 
@@ -90,13 +120,37 @@ def validate(
     if not paths:
         _require_groups(groups_dir)
     require_env(groups_dir, env, env_dir)
-    compilation = compile_all(
-        groups_dir, paths or None, strict=strict, render=False, env=env, env_dir=env_dir
-    )
-    click.echo(FORMATS[output_format](compilation.diagnostics), nl=False)
-    if output_format == "text" and not compilation.diagnostics:
+    progress = progress_bar("validating")
+    try:
+        compilation = compile_all(
+            groups_dir,
+            paths or None,
+            strict=strict,
+            render=False,
+            env=env,
+            env_dir=env_dir,
+            jobs=jobs,
+            use_cache=not no_cache,
+            progress=progress,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+    diagnostics = compilation.diagnostics
+    if online:
+        found = check_online(
+            diagnostics,
+            groups_dir,
+            paths or None,
+            env=env,
+            env_dir=env_dir,
+            allow_http_loopback=allow_http_loopback,
+        )
+        diagnostics = finalize(found, strict=strict)
+    click.echo(FORMATS[output_format](diagnostics), nl=False)
+    if output_format == "text" and not diagnostics:
         click.echo("no problems found")
-    sys.exit(0 if compilation.ok else 1)
+    sys.exit(0 if count(diagnostics)[0] == 0 else 1)
 
 
 @click.command(name="build")
@@ -119,6 +173,8 @@ def validate(
 @STRICT_OPTION
 @ENV_OPTION
 @ENV_DIR_OPTION
+@JOBS_OPTION
+@NO_CACHE_OPTION
 def build_command(
     groups_dir: Path,
     out_dir: Path,
@@ -127,6 +183,8 @@ def build_command(
     strict: bool,
     env: str | None,
     env_dir: Path | None,
+    jobs: int | None,
+    no_cache: bool,
 ) -> None:
     """Validate every group, then write the artifacts (all or nothing).
 
@@ -136,8 +194,23 @@ def build_command(
     _require_groups(groups_dir)
     require_env(groups_dir, env, env_dir)
     shown = (out_dir / env if env is not None else out_dir).as_posix()
+    options: dict[str, Any] = {
+        "strict": strict,
+        "env": env,
+        "env_dir": env_dir,
+        "jobs": jobs,
+        "use_cache": not no_cache,
+    }
+    progress = progress_bar("checking" if check else "building")
+    try:
+        if check:
+            report = check_output(groups_dir, out_dir, progress=progress, **options)
+        else:
+            compilation = build(groups_dir, out_dir, progress=progress, **options)
+    finally:
+        if progress is not None:
+            progress.close()
     if check:
-        report = check_output(groups_dir, out_dir, strict=strict, env=env, env_dir=env_dir)
         click.echo(FORMATS[output_format](report.diagnostics), nl=False)
         if not report.compilation.ok:
             click.echo(f"{shown}/ was not checked: the groups have errors", err=True)
@@ -150,7 +223,6 @@ def build_command(
             sys.exit(1)
         click.echo(f"{shown}/ is up to date ({len(report.compilation.groups)} groups)", err=True)
         return
-    compilation = build(groups_dir, out_dir, strict=strict, env=env, env_dir=env_dir)
     click.echo(FORMATS[output_format](compilation.diagnostics), nl=False)
     if not compilation.ok:
         click.echo(f"nothing written: {summary(compilation.diagnostics)}", err=True)

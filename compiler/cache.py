@@ -1,0 +1,171 @@
+"""The build cache: what each group produced last time, keyed on everything it depends on.
+
+A group's key covers the compiler itself (version, source and templates), the
+environment, the group file's bytes, and the bytes of every shared file that
+shaped it (defaults, its bases, the overlay entries that target it). Same key,
+same diagnostics and same artifacts, so an unchanged group is neither parsed
+nor rendered again.
+
+The cache lives in `.pops-cache/` beside the groups folder and is never
+trusted blindly: a file that fails its checksum, or was written by another
+compiler build, is ignored and rebuilt. Output state (size and mtime of each
+file the build wrote) lets a no-op build and `build --check` skip reading
+unchanged output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from compiler import __version__
+from compiler.diagnostics import Diagnostic
+
+FORMAT = 1
+CACHE_DIR = ".pops-cache"
+# A file changed within this window of the cache being written could share its
+# recorded mtime; such files are hashed again rather than trusted by stat.
+RACY_NS = 2_000_000_000
+
+
+def compiler_roots() -> tuple[Path, ...]:
+    package = Path(__file__).resolve().parent
+    return (package, package.parent / "templates")
+
+
+@lru_cache(maxsize=4)
+def fingerprint(roots: tuple[Path, ...] | None = None) -> str:
+    """The compiler as a build input: its version, its Python source and its templates."""
+    digest = hashlib.sha256(f"pops {__version__} format {FORMAT}\n".encode())
+    for root in roots if roots is not None else compiler_roots():
+        if not root.is_dir():
+            continue
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and path.suffix in {".py", ".j2", ".html", ".css", ".txt"}:
+                digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass(slots=True)
+class Entry:
+    """What one group produced: diagnostics and, when rendered, its files."""
+
+    key: str
+    inputs: list[str]
+    diagnostics: list[Diagnostic]
+    files: list[dict[str, Any]] | None  # manifest entries; None when not rendered
+
+
+@dataclass(slots=True)
+class Cache:
+    """One scope's cache: the base build or one environment."""
+
+    path: Path | None
+    groups: dict[str, Entry] = field(default_factory=dict)
+    # group file -> (size, mtime_ns, inode, sha256), to skip re-reading unchanged files
+    stats: dict[str, tuple[int, int, int, str]] = field(default_factory=dict)
+    # Output state: the manifest the last build wrote, and stat of each file below.
+    output: dict[str, Any] = field(default_factory=dict)
+    written_ns: int = 0
+
+    @classmethod
+    def load(cls, cache_dir: Path | None, scope: str | None) -> Cache:
+        """The cache for `scope`, or an empty one when missing, corrupt or foreign."""
+        if cache_dir is None:
+            return cls(None)
+        path = cache_dir / f"{scope or '_base'}.json"
+        cache = cls(path)
+        try:
+            raw = path.read_bytes()
+            checksum, _, body = raw.partition(b"\n")
+            if hashlib.sha256(body).hexdigest().encode() != checksum:
+                return cache
+            data = json.loads(body)
+            if data.get("fingerprint") != fingerprint():
+                return cache
+            cache.groups = {
+                slug: Entry(
+                    e["key"],
+                    e["inputs"],
+                    [Diagnostic(*d) for d in e["diagnostics"]],
+                    e["files"],
+                )
+                for slug, e in data["groups"].items()
+            }
+            cache.stats = {k: tuple(v) for k, v in data["stats"].items()}  # type: ignore[misc]
+            cache.output = data["output"]
+            cache.written_ns = int(data["written_ns"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return cls(path)
+        return cache
+
+    def save(self) -> None:
+        """Write atomically; a failure to save only costs speed next time."""
+        if self.path is None:
+            return
+        data = {
+            "fingerprint": fingerprint(),
+            "written_ns": time.time_ns(),
+            "groups": {
+                slug: {
+                    "key": e.key,
+                    "inputs": e.inputs,
+                    "diagnostics": [
+                        [d.file, d.line, d.column, d.path, d.code, d.severity, d.message]
+                        for d in e.diagnostics
+                    ],
+                    "files": e.files,
+                }
+                for slug, e in sorted(self.groups.items())
+            },
+            "stats": self.stats,
+            "output": self.output,
+        }
+        body = json.dumps(data, separators=(",", ":")).encode()
+        blob = hashlib.sha256(body).hexdigest().encode() + b"\n" + body
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.path.parent)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(blob)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass
+
+    def file_sha(self, path: Path, display: str) -> tuple[str, bytes | None]:
+        """sha256 of a group file, trusting an unchanged stat where that is safe.
+
+        Returns the bytes too when they had to be read, so nobody reads twice.
+        """
+        try:
+            st = path.stat()
+        except OSError:
+            return "", None
+        known = self.stats.get(display)
+        if (
+            known is not None
+            and known[:3] == (st.st_size, st.st_mtime_ns, st.st_ino)
+            and st.st_mtime_ns < self.written_ns - RACY_NS
+        ):
+            return known[3], None
+        data = path.read_bytes()
+        sha = hashlib.sha256(data).hexdigest()
+        self.stats[display] = (st.st_size, st.st_mtime_ns, st.st_ino, sha)
+        return sha, data
+
+
+def group_key(parts: list[str]) -> str:
+    """Key of one group from the digests of everything it depends on."""
+    return hashlib.sha256("\n".join([fingerprint(), *parts]).encode()).hexdigest()
+
+
+def cache_dir_for(groups_dir: Path) -> Path:
+    return groups_dir.parent / CACHE_DIR

@@ -1,0 +1,305 @@
+"""Compile many groups fast: skip what the cache vouches for, spread the rest over cores.
+
+One *scope* is the base build or one environment. For each scope the engine
+decides, group by group, whether the cache already holds its result (same key:
+same compiler, same group bytes, same shared files). The rest are compiled by
+a pool of worker processes, each writing its artifacts straight into the
+staging folder (build) or comparing them with the output folder (check), so no
+file's bytes cross a process boundary and memory stays flat. Results are
+sorted before anything is written, so any number of workers gives the same
+bytes as one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from compiler import __version__
+from compiler.cache import Cache, Entry, group_key
+from compiler.diagnostics import Diagnostic, finalize
+from compiler.layers import Layers, aggregate, load_layers
+from compiler.output import Stale, file_entry, manifest_bytes
+
+Progress = Callable[[int, int], None]
+
+# Below this many groups to compile, a process pool costs more than it saves.
+PARALLEL_THRESHOLD = 200
+CHUNK = 64
+
+
+@dataclass(slots=True)
+class Outcome:
+    """One group's result, without the bytes of its files."""
+
+    slug: str
+    file: str
+    input_sha: str
+    inputs: list[str]
+    diagnostics: list[Diagnostic]
+    entries: list[dict[str, Any]] | None
+    stale: list[Stale] = field(default_factory=list)
+    cached: bool = False
+
+
+@dataclass(slots=True)
+class ScopeResult:
+    diagnostics: list[Diagnostic]
+    outcomes: list[Outcome]
+    manifest: bytes | None
+    stale: list[Stale]
+    compiled: int
+    reused: int
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+    @property
+    def groups(self) -> list[str]:
+        return sorted(o.slug for o in self.outcomes if o.entries is not None)
+
+    @property
+    def file_count(self) -> int:
+        return sum(len(o.entries or []) for o in self.outcomes) + (1 if self.manifest else 0)
+
+
+def input_sha(group_sha: str, display: str, inputs: list[str], layers: Layers) -> str:
+    """Digest of a group's own bytes and of each shared file that shaped it."""
+    digests = [f"{f}={layers.digest_of(f)}" for f in inputs if f != display]
+    if not digests:
+        return group_sha
+    return hashlib.sha256("\n".join([group_sha, *digests]).encode()).hexdigest()
+
+
+def _scope_parts(layers: Layers) -> list[str]:
+    """What every group of a scope depends on: the environment and its overlay, defaults."""
+    return [f"env={layers.env or ''}", *(f"{f}={d}" for f, d in sorted(layers.scope_files()))]
+
+
+# --- workers --------------------------------------------------------------------------
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(groups_dir: str, env: str | None, env_dir: str | None) -> None:
+    _WORKER["layers"] = load_layers(Path(groups_dir), env, Path(env_dir) if env_dir else None)
+
+
+def _compile_chunk(
+    paths: list[str],
+    render: bool,
+    write_dir: str | None,
+    compare_dir: str | None,
+    layers: Layers | None = None,
+) -> list[Outcome]:
+    from compiler.build import compile_group  # the per-group pipeline
+
+    layers = layers if layers is not None else _WORKER["layers"]
+    out: list[Outcome] = []
+    made: set[Path] = set()
+    for raw in paths:
+        result = compile_group(Path(raw), render=render, layers=layers)
+        entries = None
+        stale: list[Stale] = []
+        if result.files is not None:
+            entries = [file_entry(rel, data) for rel, data in result.files.items()]
+            if write_dir is not None:
+                for rel, data in result.files.items():
+                    target = Path(write_dir, rel)
+                    if target.parent not in made:
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        made.add(target.parent)
+                    target.write_bytes(data)
+            if compare_dir is not None:
+                for rel, data in result.files.items():
+                    try:
+                        same = Path(compare_dir, rel).read_bytes() == data
+                        if not same:
+                            stale.append(Stale(rel, "changed"))
+                    except FileNotFoundError:
+                        stale.append(Stale(rel, "missing"))
+        digest = input_sha(result.source_sha256, result.file, result.inputs, layers)
+        out.append(
+            Outcome(
+                result.slug, result.file, digest, result.inputs, result.diagnostics, entries, stale
+            )
+        )
+    return out
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def compile_paths(
+    paths: list[Path],
+    *,
+    groups_dir: Path,
+    env: str | None,
+    env_dir: Path | None,
+    layers: Layers,
+    render: bool,
+    write_dir: Path | None,
+    compare_dir: Path | None,
+    jobs: int,
+    progress: Progress | None,
+    done_before: int,
+    total: int,
+) -> list[Outcome]:
+    """Compile `paths`, in worker processes when there are enough of them."""
+    raw = [str(p) for p in paths]
+    wd = str(write_dir) if write_dir is not None else None
+    cd = str(compare_dir) if compare_dir is not None else None
+    results: list[Outcome] = []
+    if jobs <= 1 or len(raw) < PARALLEL_THRESHOLD:
+        for chunk in _chunks(raw, CHUNK):
+            results += _compile_chunk(chunk, render, wd, cd, layers)
+            if progress is not None:
+                progress(done_before + len(results), total)
+        return results
+    context = get_context("fork") if "fork" in _start_methods() else None
+    size = max(8, min(CHUNK, len(raw) // (jobs * 8) or 8))
+    with ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(str(groups_dir), env, str(env_dir) if env_dir else None),
+    ) as pool:
+        futures = [
+            pool.submit(_compile_chunk, chunk, render, wd, cd) for chunk in _chunks(raw, size)
+        ]
+        for future in futures:
+            results += future.result()
+            if progress is not None:
+                progress(done_before + len(results), total)
+    return results
+
+
+def _start_methods() -> list[str]:
+    import multiprocessing
+
+    return multiprocessing.get_all_start_methods()
+
+
+# --- one scope ------------------------------------------------------------------------
+
+
+def run_scope(
+    files_in: list[Path],
+    layers: Layers,
+    *,
+    groups_dir: Path,
+    env_dir: Path | None,
+    strict: bool,
+    render: bool,
+    cache: Cache,
+    use_hits: bool,
+    write_dir: Path | None,
+    compare_dir: Path | None,
+    jobs: int,
+    progress: Progress | None,
+    discover_problems: list[Diagnostic],
+) -> ScopeResult:
+    """Compile one scope: reuse cache hits, compile the rest, then assemble the manifest."""
+    from compiler.build import _display
+
+    scope = _scope_parts(layers)
+    outcomes: dict[str, Outcome] = {}
+    misses: list[Path] = []
+    for path in files_in:
+        display = _display(path)
+        slug = path.name.removesuffix(".yaml")
+        entry = cache.groups.get(slug) if use_hits else None
+        if entry is None or (render and entry.files is None):
+            misses.append(path)
+            continue
+        sha, _ = cache.file_sha(path, display)
+        digest = input_sha(sha, display, entry.inputs, layers)
+        if group_key([*scope, digest]) != entry.key or not sha:
+            misses.append(path)
+            continue
+        outcome = Outcome(
+            slug,
+            display,
+            digest,
+            entry.inputs,
+            entry.diagnostics,
+            entry.files if render else None,
+            cached=True,
+        )
+        outcomes[slug] = outcome
+    hits = len(outcomes)
+    if progress is not None and files_in:
+        progress(hits, len(files_in))
+    compiled = compile_paths(
+        misses,
+        groups_dir=groups_dir,
+        env=layers.env,
+        env_dir=env_dir,
+        layers=layers,
+        render=render,
+        write_dir=write_dir,
+        compare_dir=compare_dir,
+        jobs=jobs,
+        progress=progress,
+        done_before=hits,
+        total=len(files_in),
+    )
+    for outcome in compiled:
+        outcomes[outcome.slug] = outcome
+        cache.groups[outcome.slug] = Entry(
+            group_key([*scope, outcome.input_sha]),
+            outcome.inputs,
+            outcome.diagnostics,
+            outcome.entries if render else None,
+        )
+    present = {p.name.removesuffix(".yaml") for p in files_in}
+    for slug in [s for s in cache.groups if s not in present]:
+        del cache.groups[slug]
+    ordered = [outcomes[s] for s in sorted(outcomes)]
+    per_group = [(o.slug, o.file, o.diagnostics) for o in ordered]
+    diagnostics = [*discover_problems, *layers.diagnostics, *aggregate(per_group, layers)]
+    diagnostics = finalize(diagnostics, strict=strict)
+    stale = [s for o in ordered for s in o.stale]
+    result = ScopeResult(diagnostics, ordered, None, stale, len(compiled), hits)
+    if not result.ok or not render:
+        return result
+    inputs = hashlib.sha256()
+    entries: list[dict[str, Any]] = []
+    for o in ordered:
+        inputs.update(f"{o.slug}.yaml\0{o.input_sha}\n".encode())
+        entries.extend(o.entries or [])
+    result.manifest = manifest_bytes(
+        entries, compiler=__version__, inputs_digest=inputs.hexdigest(), groups=result.groups
+    )
+    return result
+
+
+def sha_file(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def list_files(root: Path, skip_top: set[str]) -> set[str]:
+    """Every file below `root`, relative, leaving out top-level folders in `skip_top`."""
+    found: set[str] = set()
+    if not root.is_dir():
+        return found
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
+        if rel == ".":
+            dirnames[:] = [d for d in dirnames if d not in skip_top]
+            found.update(filenames)
+        else:
+            found.update(f"{rel}/{name}" for name in filenames)
+    return found
