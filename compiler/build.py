@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from compiler import __version__
 from compiler.cache import Cache, cache_dir_for
 from compiler.diagnostics import Diagnostic, count, finalize
-from compiler.engine import Progress, ScopeResult, list_files, run_scope, sha_file
+from compiler.engine import Progress, ScopeResult, input_sha, list_files, run_scope, sha_file
 from compiler.layers import Layers, aggregate, environments, layered, load_layers, merge_group
 from compiler.load import load_file
 from compiler.model.from_document import group_from_document
@@ -41,7 +41,7 @@ SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 class GroupResult:
     slug: str
     file: str
-    source_sha256: str
+    source_sha256: str  # of the group file's own bytes; shared files are added by input_sha
     diagnostics: list[Diagnostic]
     files: dict[str, bytes] | None = None
     inputs: list[str] = field(default_factory=list)
@@ -160,8 +160,6 @@ def compile_group(path: Path, *, render: bool = True, layers: Layers | None = No
             broken.add(("extends",))
         doc = merged.doc
         inputs = merged.files
-        digests = [layers.file_digests.get(f, "") for f in inputs if f != display]
-        sha = hashlib.sha256("\n".join([sha, *digests]).encode()).hexdigest()
     modelled = group_from_document(doc, broken=broken)
     diagnostics += modelled.diagnostics
     if modelled.partial is not None:
@@ -222,7 +220,8 @@ def compile_groups(
             clean = False
             continue
         slugs.append(result.slug)
-        digest.update(f"{result.slug}.yaml\0{result.source_sha256}\n".encode())
+        combined = input_sha(result.source_sha256, result.file, result.inputs, layers)
+        digest.update(f"{result.slug}.yaml\0{combined}\n".encode())
         for rel, data in result.files.items():
             entries.append(file_entry(rel, data))
             if sink is not None:
