@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from compiler import __version__
 from compiler.cache import Cache, cache_dir_for
@@ -590,7 +590,9 @@ def check_output(
     return CheckReport(compilation, stale)
 
 
-def _verify(path: Path, entry: dict[str, Any], recorded: list[Any] | None) -> str | None:
+def _verify(
+    path: Path, entry: dict[str, Any], recorded: list[Any] | None
+) -> Literal["changed", "missing"] | None:
     """None when `path` still holds the entry's bytes; else why not."""
     try:
         st = path.stat()

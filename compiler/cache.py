@@ -100,7 +100,7 @@ class Cache:
                 )
                 for slug, e in data["groups"].items()
             }
-            cache.stats = {k: tuple(v) for k, v in data["stats"].items()}  # type: ignore[misc]
+            cache.stats = {k: (v[0], v[1], v[2], v[3]) for k, v in data["stats"].items()}
             cache.output = data["output"]
             cache.written_ns = int(data["written_ns"])
         except (OSError, ValueError, KeyError, TypeError):

@@ -34,7 +34,7 @@ except ImportError:  # pragma: no cover
     from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+class _Loader(_BaseLoader):
     """libyaml's composer without PyYAML's YAML 1.1 tag resolution.
 
     The walker below resolves plain scalars itself (YAML 1.2 core schema), so

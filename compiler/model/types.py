@@ -7,7 +7,7 @@ with the error and the diagnostics layer reports it unchanged.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import phonenumbers
@@ -140,9 +140,9 @@ def _role(value: str) -> str:
     return value
 
 
-def _schema(**keywords: object) -> Field:  # type: ignore[valid-type]
+def _schema(**keywords: Any) -> Any:
     """JSON Schema hints for editors; the validators above do the real checking."""
-    return Field(json_schema_extra=dict(keywords))  # type: ignore[arg-type]
+    return Field(json_schema_extra=dict(keywords))
 
 
 Name = Annotated[str, AfterValidator(_name), _schema(minLength=1, maxLength=100)]

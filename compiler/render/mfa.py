@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jinja2
 
 from compiler import colors
@@ -27,7 +29,7 @@ def render_mfa(group: Group, env: jinja2.Environment) -> dict[str, bytes]:
     phone = phone_formats(footer.phone) if footer.phone else None
     palette = group.theme.palette()
     if mfa.email_subject is not None and mfa.email_body is not None:
-        context = {
+        context: dict[str, Any] = {
             "name": group.name,
             "subject": mfa.email_subject.strip(),
             "paragraphs": _paragraphs(mfa.email_body),
