@@ -54,3 +54,32 @@ def test_publish_builds_a_stale_dist_and_refuses_invalid_groups(tmp_path: Path) 
 
     usage = run_cli("publish", "--target", url, "--groups", "nowhere", cwd=tmp_path)
     assert usage.returncode == 2 and "--no-build" in usage.stderr
+
+
+def test_commands_are_registered_on_the_real_entry_point(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.publish_fixtures import child_env, make_dist
+
+    def pops(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "compiler", *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env=child_env(),
+            timeout=120,
+        )
+
+    helptext = pops("--help").stdout
+    for name in ("publish", "releases", "rollback", "status", "prune"):
+        assert f"  {name} " in helptext, name
+    make_dist(tmp_path / "dist", {"alpha": "a1"})
+    url = (tmp_path / "site").as_uri()
+    assert pops("publish", "--target", url, "--no-build").returncode == 0
+    listed = pops("releases", "--target", url, "--format", "json")
+    assert listed.returncode == 0
+    assert json.loads(listed.stdout)["releases"][0]["live"] is True
+    assert pops("status", "--target", url).returncode == 0
+    assert pops("prune", "--target", url, "--grace", "soon").returncode == 2
