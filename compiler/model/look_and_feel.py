@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Literal
 
 import phonenumbers
@@ -35,6 +36,12 @@ class Footer(Panel):
 
 def phone_formats(phone: str) -> dict[str, str]:
     """E.164 for machines and a familiar spelling for patients (national for US numbers)."""
+    e164, display = _phone_formats(phone)
+    return {"e164": e164, "display": display}
+
+
+@lru_cache(maxsize=4096)
+def _phone_formats(phone: str) -> tuple[str, str]:
     number = parse_phone(phone)
     region = phonenumbers.region_code_for_number(number)
     style = (
@@ -42,10 +49,10 @@ def phone_formats(phone: str) -> dict[str, str]:
         if region == "US"
         else phonenumbers.PhoneNumberFormat.INTERNATIONAL
     )
-    return {
-        "e164": phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
-        "display": phonenumbers.format_number(number, style),
-    }
+    return (
+        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+        phonenumbers.format_number(number, style),
+    )
 
 
 class LookAndFeel(Panel):

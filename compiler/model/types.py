@@ -7,6 +7,7 @@ with the error and the diagnostics layer reports it unchanged.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -97,6 +98,7 @@ def _url(value: str) -> str:
     return value
 
 
+@lru_cache(maxsize=4096)
 def _email(value: str) -> str:
     try:
         result = validate_email(value, check_deliverability=False)
@@ -114,6 +116,7 @@ def parse_phone(value: str) -> phonenumbers.PhoneNumber:
     return phonenumbers.parse(value, PHONE_REGION)
 
 
+@lru_cache(maxsize=4096)
 def _phone(value: str) -> str:
     try:
         number = parse_phone(value)
