@@ -1,0 +1,235 @@
+"""`schema`, `new`, `set` and `fmt`: the commands admins use while writing group files."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from compiler.build import SLUG, compile_all
+from compiler.diagnostics import Diagnostic, count, finalize
+from compiler.edit import EditError, format_text, parse_value, resolve_key, scaffold, set_value
+from compiler.formats.text import format_diagnostics
+from compiler.schema import GROUP_SCHEMA, stale_files, write_files
+
+GROUPS_OPTION = click.option(
+    "--groups",
+    "groups_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("groups"),
+    show_default=True,
+    help="Folder holding the group files.",
+)
+
+
+def _shown(path: Path) -> str:
+    return path.as_posix().removeprefix("./")
+
+
+def _check_text(groups_dir: Path, target: Path, data: bytes) -> list[Diagnostic]:
+    """Run the real pipeline (with this repo's defaults, bases and environments) on `data`
+    as if it were `target`, without touching `target`."""
+    with tempfile.TemporaryDirectory(prefix="pops-edit-") as tmp:
+        probe = Path(tmp) / target.name
+        probe.write_bytes(data)
+        compilation = compile_all(groups_dir, [probe], render=False)
+        probe_names = {probe.as_posix(), probe.resolve().as_posix()}
+    shown = _shown(target)
+    return finalize(
+        (replace(d, file=shown) if d.file in probe_names else d for d in compilation.diagnostics),
+        strict=False,
+    )
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Readers see the old file or the new one, never half of each."""
+    mode = path.stat().st_mode & 0o777
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, mode)  # mkstemp creates 0600; keep the file's own permissions
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@click.command(name="schema")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("schema"),
+    show_default=True,
+    help="Folder for group.schema.json and config.schema.json.",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit 1 and name the schema files that are missing or out of date.",
+)
+def schema_command(out_dir: Path, check: bool) -> None:
+    """Write the JSON Schemas of group files and of config.json.
+
+    Editors use group.schema.json to complete keys and underline mistakes while
+    an admin types; the portal team can validate config.json with the other.
+    """
+    shown = _shown(out_dir)
+    if check:
+        stale = stale_files(out_dir)
+        for name in stale:
+            click.echo(f"stale  {shown}/{name}")
+        if stale:
+            click.echo("run `pops schema` and commit the result", err=True)
+            sys.exit(1)
+        click.echo(f"{shown}/ is up to date", err=True)
+        return
+    written = write_files(out_dir)
+    for name in written:
+        click.echo(f"wrote  {shown}/{name}")
+    if not written:
+        click.echo(f"{shown}/ is up to date", err=True)
+
+
+@click.command(name="new")
+@click.argument("slug")
+@click.option("--name", required=True, help="Name patients see, e.g. 'Sunrise Pediatrics'.")
+@GROUPS_OPTION
+def new_command(slug: str, name: str, groups_dir: Path) -> None:
+    """Create groups/SLUG.yaml listing every key with its help text and default.
+
+    The new file is checked like any other group before it is written, and an
+    existing file is never overwritten.
+    """
+    if not SLUG.fullmatch(slug):
+        raise click.BadParameter(
+            "use lowercase letters, digits and inner hyphens, at most 63 characters, "
+            "e.g. sunrise-pediatrics",
+            param_hint="SLUG",
+        )
+    target = groups_dir / f"{slug}.yaml"
+    if target.exists():
+        click.echo(
+            f"{_shown(target)} already exists; change it with `pops set {slug} KEY VALUE`",
+            err=True,
+        )
+        sys.exit(1)
+    schema_ref = Path(os.path.relpath(Path("schema") / GROUP_SCHEMA, groups_dir)).as_posix()
+    data = scaffold(slug, name, schema_ref).encode()
+    groups_dir.mkdir(parents=True, exist_ok=True)
+    diagnostics = _check_text(groups_dir, target, data)
+    click.echo(format_diagnostics(diagnostics), nl=False)
+    if count(diagnostics)[0]:
+        click.echo(f"{_shown(target)} was not created", err=True)
+        sys.exit(1)
+    try:
+        with target.open("xb") as handle:
+            handle.write(data)
+    except FileExistsError:
+        click.echo(f"{_shown(target)} already exists", err=True)
+        sys.exit(1)
+    click.echo(f"created {_shown(target)}")
+
+
+@click.command(name="set")
+@click.argument("slug")
+@click.argument("key")
+@click.argument("value")
+@GROUPS_OPTION
+def set_command(slug: str, key: str, value: str, groups_dir: Path) -> None:
+    """Change one value in groups/SLUG.yaml and nothing else.
+
+    KEY is a dotted path such as theme.colors.primary. VALUE is read as YAML
+    reads a plain value: true/false, whole numbers and ~ (the default) are
+    themselves, quotes keep text as text, and a colour like #0b5cad is written
+    quoted for you. Comments, blank lines and quoting elsewhere stay exactly as
+    they were. The result is validated first; when it has errors the file is
+    left unchanged and the errors are printed.
+    """
+    target = groups_dir / f"{slug}.yaml"
+    if not target.is_file():
+        raise click.BadParameter(
+            f"no group file {_shown(target)}; create it with `pops new {slug} --name ...`",
+            param_hint="SLUG",
+        )
+    try:
+        path = resolve_key(key)
+    except EditError as exc:
+        raise click.BadParameter(str(exc), param_hint="KEY") from None
+    parsed = parse_value(value)
+    before = target.read_bytes()
+    try:
+        after = set_value(before.decode("utf-8"), path, parsed).encode("utf-8")
+    except (EditError, UnicodeDecodeError) as exc:
+        click.echo(f"{_shown(target)}: cannot set {key}: {exc}", err=True)
+        sys.exit(1)
+    diagnostics = _check_text(groups_dir, target, after)
+    click.echo(format_diagnostics(diagnostics), nl=False)
+    if count(diagnostics)[0]:
+        click.echo(f"{_shown(target)} was not changed: the result would be invalid", err=True)
+        sys.exit(1)
+    if after == before:
+        click.echo(f"{_shown(target)}: {key} already has that value; nothing changed", err=True)
+        return
+    _write_atomically(target, after)
+    click.echo(f"{_shown(target)}: set {key}")
+
+
+def _format_targets(paths: tuple[Path, ...], groups_dir: Path) -> list[Path]:
+    """Files to format: those named, and every .yaml in named folders (bases included)."""
+    found: list[Path] = []
+    for path in paths or (groups_dir,):
+        if path.is_dir():
+            found.extend(
+                sorted(p for p in path.glob("*.yaml") if p.is_file() and not p.name.startswith("."))
+            )
+        else:
+            found.append(path)
+    return found
+
+
+@click.command(name="fmt")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit 1 and list the files that would be reformatted.",
+)
+@GROUPS_OPTION
+def fmt_command(paths: tuple[Path, ...], check: bool, groups_dir: Path) -> None:
+    """Put keys in the standard order with 2-space indentation, keeping every comment.
+
+    PATHS are files or folders; by default every .yaml file in the groups
+    folder. The order is the one `pops new` writes. Values are never changed.
+    """
+    if not paths and not groups_dir.is_dir():
+        raise click.UsageError(f"no groups folder at {groups_dir}; pass --groups DIR")
+    changed: list[Path] = []
+    failed = False
+    for path in _format_targets(paths, groups_dir):
+        before = path.read_bytes()
+        try:
+            after = format_text(before.decode("utf-8")).encode("utf-8")
+        except (EditError, UnicodeDecodeError) as exc:
+            click.echo(f"{_shown(path)}: cannot format: {exc}", err=True)
+            failed = True
+            continue
+        if after == before:
+            continue
+        changed.append(path)
+        if check:
+            click.echo(f"would reformat {_shown(path)}")
+        else:
+            _write_atomically(path, after)
+            click.echo(f"reformatted {_shown(path)}")
+    if check and changed:
+        click.echo(f"{len(changed)} file(s) would be reformatted; run `pops fmt`", err=True)
+    sys.exit(1 if failed or (check and changed) else 0)
+
+
+COMMANDS: list[click.Command] = [schema_command, new_command, set_command, fmt_command]

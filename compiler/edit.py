@@ -1,0 +1,656 @@
+"""Edits that respect what the admin wrote: `pops new`, `pops set` and `pops fmt`.
+
+Group files are reviewed as diffs, so an edit must touch only what it means to
+change. ruamel.yaml's composer (YAML 1.2, like our loader) finds every key and
+value with its exact span in the source; the edits are then made on the text
+itself rather than by re-dumping a tree, so comments, blank lines, quote styles
+and spacing elsewhere survive byte for byte by construction. Every result is
+loaded again with the real loader and compared with the intended data before
+anyone writes it: an edit that would change any other value is refused.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import re
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeGuard, get_args, get_origin
+
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
+
+from compiler.load import Document, load_bytes
+from compiler.model import Group
+from compiler.schema import section_help
+
+KeyPath = tuple[str, ...]
+
+MODELINE = "# yaml-language-server: $schema="
+INDENT = 2
+WRAP = 100
+# Set in a new scaffold although it is not the default: a portal without any payment
+# method draws a warning, and a fresh group should pass `pops validate --strict`.
+SCAFFOLD_OVERRIDES: dict[KeyPath, Any] = {("payments", "credit_card"): True}
+_YAML11_WORDS = frozenset({"yes", "no", "on", "off", "y", "n"})
+_BLOCK_HEADER = re.compile(r"[|>][-+0-9]*")
+_C1_OR_DEL = re.compile(r"[\x7f-\x9f]")
+
+
+class EditError(Exception):
+    """An edit that cannot be made safely; the message says why, in the admin's terms."""
+
+
+# --- the model as a tree of keys ---
+
+
+def _submodel(info: FieldInfo) -> type[BaseModel] | None:
+    annotation = info.annotation
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def _fields(model: type[BaseModel]) -> dict[str, FieldInfo]:
+    """Fields by the key written in YAML (the alias when there is one), in model order."""
+    return {info.alias or name: info for name, info in model.model_fields.items()}
+
+
+def model_at(path: KeyPath) -> type[BaseModel] | None:
+    """The model of the mapping at `path`, or None when `path` is not a section."""
+    model: type[BaseModel] = Group
+    for part in path:
+        info = _fields(model).get(part)
+        child = _submodel(info) if info is not None else None
+        if child is None:
+            return None
+        model = child
+    return model
+
+
+def leaf_paths(model: type[BaseModel] = Group, prefix: KeyPath = ()) -> Iterator[KeyPath]:
+    """Every settable key, depth first in model order."""
+    for key, info in _fields(model).items():
+        child = _submodel(info)
+        if child is None:
+            yield (*prefix, key)
+        else:
+            yield from leaf_paths(child, (*prefix, key))
+
+
+def resolve_key(dotted: str) -> KeyPath:
+    """`theme.colors.primary` -> its path, or EditError naming the closest real key."""
+    parts = tuple(dotted.split("."))
+    model: type[BaseModel] = Group
+    for depth, part in enumerate(parts):
+        fields = _fields(model)
+        where = f"under `{'.'.join(parts[:depth])}`" if depth else "at the top level"
+        if part not in fields:
+            hint = ""
+            full = [".".join(p) for p in leaf_paths() if p[-1] == part]
+            close = difflib.get_close_matches(part, list(fields), n=1, cutoff=0.6)
+            if full:
+                hint = f"; did you mean `{full[0]}`?"
+            elif close:
+                hint = f"; did you mean `{'.'.join((*parts[:depth], close[0]))}`?"
+            else:
+                hint = f"; keys there: {', '.join(fields)}"
+            raise EditError(f"unknown key `{part}` {where}{hint}")
+        child = _submodel(fields[part])
+        if child is None:
+            if depth != len(parts) - 1:
+                raise EditError(f"`{'.'.join(parts[: depth + 1])}` is a value, not a section")
+            return parts
+        model = child
+    raise EditError(
+        f"`{dotted}` is a section; set one of its keys: "
+        + ", ".join(f"{dotted}.{key}" for key in _fields(model))
+    )
+
+
+# --- values as YAML text ---
+
+
+def parse_value(text: str) -> Any:
+    """Read a command-line VALUE the way the loader reads a plain YAML 1.2 scalar.
+
+    `true`/`false`, integers and `~` become those values; quotes make a string.
+    Anything that is not a single scalar (a colour starting with `#`, text with
+    ` #` or `: ` in it, several lines) is taken literally as text, because a
+    comment or a nested mapping on a command line is never what was meant.
+    """
+    if "\n" in text or "\r" in text or text.lstrip().startswith("#") or re.search(r"\s#", text):
+        return text
+    doc, problems = load_bytes(f"v: {text}\n".encode(), "<value>")
+    if doc is None or problems or set(doc.data) - {"v"}:
+        return text
+    if "v" not in doc.data:
+        return None
+    value = doc.data["v"]
+    return text if isinstance(value, dict | list) else value
+
+
+def _plain_ok(text: str) -> bool:
+    """True when `text` written unquoted reads back as exactly this string everywhere."""
+    if not text or text != text.strip() or "\n" in text or text.lower() in _YAML11_WORDS:
+        return False
+    doc, problems = load_bytes(f"v: {text}\n".encode(), "<value>")
+    return doc is not None and not problems and doc.data.get("v") == text and not doc.raw
+
+
+def double_quoted(text: str) -> str:
+    """A YAML double-quoted scalar (JSON escapes are valid YAML 1.2 escapes)."""
+    escaped = json.dumps(text, ensure_ascii=False)
+    return _C1_OR_DEL.sub(lambda m: f"\\x{ord(m.group()):02x}", escaped)
+
+
+def single_quoted(text: str) -> str | None:
+    if "\n" in text or any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in text):
+        return None
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _block_lines(text: str, indent: int) -> tuple[str, list[str]] | None:
+    """A literal block scalar (`|`) for multi-line text, or None when one cannot hold it."""
+    if _C1_OR_DEL.search(text) or any(ord(ch) < 0x20 and ch not in "\n\t" for ch in text):
+        return None
+    if text.endswith("\n\n"):
+        chomp = "+"
+    elif text.endswith("\n"):
+        chomp = ""
+    else:
+        chomp = "-"
+    body = text[:-1] if text.endswith("\n") else text
+    lines = body.split("\n")
+    first = next((line for line in lines if line.strip()), "")
+    indicator = str(INDENT) if first[:1] in {" ", "\t"} else ""
+    pad = " " * indent
+    rendered = [pad + line if line else "" for line in lines]
+    return f"|{indicator}{chomp}", rendered
+
+
+@dataclass(slots=True)
+class Rendered:
+    """A value as YAML: `inline` goes after `key: `; `block` lines follow for a literal block."""
+
+    inline: str
+    block: list[str] = field(default_factory=list)
+
+
+def render_value(value: Any, *, style: str | None = None, indent: int = INDENT) -> Rendered:
+    """YAML text for `value`; strings keep `style` (the old quote style) where they can."""
+    if value is None:
+        return Rendered("")
+    if isinstance(value, bool):
+        return Rendered("true" if value else "false")
+    if isinstance(value, int | float):
+        return Rendered(repr(value))
+    if not isinstance(value, str):
+        raise EditError(f"cannot write {type(value).__name__} values")
+    if "\n" in value:
+        block = _block_lines(value, indent)
+        if block is not None:
+            return Rendered(block[0], block[1])
+        return Rendered(double_quoted(value))
+    if style == "'":
+        quoted = single_quoted(value)
+        if quoted is not None:
+            return Rendered(quoted)
+    if style is None and _plain_ok(value):
+        return Rendered(value)
+    return Rendered(double_quoted(value))
+
+
+# --- reading source positions ---
+
+
+def _compose(text: str) -> MappingNode:
+    try:
+        root = YAML(typ="rt").compose(text)
+    except YAMLError as exc:
+        raise EditError(f"the file is not valid YAML: {exc}") from None
+    if not isinstance(root, MappingNode):
+        raise EditError("the top level of the file is not a mapping")
+    return root
+
+
+def _is_empty(node: Node) -> bool:
+    """`key:` with nothing after it (ruamel places such a node at the next token)."""
+    return isinstance(node, ScalarNode) and node.style is None and node.value == ""
+
+
+def _is_null(node: Node) -> bool:
+    return (
+        isinstance(node, ScalarNode)
+        and node.style is None
+        and node.value in {"", "~", "null", "Null", "NULL"}
+    )
+
+
+def _is_block(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.style in {"|", ">"}
+
+
+def _is_block_mapping(node: Node) -> TypeGuard[MappingNode]:
+    return isinstance(node, MappingNode) and not node.flow_style and bool(node.value)
+
+
+def _last_line(key: Node, value: Node, lines: list[str]) -> int:
+    """The last source line (0-based) that belongs to `value`."""
+    if _is_empty(value):
+        return int(key.start_mark.line)
+    if _is_block_mapping(value):
+        last_key, last_value = value.value[-1]
+        return _last_line(last_key, last_value, lines)
+    end = value.end_mark
+    last = int(end.line) if end.column > 0 else int(end.line) - 1
+    if _is_block(value):
+        header = _BLOCK_HEADER.match(lines[value.start_mark.line], value.start_mark.column)
+        keep = header is not None and "+" in header.group()
+        if not keep:
+            while last > value.start_mark.line and not lines[last].strip():
+                last -= 1
+    return last
+
+
+def _after_colon(line: str, column: int) -> int:
+    """Index just after the `:` that follows a key ending at `column`."""
+    index = line.index(":", column)
+    return index + 1
+
+
+def _indent_unit(root: MappingNode) -> int:
+    """The file's own indentation step (2 unless the file shows otherwise)."""
+    for key, value in root.value:
+        if _is_block_mapping(value):
+            step = int(value.value[0][0].start_mark.column) - int(key.start_mark.column)
+            if step > 0:
+                return step
+    return INDENT
+
+
+# --- pops set ---
+
+
+def _set_in(data: dict[str, Any], path: KeyPath, value: Any) -> dict[str, Any]:
+    """What the loader should read after the edit: `data` with `path` set (None: removed)."""
+    out = copy.deepcopy(data)
+    node = out
+    for part in path[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    if value is None:
+        node.pop(path[-1], None)  # `key:` means "use the default"; the loader drops it
+    else:
+        node[path[-1]] = value
+    return out
+
+
+def _chain(path: KeyPath, value: Any, column: int, unit: int) -> list[str]:
+    """New lines that write `path` (and the sections leading to it) at `column`."""
+    lines = []
+    for depth, part in enumerate(path[:-1]):
+        lines.append(" " * (column + depth * unit) + f"{part}:")
+    leaf_col = column + (len(path) - 1) * unit
+    rendered = render_value(value, indent=leaf_col + unit)
+    head = " " * leaf_col + f"{path[-1]}:"
+    lines.append(f"{head} {rendered.inline}" if rendered.inline else head)
+    lines.extend(rendered.block)
+    return lines
+
+
+def _insert_line(node: MappingNode, model_path: KeyPath, key: str, lines: list[str]) -> int:
+    """Where a missing `key` goes in `node`: above its next sibling in model order, else last.
+
+    "Above" means above the comment lines that sit directly over that sibling at
+    its indentation, since those describe it; only the file's header (comments
+    over the first top-level key) stays first.
+    """
+    model = model_at(model_path)
+    order = list(_fields(model)) if model is not None else []
+    rank = order.index(key) if key in order else len(order)
+    for position, (k, _) in enumerate(node.value):
+        if k.value in order and order.index(k.value) > rank:
+            line = int(k.start_mark.line)
+            if position == 0 and not model_path:
+                return line
+            column = int(k.start_mark.column)
+            while line > 0:
+                above = lines[line - 1]
+                stripped = above.lstrip(" ")
+                if not stripped.startswith("#") or len(above) - len(stripped) != column:
+                    break
+                line -= 1
+            return line
+    last_key, last_value = node.value[-1]
+    return _last_line(last_key, last_value, lines) + 1
+
+
+def set_value(text: str, path: KeyPath, value: Any) -> str:
+    """`text` with the value at `path` replaced (or added), every other line kept as it was.
+
+    The result always ends with a newline; a UTF-8 BOM and CRLF line ends are kept.
+    """
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    body = text.removeprefix(bom)
+    crlf = "\r\n" in body
+    if crlf:
+        body = body.replace("\r\n", "\n")
+    before, _ = load_bytes(body.encode(), "<before>")
+    if before is None:
+        raise EditError("the file does not load; fix the errors `pops validate` reports first")
+    lines = body.split("\n")
+    if body.endswith("\n"):
+        lines.pop()
+    edited = "\n".join(_splice(body, lines, path, value)) + "\n"
+    after, _ = load_bytes(edited.encode(), "<after>")
+    if after is None or after.data != _set_in(before.data, path, value):
+        raise EditError(  # pragma: no cover - a guard against bugs, not an expected path
+            f"cannot change `{'.'.join(path)}` without changing other values; edit it by hand"
+        )
+    if crlf:
+        edited = edited.replace("\n", "\r\n")
+    return bom + edited
+
+
+def _splice(text: str, lines: list[str], path: KeyPath, value: Any) -> list[str]:
+    root = _compose(text)
+    if root.flow_style or not root.value:
+        raise EditError("the file is written as a `{...}` mapping; write one key per line")
+    unit = _indent_unit(root)
+    node = root
+    for depth, part in enumerate(path):
+        entry = next(((k, v) for k, v in node.value if k.value == part), None)
+        if entry is None:
+            column = int(node.value[0][0].start_mark.column)
+            at = _insert_line(node, path[:depth], part, lines)
+            return [*lines[:at], *_chain(path[depth:], value, column, unit), *lines[at:]]
+        key, current = entry
+        if depth == len(path) - 1:
+            return _replace(lines, key, current, value, int(key.start_mark.column) + unit)
+        if _is_null(current):
+            return _fill_section(lines, key, current, path[depth + 1 :], value, unit)
+        if not _is_block_mapping(current):
+            raise EditError(
+                f"`{'.'.join(path[: depth + 1])}` is not written as an indented section; "
+                "write its keys on their own lines first"
+            )
+        node = current
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _fill_section(
+    lines: list[str], key: Node, current: Node, rest: KeyPath, value: Any, unit: int
+) -> list[str]:
+    """`theme:` (no value) gets its first key on the next line; `theme: ~` loses the `~`."""
+    key_line = int(key.start_mark.line)
+    row = lines[key_line]
+    if not _is_empty(current):
+        start, end = int(current.start_mark.column), int(current.end_mark.column)
+        row = row[:start].rstrip(" ") + row[end:]
+    new = _chain(rest, value, int(key.start_mark.column) + unit, unit)
+    return [*lines[:key_line], row, *new, *lines[key_line + 1 :]]
+
+
+def _replace(
+    lines: list[str], key: Node, current: Node, value: Any, block_indent: int
+) -> list[str]:
+    """Swap the value's own characters; the key, spacing and any `# comment` stay."""
+    if not isinstance(current, ScalarNode):
+        raise EditError("this key holds a mapping or list; it should hold a single value")
+    style = current.style if current.style in {"'", '"'} else None
+    rendered = render_value(value, style=style, indent=block_indent)
+    key_line = int(key.start_mark.line)
+    if _is_empty(current):
+        row = lines[key_line]
+        colon = _after_colon(row, int(key.end_mark.column))
+        new_row = row[:colon] + (f" {rendered.inline}" if rendered.inline else "") + row[colon:]
+        return [*lines[:key_line], new_row, *rendered.block, *lines[key_line + 1 :]]
+    start_line, start_col = int(current.start_mark.line), int(current.start_mark.column)
+    prefix = lines[start_line][:start_col]
+    if not rendered.inline:
+        prefix = prefix.rstrip(" ")
+    if _is_block(current):
+        header = _BLOCK_HEADER.match(lines[start_line], start_col)
+        assert header is not None
+        suffix = lines[start_line][header.end() :]
+        last = _last_line(key, current, lines)
+    else:
+        last = int(current.end_mark.line)
+        suffix = lines[last][int(current.end_mark.column) :]
+    head = prefix + rendered.inline + suffix
+    return [*lines[:start_line], head, *rendered.block, *lines[last + 1 :]]
+
+
+# --- pops new ---
+
+
+def _comment(text: str, indent: int) -> list[str]:
+    pad = " " * indent
+    return textwrap.wrap(
+        text, WRAP, initial_indent=pad + "# ", subsequent_indent=pad + "# ", break_on_hyphens=False
+    )
+
+
+def _help(info: FieldInfo, model: type[BaseModel] | None) -> str:
+    parts = [section_help(info.description, model) if model else info.description or ""]
+    choices = get_args(info.annotation) if get_origin(info.annotation) is not None else ()
+    if choices and all(isinstance(c, str) for c in choices):
+        parts.append("One of: " + ", ".join(choices) + ".")
+    return " ".join(part for part in parts if part)
+
+
+def _scaffold_lines(
+    model: type[BaseModel], prefix: KeyPath, values: dict[KeyPath, Any]
+) -> list[str]:
+    indent = len(prefix) * INDENT
+    out: list[str] = []
+    for key, info in _fields(model).items():
+        path = (*prefix, key)
+        child = _submodel(info)
+        if not prefix and out and child is not None:
+            out.append("")
+        out.extend(_comment(_help(info, child), indent))
+        if child is not None:
+            out.append(" " * indent + f"{key}:")
+            out.extend(_scaffold_lines(child, path, values))
+            continue
+        value = values.get(path, info.get_default(call_default_factory=True))
+        if value is None and info.examples:
+            out.extend(_comment(f"For example: {_example_text(info.examples[0])}", indent))
+        rendered = render_value(value, indent=indent + INDENT)
+        head = " " * indent + f"{key}:"
+        out.append(f"{head} {rendered.inline}" if rendered.inline else head)
+        out.extend(rendered.block)
+    return out
+
+
+def _example_text(example: Any) -> str:
+    rendered = render_value(example)
+    return double_quoted(example) if rendered.block else rendered.inline
+
+
+def scaffold(slug: str, name: str, schema_ref: str) -> str:
+    """A new group with every key present, each above its help text, defaults filled in."""
+    values = {**SCAFFOLD_OVERRIDES, ("name",): name}
+    header = [
+        f"{MODELINE}{schema_ref}",
+        f"# POPS group `{slug}`. Every key is listed with its help text and default value;",
+        "# an empty value means the default. Check with `pops validate`, edit with `pops set`.",
+        "",
+    ]
+    return "\n".join([*header, *_scaffold_lines(Group, (), values)]) + "\n"
+
+
+# --- pops fmt ---
+
+
+@dataclass(slots=True)
+class _Entry:
+    key: str
+    leading: list[str]
+    lines: list[str]  # the key line and the value's own lines, re-indented
+    child: _Block | None = None
+
+
+@dataclass(slots=True)
+class _Block:
+    entries: list[_Entry]
+    trailing: list[str]
+    end: int
+
+
+def _is_comment(line: str) -> bool:
+    return line.lstrip().startswith("#")
+
+
+def _reindent(line: str, old: int, new: int) -> str:
+    """Move a line from indentation `old` to `new`; short whitespace lines become empty."""
+    if not line.strip():
+        return ""
+    spaces = len(line) - len(line.lstrip(" "))
+    if spaces < old:
+        return " " * max(new + spaces - old, 0) + line.lstrip(" ")
+    return " " * new + line[old:]
+
+
+class _Formatter:
+    def __init__(self, text: str) -> None:
+        self.lines = text.split("\n")
+        self.root = _compose(text)
+
+    def block(self, node: MappingNode, start: int, stop: int, path: KeyPath) -> _Block:
+        entries = []
+        position = start
+        column = int(node.value[0][0].start_mark.column)
+        items = list(node.value)
+        for index, (key, value) in enumerate(items):
+            key_line = int(key.start_mark.line)
+            leading = self.lines[position:key_line]
+            next_stop = int(items[index + 1][0].start_mark.line) if index + 1 < len(items) else stop
+            entry = self.entry(key, value, path, leading, next_stop)
+            entries.append(entry)
+            position = (entry.child.end if entry.child else _last_line(key, value, self.lines)) + 1
+        region = self.lines[position:stop]
+        owned = [
+            i
+            for i, line in enumerate(region)
+            if _is_comment(line) and len(line) - len(line.lstrip()) >= column
+        ]
+        cut = owned[-1] + 1 if owned else 0
+        return _Block(entries, region[:cut], position + cut - 1)
+
+    def entry(
+        self, key: ScalarNode, value: Node, path: KeyPath, leading: list[str], stop: int
+    ) -> _Entry:
+        lines = self.lines
+        key_line, key_col = int(key.start_mark.line), int(key.start_mark.column)
+        key_text = lines[key_line][key_col : int(key.end_mark.column)]
+        colon = _after_colon(lines[key_line], int(key.end_mark.column))
+        entry = _Entry(str(key.value), leading, [])
+        if _is_block_mapping(value):
+            entry.lines = [f"{key_text}:" + lines[key_line][colon:].rstrip()]
+            entry.child = self.block(value, key_line + 1, stop, (*path, str(key.value)))
+            return entry
+        last = _last_line(key, value, lines)
+        if _is_empty(value):
+            entry.lines = [f"{key_text}:" + lines[key_line][colon:].rstrip()]
+            return entry
+        start_line, start_col = int(value.start_mark.line), int(value.start_mark.column)
+        if start_line == key_line:
+            first = f"{key_text}: " + lines[key_line][start_col:].rstrip()
+        else:
+            first = f"{key_text}:" + lines[key_line][colon:].rstrip()
+        body = lines[key_line + 1 : last + 1]
+        if _is_block(value) and start_line == key_line:
+            header = _BLOCK_HEADER.match(lines[key_line], start_col)
+            assert header is not None
+            explicit = re.search(r"[0-9]", header.group())
+            content = [row for row in body if row.strip()]
+            old = (
+                key_col + int(explicit.group())
+                if explicit
+                else (min(len(r) - len(r.lstrip(" ")) for r in content[:1]) if content else key_col)
+            )
+            new = int(explicit.group()) if explicit else INDENT
+            entry.lines = [first, *(_reindent(row, old, new) for row in body)]
+        else:
+            entry.lines = [first, *(_reindent(row, key_col, 0) for row in body)]
+        return entry
+
+    def emit(self, block: _Block, path: KeyPath, indent: int, out: list[str]) -> None:
+        model = model_at(path)
+        order = list(_fields(model)) if model is not None else []
+
+        def rank(entry: _Entry) -> int:
+            return order.index(entry.key) if entry.key in order else len(order)
+
+        pad = " " * indent
+        for position, entry in enumerate(sorted(block.entries, key=rank)):
+            leading = entry.leading
+            if position == 0 and path:  # no blank line straight after `section:`
+                while leading and not leading[0].strip():
+                    leading = leading[1:]
+            for line in leading:
+                out.append(pad + line.strip() if line.strip() else "")
+            out.append(pad + entry.lines[0])
+            out.extend(pad + line if line else "" for line in entry.lines[1:])
+            if entry.child is not None:
+                self.emit(entry.child, (*path, entry.key), indent + INDENT, out)
+        out.extend(pad + line.strip() if line.strip() else "" for line in block.trailing)
+
+
+def _collapse_blanks(lines: list[str]) -> list[str]:
+    out: list[str] = []
+    for line in lines:
+        if line == "" and (not out or out[-1] == ""):
+            continue
+        out.append(line)
+    while out and out[-1] == "":
+        out.pop()
+    return out
+
+
+def format_text(text: str) -> str:
+    """Canonical key order (the model's), 2-space indentation, comments kept with their key."""
+    body = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    before, _ = load_bytes(body.encode(), "<before>")
+    if before is None:
+        raise EditError("the file does not load; fix the errors `pops validate` reports first")
+    formatter = _Formatter(body)
+    if formatter.root.flow_style or not formatter.root.value:
+        return body if body.endswith("\n") else body + "\n"
+    lines = formatter.lines
+    block = formatter.block(formatter.root, 0, len(lines), ())
+    out: list[str] = []
+    first = block.entries[0]  # in source order: whatever is above it is the file's header
+    out.extend(line.strip() for line in first.leading)
+    first.leading = []
+    formatter.emit(block, (), 0, out)
+    result = "\n".join(_collapse_blanks(_strip_leading_blanks(out))) + "\n"
+    after, _ = load_bytes(result.encode(), "<after>")
+    if after is None or not _same(before, after):
+        raise EditError(  # pragma: no cover - a guard against bugs, not an expected path
+            "formatting would change the file's values; it was left unchanged"
+        )
+    return result
+
+
+def _strip_leading_blanks(lines: list[str]) -> list[str]:
+    index = 0
+    while index < len(lines) and not lines[index]:
+        index += 1
+    return lines[index:]
+
+
+def _same(before: Document, after: Document) -> bool:
+    return before.data == after.data and before.nulls == after.nulls
