@@ -412,8 +412,7 @@ def _output_state(scope_root: Path, result: ScopeResult) -> dict[str, Any]:
     for outcome in result.outcomes:
         for entry in outcome.entries or []:
             rel = str(entry["path"])
-            st = (scope_root / rel).stat()
-            files[rel] = [st.st_size, st.st_mtime_ns, entry["sha256"]]
+            files[rel] = [*_stat_key(scope_root / rel), entry["sha256"]]
     return {
         "root": str(scope_root.resolve()),
         "manifest_sha": sha_file(scope_root / MANIFEST),
@@ -590,20 +589,26 @@ def check_output(
     return CheckReport(compilation, stale)
 
 
+def _stat_key(path: Path) -> list[int]:
+    """What must be unchanged for a file to be trusted without reading it.
+
+    ctime is in it because nobody can set it back: an edit that restores the
+    old mtime (or keeps the size) is still seen.
+    """
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
 def _verify(
     path: Path, entry: dict[str, Any], recorded: list[Any] | None
 ) -> Literal["changed", "missing"] | None:
     """None when `path` still holds the entry's bytes; else why not."""
     try:
-        st = path.stat()
+        key = _stat_key(path)
     except FileNotFoundError:
         return "missing"
-    if (
-        recorded is not None
-        and [st.st_size, st.st_mtime_ns] == recorded[:2]
-        and (recorded[2] == entry["sha256"])
-    ):
+    if recorded is not None and recorded == [*key, entry["sha256"]]:
         return None
-    if st.st_size != entry["size"] or sha_file(path) != entry["sha256"]:
+    if key[0] != entry["size"] or sha_file(path) != entry["sha256"]:
         return "changed"
     return None

@@ -28,7 +28,7 @@ from typing import Any
 from compiler import __version__
 from compiler.diagnostics import Diagnostic
 
-FORMAT = 1
+FORMAT = 2
 CACHE_DIR = ".pops-cache"
 # A file changed within this window of the cache being written could share its
 # recorded mtime; such files are hashed again rather than trusted by stat.
@@ -70,8 +70,8 @@ class Cache:
 
     path: Path | None
     groups: dict[str, Entry] = field(default_factory=dict)
-    # group file -> (size, mtime_ns, inode, sha256), to skip re-reading unchanged files
-    stats: dict[str, tuple[int, int, int, str]] = field(default_factory=dict)
+    # group file -> (size, mtime_ns, ctime_ns, inode, sha256), to skip re-reading it
+    stats: dict[str, tuple[int, int, int, int, str]] = field(default_factory=dict)
     # Output state: the manifest the last build wrote, and stat of each file below.
     output: dict[str, Any] = field(default_factory=dict)
     written_ns: int = 0
@@ -100,7 +100,7 @@ class Cache:
                 )
                 for slug, e in data["groups"].items()
             }
-            cache.stats = {k: (v[0], v[1], v[2], v[3]) for k, v in data["stats"].items()}
+            cache.stats = {k: (v[0], v[1], v[2], v[3], v[4]) for k, v in data["stats"].items()}
             cache.output = data["output"]
             cache.written_ns = int(data["written_ns"])
         except (OSError, ValueError, KeyError, TypeError):
@@ -152,13 +152,13 @@ class Cache:
         known = self.stats.get(display)
         if (
             known is not None
-            and known[:3] == (st.st_size, st.st_mtime_ns, st.st_ino)
+            and known[:4] == (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
             and st.st_mtime_ns < self.written_ns - RACY_NS
         ):
-            return known[3], None
+            return known[4], None
         data = path.read_bytes()
         sha = hashlib.sha256(data).hexdigest()
-        self.stats[display] = (st.st_size, st.st_mtime_ns, st.st_ino, sha)
+        self.stats[display] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, sha)
         return sha, data
 
 
