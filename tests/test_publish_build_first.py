@@ -83,3 +83,28 @@ def test_commands_are_registered_on_the_real_entry_point(tmp_path: Path) -> None
     assert json.loads(listed.stdout)["releases"][0]["live"] is True
     assert pops("status", "--target", url).returncode == 0
     assert pops("prune", "--target", url, "--grace", "soon").returncode == 2
+
+
+def test_environment_builds_publish_on_their_own(tmp_path: Path) -> None:
+    """dist/<env>/ (its own manifest) is not part of the base build; --env publishes it."""
+    shutil.copytree(REPO / "groups", tmp_path / "groups")
+    (tmp_path / "environments").mkdir()
+    (tmp_path / "environments" / "staging.yaml").write_text(
+        "overlays:\n  - groups: all\n    values:\n      notifications:\n"
+        "        email_from: no-reply@staging.example.com\n"
+    )
+    base, staging = (tmp_path / "base").as_uri(), (tmp_path / "staging").as_uri()
+    first = run_cli("publish", "--target", base, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / "dist" / "staging" / "manifest.json").is_file()
+    assert not (tmp_path / "base/current/staging").exists()
+
+    env = run_cli("publish", "--target", staging, "--env", "staging", cwd=tmp_path)
+    assert env.returncode == 0, env.stderr
+    slug = load_dist(tmp_path / "dist").groups[0]
+    live = json.loads((tmp_path / "staging/current/groups" / slug / "config.json").read_text())
+    assert "staging.example.com" in json.dumps(live)
+    ok = run_cli("status", "--target", staging, "--env", "staging", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stdout
+    drift = run_cli("status", "--target", staging, cwd=tmp_path)  # base build differs
+    assert drift.returncode == 1 and "changed" in drift.stdout

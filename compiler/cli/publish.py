@@ -48,6 +48,12 @@ DIST_OPTION = click.option(
     show_default=True,
     help="The build to publish or compare with.",
 )
+ENV_OPTION = click.option(
+    "--env",
+    metavar="NAME",
+    default=None,
+    help="Use the environment build DIST/NAME (environments/NAME.yaml) instead of the base.",
+)
 FORMAT_OPTION = click.option(
     "--format", "output_format", type=click.Choice(["text", "json"]), default="text"
 )
@@ -127,6 +133,7 @@ def _changes(groups: pub.GroupChanges) -> str:
     help="Group sources: dist/ is rebuilt first when stale, and nothing is published when "
     "they are invalid.",
 )
+@ENV_OPTION
 @click.option("--no-build", is_flag=True, help="Publish dist/ as it is (still hash-checked).")
 @click.option("--strict", is_flag=True, help="Warnings block the build-first step.")
 @click.option(
@@ -147,6 +154,7 @@ def publish(
     endpoint_url: str | None,
     dist_dir: Path,
     groups_dir: Path,
+    env: str | None,
     no_build: bool,
     strict: bool,
     keep: int | None,
@@ -167,6 +175,7 @@ def publish(
             progress=_progress("uploading"),
             groups_dir=None if no_build else groups_dir,
             strict=strict,
+            env=env,
         )
     if result.broke_lock:
         click.echo(f"broke the lock held by {result.broke_lock.describe()}", err=True)
@@ -240,6 +249,7 @@ def rollback(target: str, endpoint_url: str | None, to: str | None, break_lock: 
 @TARGET_OPTION
 @ENDPOINT_OPTION
 @DIST_OPTION
+@ENV_OPTION
 @click.option("--live-only", is_flag=True, help="Do not compare with a local build.")
 @click.option("--no-verify", is_flag=True, help="Do not download and re-hash objects.")
 @FORMAT_OPTION
@@ -247,6 +257,7 @@ def status(
     target: str,
     endpoint_url: str | None,
     dist_dir: Path,
+    env: str | None,
     live_only: bool,
     no_verify: bool,
     output_format: str,
@@ -255,7 +266,7 @@ def status(
     with _errors():
         report = pub.status(
             target,
-            dist_dir=None if live_only else dist_dir,
+            dist_dir=None if live_only else (dist_dir / env if env else dist_dir),
             endpoint_url=endpoint_url,
             verify=not no_verify,
             progress=_progress("verifying"),

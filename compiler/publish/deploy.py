@@ -105,17 +105,20 @@ def publish(
     progress: Progress | None = None,
     groups_dir: Path | None = None,
     strict: bool = False,
+    env: str | None = None,
 ) -> PublishResult:
     """Publish the build in `dist_dir` to `target` as a new live release (see README-publish).
 
     With `groups_dir`, build first when dist/ is stale and refuse when the groups are
     invalid; without, publish dist/ as it is (its manifest is verified either way).
+    With `env`, the environment build `dist_dir/<env>` is the one published.
     """
-    built = ensure_built(groups_dir, dist_dir, strict=strict) if groups_dir else None
+    store = open_store(target, endpoint_url=endpoint_url)  # a bad URL fails before building
+    built = ensure_built(groups_dir, dist_dir, strict=strict, env=env) if groups_dir else None
+    if env is not None:
+        dist_dir = dist_dir / env
     plan = load_dist(dist_dir)
-    files = plan.files
-    digest = content_digest(files)
-    store = open_store(target, endpoint_url=endpoint_url)
+    digest = content_digest(plan.files)
     store.ensure_conditional_writes()
     with locked(store, "publish", break_lock) as broken:
         pointer = store.read_pointer()

@@ -101,10 +101,14 @@ def load_dist(root: Path) -> DistPlan:
             raise PublishError(f"{manifest_path}: {path} has no valid sha256")
         listed[path] = (digest, size)
 
+    # Environment builds (`dist/<env>/`, each with its own manifest) are other builds.
+    nested = {d.name for d in root.iterdir() if d.is_dir() and (d / "manifest.json").is_file()}
     on_disk = {
-        p.relative_to(root).as_posix()
+        rel
         for p in root.rglob("*")
-        if p.is_file() and p.relative_to(root).as_posix() != "manifest.json"
+        if p.is_file()
+        and (rel := p.relative_to(root).as_posix()) != "manifest.json"
+        and rel.split("/", 1)[0] not in nested
     }
     problems = [f"missing: {p}" for p in sorted(set(listed) - on_disk)]
     problems += [f"not in manifest: {p}" for p in sorted(on_disk - set(listed))]

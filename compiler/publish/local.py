@@ -113,7 +113,7 @@ class LocalStore:
         try:
             for _ in range(3):
                 try:
-                    os.link(tmp, self._lock_path)
+                    self._create_lock(tmp, info)
                     return broken
                 except FileExistsError:
                     pass
@@ -127,6 +127,17 @@ class LocalStore:
             raise LockedError(self.read_lock(), self.url)
         finally:
             tmp.unlink(missing_ok=True)
+
+    def _create_lock(self, tmp: Path, info: LockInfo) -> None:
+        """Create the lock whole: link(2) a written file, or O_EXCL where links are refused."""
+        try:
+            os.link(tmp, self._lock_path)
+        except FileExistsError:
+            raise
+        except OSError:  # filesystems without hard links
+            fd = os.open(self._lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(info.to_bytes())
 
     def _break(self, holder: LockInfo) -> bool:
         """Move the lock aside, and put it back if it was not the one we meant to break."""
@@ -318,7 +329,8 @@ class LocalStore:
                 path = Path(dirpath) / name
                 rel = path.relative_to(top).as_posix()
                 if rel != layout.RELEASE_FILE:
-                    served[rel] = path.read_bytes()
+                    with contextlib.suppress(FileNotFoundError):  # a dangling link: missing
+                        served[rel] = path.read_bytes()
         return served
 
     def stale_served(self, release: ReleaseManifest) -> list[str]:

@@ -21,21 +21,29 @@ class BuildRefused(PublishError):
         super().__init__(f"the groups have {errors} error(s): nothing was published")
 
 
-def ensure_built(groups_dir: Path, dist_dir: Path, *, strict: bool = False) -> str | None:
+def ensure_built(
+    groups_dir: Path, dist_dir: Path, *, strict: bool = False, env: str | None = None
+) -> str | None:
     """Rebuild `dist_dir` when it is stale; raise BuildRefused when the sources are invalid.
 
+    A deploy trusts no build cache: both the check and the build compile every group.
+    With `env`, only that environment's folder (`dist_dir/<env>`) is checked and built.
     Returns a note for the user when a build ran, None when dist/ was already current.
     """
     from compiler import build as core
 
-    check: Any = core.check_output(groups_dir, dist_dir, strict=strict)
+    options: dict[str, Any] = {"strict": strict, "use_cache": False}
+    if env is not None:
+        options["env"] = env
+    check: Any = core.check_output(groups_dir, dist_dir, **options)
     diagnostics: list[Diagnostic] = list(check.diagnostics)
     if any(d.severity == "error" for d in diagnostics):
         raise BuildRefused(diagnostics)
     if check.ok:
         return None
-    report: Any = core.build(groups_dir, dist_dir, strict=strict)
+    report: Any = core.build(groups_dir, dist_dir, **options)
     if not report.ok:
         raise BuildRefused(list(report.diagnostics))
     stale = list(getattr(check, "stale", []))
-    return f"{dist_dir} was stale ({len(stale)} files): rebuilt it before publishing"
+    shown = dist_dir / env if env else dist_dir
+    return f"{shown} was stale ({len(stale)} files): rebuilt it before publishing"
