@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 import click
 
 from compiler import publish as pub
+from compiler.cli.core import ENV_DIR_OPTION, require_env
 from compiler.formats.text import format_diagnostics
 from compiler.publish.prebuild import BuildRefused
 
@@ -134,6 +135,7 @@ def _changes(groups: pub.GroupChanges) -> str:
     "they are invalid.",
 )
 @ENV_OPTION
+@ENV_DIR_OPTION
 @click.option("--no-build", is_flag=True, help="Publish dist/ as it is (still hash-checked).")
 @click.option("--strict", is_flag=True, help="Warnings block the build-first step.")
 @click.option(
@@ -155,6 +157,7 @@ def publish(
     dist_dir: Path,
     groups_dir: Path,
     env: str | None,
+    env_dir: Path | None,
     no_build: bool,
     strict: bool,
     keep: int | None,
@@ -164,6 +167,8 @@ def publish(
     """Publish the build as a new live release: changed objects first, the switch last."""
     if not no_build and not groups_dir.is_dir():
         raise click.UsageError(f"no groups folder at {groups_dir}; pass --groups DIR or --no-build")
+    if not no_build:
+        require_env(groups_dir, env, env_dir)
     with _errors():
         result = pub.publish(
             dist_dir,
@@ -176,6 +181,7 @@ def publish(
             groups_dir=None if no_build else groups_dir,
             strict=strict,
             env=env,
+            env_dir=env_dir,
         )
     if result.broke_lock:
         click.echo(f"broke the lock held by {result.broke_lock.describe()}", err=True)

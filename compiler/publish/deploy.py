@@ -106,6 +106,7 @@ def publish(
     groups_dir: Path | None = None,
     strict: bool = False,
     env: str | None = None,
+    env_dir: Path | None = None,
 ) -> PublishResult:
     """Publish the build in `dist_dir` to `target` as a new live release (see README-publish).
 
@@ -114,7 +115,11 @@ def publish(
     With `env`, the environment build `dist_dir/<env>` is the one published.
     """
     store = open_store(target, endpoint_url=endpoint_url)  # a bad URL fails before building
-    built = ensure_built(groups_dir, dist_dir, strict=strict, env=env) if groups_dir else None
+    built = (
+        ensure_built(groups_dir, dist_dir, strict=strict, env=env, env_dir=env_dir)
+        if groups_dir
+        else None
+    )
     if env is not None:
         dist_dir = dist_dir / env
     plan = load_dist(dist_dir)

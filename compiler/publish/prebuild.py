@@ -22,7 +22,12 @@ class BuildRefused(PublishError):
 
 
 def ensure_built(
-    groups_dir: Path, dist_dir: Path, *, strict: bool = False, env: str | None = None
+    groups_dir: Path,
+    dist_dir: Path,
+    *,
+    strict: bool = False,
+    env: str | None = None,
+    env_dir: Path | None = None,
 ) -> str | None:
     """Rebuild `dist_dir` when it is stale; raise BuildRefused when the sources are invalid.
 
@@ -35,6 +40,8 @@ def ensure_built(
     options: dict[str, Any] = {"strict": strict, "use_cache": False}
     if env is not None:
         options["env"] = env
+    if env_dir is not None:
+        options["env_dir"] = env_dir  # environments/ beside the groups folder otherwise
     check: Any = core.check_output(groups_dir, dist_dir, **options)
     diagnostics: list[Diagnostic] = list(check.diagnostics)
     if any(d.severity == "error" for d in diagnostics):
