@@ -19,7 +19,15 @@ from typing import Any, Literal, Protocol
 from compiler import __version__
 from compiler.cache import Cache, cache_dir_for
 from compiler.diagnostics import Diagnostic, count, finalize
-from compiler.engine import Progress, ScopeResult, input_sha, list_files, run_scope, sha_file
+from compiler.engine import (
+    Progress,
+    ScopeResult,
+    input_sha,
+    list_files,
+    run_scope,
+    sha_file,
+    stat_key,
+)
 from compiler.layers import Layers, aggregate, environments, layered, load_layers, merge_group
 from compiler.load import load_file
 from compiler.model.from_document import group_from_document
@@ -305,6 +313,7 @@ def _run(
     progress: Progress | None,
     targets: Callable[[str | None], tuple[Path | None, Path | None]],
     use_hits: Callable[[str | None, Cache], bool],
+    verify: Callable[[str | None], Path | None] = lambda scope: None,
 ) -> tuple[Compilation, dict[str | None, ScopeResult], dict[str | None, Cache]]:
     """Run every scope (the base build and each environment, or just `env`)."""
     folder = env_dir_for(groups_dir, env_dir)
@@ -330,6 +339,7 @@ def _run(
             jobs=jobs or default_jobs(),
             progress=progress,
             discover_problems=problems,
+            verify_root=verify(scope),
         )
         if not results[scope].ok and render:
             break  # nothing will be written; the remaining scopes would only cost time
@@ -412,7 +422,7 @@ def _output_state(scope_root: Path, result: ScopeResult) -> dict[str, Any]:
     for outcome in result.outcomes:
         for entry in outcome.entries or []:
             rel = str(entry["path"])
-            files[rel] = [*_stat_key(scope_root / rel), entry["sha256"]]
+            files[rel] = [*stat_key(scope_root / rel), entry["sha256"]]
     return {
         "root": str(scope_root.resolve()),
         "manifest_sha": sha_file(scope_root / MANIFEST),
@@ -476,6 +486,7 @@ def build(
             progress=progress,
             targets=targets,
             use_hits=lambda scope, cache: incremental,
+            verify=lambda scope: _scope_root(root, env, scope) if incremental else None,
         )
         if not compilation.ok:
             staging.discard()
@@ -589,22 +600,12 @@ def check_output(
     return CheckReport(compilation, stale)
 
 
-def _stat_key(path: Path) -> list[int]:
-    """What must be unchanged for a file to be trusted without reading it.
-
-    ctime is in it because nobody can set it back: an edit that restores the
-    old mtime (or keeps the size) is still seen.
-    """
-    st = path.stat()
-    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
-
-
 def _verify(
     path: Path, entry: dict[str, Any], recorded: list[Any] | None
 ) -> Literal["changed", "missing"] | None:
     """None when `path` still holds the entry's bytes; else why not."""
     try:
-        key = _stat_key(path)
+        key = stat_key(path)
     except FileNotFoundError:
         return "missing"
     if recorded is not None and recorded == [*key, entry["sha256"]]:

@@ -71,11 +71,21 @@ class ScopeResult:
 
 
 def input_sha(group_sha: str, display: str, inputs: list[str], layers: Layers) -> str:
-    """Digest of a group's own bytes and of each shared file that shaped it."""
-    digests = [f"{f}={layers.digest_of(f)}" for f in inputs if f != display]
+    """Digest of a group's own bytes and of each shared file that shaped it.
+
+    A shared file is named by its folder and file name (`groups/_defaults.yaml`), not by
+    the path it was read from: the same sources give the same digest (and manifest) from
+    any working directory, with `--groups` spelled any way, or exported to a temporary
+    folder by `pops diff`.
+    """
+    digests = [f"{_location_free(f)}={layers.digest_of(f)}" for f in inputs if f != display]
     if not digests:
         return group_sha
     return hashlib.sha256("\n".join([group_sha, *digests]).encode()).hexdigest()
+
+
+def _location_free(display: str) -> str:
+    return "/".join(display.replace("\\", "/").split("/")[-2:])
 
 
 def _scope_parts(layers: Layers) -> list[str]:
@@ -207,8 +217,15 @@ def run_scope(
     jobs: int,
     progress: Progress | None,
     discover_problems: list[Diagnostic],
+    verify_root: Path | None = None,
 ) -> ScopeResult:
-    """Compile one scope: reuse cache hits, compile the rest, then assemble the manifest."""
+    """Compile one scope: reuse cache hits, compile the rest, then assemble the manifest.
+
+    With `verify_root` (an incremental build), a hit also needs its files in
+    that folder to be untouched since the last build (by stat); a group whose
+    output was edited or deleted by hand is compiled and written again.
+    """
+    recorded = cache.output.get("files", {}) if verify_root is not None else {}
     from compiler.build import _display
 
     scope = _scope_parts(layers)
@@ -224,6 +241,9 @@ def run_scope(
         sha, _ = cache.file_sha(path, display)
         digest = input_sha(sha, display, entry.inputs, layers)
         if group_key([*scope, digest]) != entry.key or not sha:
+            misses.append(path)
+            continue
+        if verify_root is not None and not _output_intact(verify_root, entry.files or [], recorded):
             misses.append(path)
             continue
         outcome = Outcome(
@@ -281,6 +301,29 @@ def run_scope(
         entries, compiler=__version__, inputs_digest=inputs.hexdigest(), groups=result.groups
     )
     return result
+
+
+def stat_key(path: Path) -> list[int]:
+    """What must be unchanged for a file to be trusted without reading it.
+
+    ctime is in it because nobody can set it back: an edit that restores the
+    old mtime (or keeps the size) is still seen.
+    """
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+def _output_intact(root: Path, files: list[dict[str, Any]], recorded: dict[str, Any]) -> bool:
+    """True when every file of a cached group is still exactly what the last build wrote."""
+    for entry in files:
+        rel = str(entry["path"])
+        known = recorded.get(rel)
+        try:
+            if known is None or known != [*stat_key(root / rel), entry["sha256"]]:
+                return False
+        except OSError:
+            return False
+    return True
 
 
 def sha_file(path: Path) -> str:

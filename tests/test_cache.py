@@ -260,3 +260,18 @@ def test_in_memory_build_matches_the_engine(five: Path) -> None:
         if p.is_file()
     }
     assert memory.files == on_disk
+
+
+@pytest.mark.parametrize("damage", ["edit", "delete"])
+def test_incremental_build_repairs_hand_edited_output(
+    five: Path, tmp_path: Path, damage: str
+) -> None:
+    _build(five)
+    target = five / "dist/groups/g2/theme.css"
+    if damage == "edit":
+        target.write_bytes(b"tampered\n")
+    else:
+        target.unlink()
+    assert _build(five) == (1, 4)  # only the damaged group is compiled again
+    _fresh_equals(five, tmp_path)
+    assert check_output(five / "groups", five / "dist").ok
