@@ -19,6 +19,7 @@ build: $(STAMP)
 	$(BIN)/pops build
 
 test: $(STAMP)
+	bash .ci/system-deps
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
