@@ -47,6 +47,9 @@ class _Loader(_BaseLoader):
 
 
 MAX_BYTES = 1024 * 1024
+# A group is at most four levels deep; far deeper nesting is refused before it can
+# exhaust Python's recursion limit (libyaml itself stops at 1000 levels).
+MAX_DEPTH = 32
 
 Path_ = tuple[str | int, ...]
 
@@ -421,6 +424,8 @@ def _syntax(exc: yaml.YAMLError, text: str, file: str) -> Diagnostic:
                 "yaml-tab",
                 "tab character in indentation; YAML indents with spaces only",
             )
+    if "maximum nesting depth" in str(exc):
+        return _too_deep(file, line, column, "")
     if "expected a single document" in str(exc):
         return _error(
             file,
@@ -433,6 +438,19 @@ def _syntax(exc: yaml.YAMLError, text: str, file: str) -> Diagnostic:
     context = getattr(exc, "context", None)
     detail = f"{context}, {problem}" if context else problem
     return _error(file, line, column, "yaml-syntax", f"YAML syntax error: {detail}")
+
+
+def _too_deep(file: str, line: int, column: int, path: str) -> Diagnostic:
+    return _error(
+        file,
+        line,
+        column,
+        "yaml-too-deep",
+        f"values are nested more than {MAX_DEPTH} levels deep here; a group file needs at "
+        "most four levels (e.g. authentication.mfa.enabled): remove the extra brackets "
+        "or indentation",
+        path,
+    )
 
 
 class _Walker:
@@ -451,6 +469,8 @@ class _Walker:
     def node(self, node: yaml.Node, path: Path_) -> Any:
         mark = node.start_mark
         self.values[path] = (mark.line + 1, mark.column + 1)
+        if len(path) > MAX_DEPTH and not isinstance(node, yaml.ScalarNode):
+            raise _Problem(_too_deep(self.file, mark.line + 1, mark.column + 1, dotted(path)))
         tag = node.tag
         if isinstance(node, yaml.ScalarNode):
             if not tag.startswith(_STANDARD_TAG) and tag != "!":

@@ -126,7 +126,13 @@ CASES: list[tuple[str, str, Row, tuple[str, ...]]] = [
         "attempts-fraction",
         CLEAN + "authentication:\n  quickpay_max_access_attempts: 2.5\n",
         ("error", "type-int", "authentication.quickpay_max_access_attempts", 5, 33),
-        ("whole number",),
+        ("whole number", "`2.5`", "digits only"),
+    ),
+    (
+        "attempts-with-underscore",
+        CLEAN + "authentication:\n  quickpay_max_access_attempts: 1_000\n",
+        ("error", "type-int", "authentication.quickpay_max_access_attempts", 5, 33),
+        ('"1_000"', "digits only"),
     ),
     (
         "attempts-boolean",

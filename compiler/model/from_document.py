@@ -189,8 +189,12 @@ def _diagnostic(doc: Document, error: Any) -> Diagnostic:
     elif kind in {"int_type", "int_parsing", "int_from_float"}:
         code = "type-int"
         message = f"expected a whole number, got {_describe(value)}"
-        if isinstance(value, str):
+        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
             message += f' "{value}"; write it without quotes'
+        elif isinstance(value, str):
+            message += f' "{value[:60]}"; write digits only, e.g. 3'
+        elif raw is not None:
+            message += f" `{raw}`; write digits only, e.g. 3"
     elif kind in {"greater_than_equal", "less_than_equal"}:
         code = "int-range"
         info = _model_at(loc[:-1])
