@@ -37,7 +37,7 @@ sys.path.insert(0, str(HERE))
 from generate import generate  # noqa: E402
 
 from compiler.build import build  # noqa: E402
-from compiler.publish import PublishResult, load_dist, publish  # noqa: E402
+from compiler.publish import PublishResult, load_dist, publish, status  # noqa: E402
 
 
 def free_port() -> int:
@@ -132,11 +132,13 @@ def run(n: int, work: Path) -> int:
     files = len(load_dist(work / "dist").files)
     objects = len(load_dist(work / "dist").objects)
 
-    # one group changed: a new primary colour for the first practice
-    first = sorted(groups.glob("*.yaml"))[0]
+    # one group changed: a new primary colour for the first practice that sets one
+    first = next(
+        p for p in sorted(groups.glob("practice-*.yaml")) if "    primary:" in p.read_text()
+    )
     text = first.read_text()
-    lines = [ln for ln in text.splitlines() if ln.strip().startswith("primary:")]
-    changed_text = text.replace(lines[0], '    primary: "#0b3d91"', 1)
+    line = next(ln for ln in text.splitlines() if ln.startswith("    primary:"))
+    changed_text = text.replace(line, '    primary: "#0b3d91"', 1)
     if changed_text == text:
         raise SystemExit("could not change a group")
 
@@ -186,6 +188,13 @@ def run(n: int, work: Path) -> int:
             if r.groups.changed != [first.stem]:
                 print(f"  <-- WRONG groups changed: {r.groups.changed}")
                 failures += 1
+            start = time.perf_counter()
+            report = status(url, dist_dir=work / "dist", endpoint_url=ep)
+            wall = time.perf_counter() - start
+            verdict = "ok" if report.ok else "NOT OK  <-- WRONG"
+            failures += not report.ok
+            label = "status (re-hash all)"
+            print(f"{name:<8}{label:<22}{wall:>8.2f}  {report.verified:,} objects {verdict}")
     return failures
 
 
