@@ -171,15 +171,27 @@ def test_css_injection_in_a_colour_is_rejected(run_pops: Any, repo: Path, value:
         "sunrise",
         f"name: A\npayments:\n  credit_card: true\ntheme:\n  colors:\n    accent: {q(value)}\n",
     )
-    proc = run_pops("build", cwd=repo)
+    proc = run_pops("validate", "--format", "json", cwd=repo)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stdout + proc.stderr
-    assert not (repo / "dist").exists()
-    proc = run_pops("validate", "--format", "json", cwd=repo)
     report = json.loads(proc.stdout)
     assert [(d["code"], d["path"], d["line"], d["column"]) for d in report["diagnostics"]] == [
         ("color-invalid", "theme.colors.accent", 6, 13)
     ]
+
+
+def test_css_injection_never_reaches_theme_css(run_pops: Any, repo: Path) -> None:
+    write_group(
+        repo,
+        "sunrise",
+        "name: A\npayments:\n  credit_card: true\ntheme:\n  colors:\n"
+        '    primary: "#fff; } body { display:none"\n',
+    )
+    proc = run_pops("build", cwd=repo)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "color-invalid" in proc.stdout
+    assert not (repo / "dist").exists()
 
 
 def test_theme_css_colours_are_only_hex(run_pops: Any, repo: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import write_group
+from conftest import pops_executable, write_group
 
 from compiler.load import MAX_BYTES, load_bytes
 
@@ -458,23 +458,48 @@ def test_file_of_exactly_one_mebibyte_is_read(run_pops: Any, repo: Path) -> None
     assert (status, report["diagnostics"]) == (0, [])
 
 
+CLEAN_VARIANTS = [
+    pytest.param("\ufeff" + CLEAN, id="utf8-bom"),
+    pytest.param(CLEAN.replace("\n", "\r\n"), id="crlf"),
+    pytest.param("---\n" + CLEAN + "...\n", id="explicit-document-markers"),
+    pytest.param(CLEAN + "theme:\n  colors:\n    primary: '#1976d2'\n", id="single-quoted"),
+    pytest.param(CLEAN + "theme:\n  colors:\n    primary: # pick later\n", id="comment"),
+    pytest.param(CLEAN + "theme:\n  dark:\n  colors: ~\n", id="empty-values-default"),
+    pytest.param("{name: A, payments: {credit_card: true}}\n", id="flow-style"),
+    pytest.param(CLEAN + "look_and_feel:\n  footer:\n    phone: +1 212 555 0199\n", id="phone"),
+]
+
+
+@pytest.fixture(scope="module")
+def clean_variants_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, Any]]:
+    """Every clean variant in one `pops` run; each case then checks its own file."""
+    root = tmp_path_factory.mktemp("variants")
+    (root / "groups").mkdir()
+    for i, param in enumerate(CLEAN_VARIANTS):
+        write_group(root, f"v{i:02d}", param.values[0])
+    proc = subprocess.run(
+        [pops_executable(), "validate", "--format", "json"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "Traceback" not in proc.stdout + proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def test_clean_yaml_variants_exit_0(clean_variants_run: tuple[int, dict[str, Any]]) -> None:
+    assert clean_variants_run == (0, {"diagnostics": [], "errors": 0, "warnings": 0})
+
+
 @pytest.mark.parametrize(
-    "text",
-    [
-        pytest.param("\ufeff" + CLEAN, id="utf8-bom"),
-        pytest.param(CLEAN.replace("\n", "\r\n"), id="crlf"),
-        pytest.param("---\n" + CLEAN + "...\n", id="explicit-document-markers"),
-        pytest.param(CLEAN + "theme:\n  colors:\n    primary: '#1976d2'\n", id="single-quoted"),
-        pytest.param(CLEAN + "theme:\n  colors:\n    primary: # pick later\n", id="comment"),
-        pytest.param(CLEAN + "theme:\n  dark:\n  colors: ~\n", id="empty-values-default"),
-        pytest.param("{name: A, payments: {credit_card: true}}\n", id="flow-style"),
-        pytest.param(CLEAN + "look_and_feel:\n  footer:\n    phone: +1 212 555 0199\n", id="phone"),
-    ],
+    "index", [pytest.param(i, id=param.id) for i, param in enumerate(CLEAN_VARIANTS)]
 )
-def test_clean_yaml_variants_validate(run_pops: Any, repo: Path, text: str) -> None:
-    write_group(repo, "sunrise", text)
-    status, report = validate(run_pops, repo)
-    assert (status, report) == (0, {"diagnostics": [], "errors": 0, "warnings": 0})
+def test_clean_yaml_variant_validates(
+    clean_variants_run: tuple[int, dict[str, Any]], index: int
+) -> None:
+    file = f"groups/v{index:02d}.yaml"
+    assert [d for d in clean_variants_run[1]["diagnostics"] if d["file"] == file] == []
 
 
 def test_columns_count_characters_not_bytes(run_pops: Any, repo: Path) -> None:
