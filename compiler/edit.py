@@ -38,6 +38,7 @@ WRAP = 100
 # Set in a new scaffold although it is not the default: a portal without any payment
 # method draws a warning, and a fresh group should pass `pops validate --strict`.
 SCAFFOLD_OVERRIDES: dict[KeyPath, Any] = {("payments", "credit_card"): True}
+_NUMBER_START = frozenset("0123456789+-.")
 _YAML11_WORDS = frozenset({"yes", "no", "on", "off", "y", "n"})
 _BLOCK_HEADER = re.compile(r"[|>][-+0-9]*")
 _C1_OR_DEL = re.compile(r"[\x7f-\x9f]")
@@ -137,8 +138,14 @@ def parse_value(text: str) -> Any:
 
 
 def _plain_ok(text: str) -> bool:
-    """True when `text` written unquoted reads back as exactly this string everywhere."""
+    """True when `text` written unquoted reads back as exactly this string everywhere.
+
+    Text that starts like a number (`+1 212 555 0199`, `0123`) is quoted anyway,
+    so that readers and other YAML tools never take it for one.
+    """
     if not text or text != text.strip() or "\n" in text or text.lower() in _YAML11_WORDS:
+        return False
+    if text[0] in _NUMBER_START:
         return False
     doc, problems = load_bytes(f"v: {text}\n".encode(), "<value>")
     return doc is not None and not problems and doc.data.get("v") == text and not doc.raw
@@ -450,7 +457,11 @@ def _help(info: FieldInfo, model: type[BaseModel] | None) -> str:
 
 
 def _scaffold_lines(
-    model: type[BaseModel], prefix: KeyPath, values: dict[KeyPath, Any]
+    model: type[BaseModel],
+    prefix: KeyPath,
+    values: dict[KeyPath, Any],
+    inherited: dict[KeyPath, Any],
+    source: str,
 ) -> list[str]:
     indent = len(prefix) * INDENT
     out: list[str] = []
@@ -462,7 +473,11 @@ def _scaffold_lines(
         out.extend(_comment(_help(info, child), indent))
         if child is not None:
             out.append(" " * indent + f"{key}:")
-            out.extend(_scaffold_lines(child, path, values))
+            out.extend(_scaffold_lines(child, path, values, inherited, source))
+            continue
+        if path in inherited:  # a live key would override the shared value, so show it off
+            shown = _example_text(inherited[path])
+            out.append(" " * indent + f"# {key}: {shown}  # from {source}; uncomment to override")
             continue
         value = values.get(path, info.get_default(call_default_factory=True))
         if value is None and info.examples:
@@ -479,8 +494,19 @@ def _example_text(example: Any) -> str:
     return double_quoted(example) if rendered.block else rendered.inline
 
 
-def scaffold(slug: str, name: str, schema_ref: str) -> str:
-    """A new group with every key present, each above its help text, defaults filled in."""
+def scaffold(
+    slug: str,
+    name: str,
+    schema_ref: str,
+    inherited: dict[KeyPath, Any] | None = None,
+    source: str = "",
+) -> str:
+    """A new group with every key present, each below its help text, defaults filled in.
+
+    `inherited` are the values a shared layer (`source`, e.g. groups/_defaults.yaml)
+    sets for every group: those keys are written commented out, since any value
+    written here, even an empty one, would replace the shared one.
+    """
     values = {**SCAFFOLD_OVERRIDES, ("name",): name}
     header = [
         f"{MODELINE}{schema_ref}",
@@ -488,7 +514,19 @@ def scaffold(slug: str, name: str, schema_ref: str) -> str:
         "# an empty value means the default. Check with `pops validate`, edit with `pops set`.",
         "",
     ]
-    return "\n".join([*header, *_scaffold_lines(Group, (), values)]) + "\n"
+    lines = _scaffold_lines(Group, (), values, inherited or {}, source)
+    return "\n".join([*header, *lines]) + "\n"
+
+
+def leaves(data: dict[str, Any], prefix: KeyPath = ()) -> dict[KeyPath, Any]:
+    """Every non-mapping value of loaded data by its path."""
+    out: dict[KeyPath, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update(leaves(value, (*prefix, key)))
+        else:
+            out[(*prefix, key)] = value
+    return out
 
 
 # --- pops fmt ---
@@ -514,9 +552,13 @@ def _is_comment(line: str) -> bool:
 
 
 def _reindent(line: str, old: int, new: int) -> str:
-    """Move a line from indentation `old` to `new`; short whitespace lines become empty."""
+    """Move a line from indentation `old` to `new`.
+
+    A whitespace-only line keeps what lies beyond `old` (inside a literal block
+    those spaces are text); shorter ones become empty.
+    """
     if not line.strip():
-        return ""
+        return " " * new + line[old:] if len(line) > old else ""
     spaces = len(line) - len(line.lstrip(" "))
     if spaces < old:
         return " " * max(new + spaces - old, 0) + line.lstrip(" ")
@@ -575,19 +617,18 @@ class _Formatter:
             header = _BLOCK_HEADER.match(lines[key_line], start_col)
             assert header is not None
             explicit = re.search(r"[0-9]", header.group())
-            content = [row for row in body if row.strip()]
-            old = (
-                key_col + int(explicit.group())
-                if explicit
-                else (min(len(r) - len(r.lstrip(" ")) for r in content[:1]) if content else key_col)
-            )
-            new = int(explicit.group()) if explicit else INDENT
+            if explicit:  # `|2`: content sits that far in from the key, before and after
+                old, new = key_col + int(explicit.group()), int(explicit.group())
+            else:  # the first non-empty line sets the content's indentation
+                content = next((row for row in body if row.strip()), " " * (key_col + INDENT))
+                old, new = len(content) - len(content.lstrip(" ")), INDENT
             entry.lines = [first, *(_reindent(row, old, new) for row in body)]
         else:
             entry.lines = [first, *(_reindent(row, key_col, 0) for row in body)]
         return entry
 
-    def emit(self, block: _Block, path: KeyPath, indent: int, out: list[str]) -> None:
+    def emit(self, block: _Block, path: KeyPath, indent: int, out: list[_Line]) -> None:
+        """Append the block's lines in model order; value lines are marked as verbatim."""
         model = model_at(path)
         order = list(_fields(model)) if model is not None else []
 
@@ -600,24 +641,30 @@ class _Formatter:
             if position == 0 and path:  # no blank line straight after `section:`
                 while leading and not leading[0].strip():
                     leading = leading[1:]
-            for line in leading:
-                out.append(pad + line.strip() if line.strip() else "")
-            out.append(pad + entry.lines[0])
-            out.extend(pad + line if line else "" for line in entry.lines[1:])
+            out.extend(_Line(pad + line.strip() if line.strip() else "") for line in leading)
+            out.append(_Line(pad + entry.lines[0]))
+            out.extend(_Line(pad + line if line else "", True) for line in entry.lines[1:])
             if entry.child is not None:
                 self.emit(entry.child, (*path, entry.key), indent + INDENT, out)
-        out.extend(pad + line.strip() if line.strip() else "" for line in block.trailing)
+        out.extend(_Line(pad + line.strip() if line.strip() else "") for line in block.trailing)
 
 
-def _collapse_blanks(lines: list[str]) -> list[str]:
-    out: list[str] = []
+@dataclass(frozen=True, slots=True)
+class _Line:
+    text: str
+    verbatim: bool = False  # part of a value (a blank line in a `|` block is text)
+
+
+def _collapse_blanks(lines: list[_Line]) -> list[str]:
+    """At most one blank line in a row between keys and comments, none at either end."""
+    out: list[_Line] = []
     for line in lines:
-        if line == "" and (not out or out[-1] == ""):
+        if not line.verbatim and line.text == "" and (not out or out[-1].text == ""):
             continue
         out.append(line)
-    while out and out[-1] == "":
+    while out and out[-1].text == "" and not out[-1].verbatim:
         out.pop()
-    return out
+    return [line.text for line in out]
 
 
 def format_text(text: str) -> str:
@@ -631,25 +678,17 @@ def format_text(text: str) -> str:
         return body if body.endswith("\n") else body + "\n"
     lines = formatter.lines
     block = formatter.block(formatter.root, 0, len(lines), ())
-    out: list[str] = []
     first = block.entries[0]  # in source order: whatever is above it is the file's header
-    out.extend(line.strip() for line in first.leading)
+    out = [_Line(line.strip()) for line in first.leading]
     first.leading = []
     formatter.emit(block, (), 0, out)
-    result = "\n".join(_collapse_blanks(_strip_leading_blanks(out))) + "\n"
+    result = "\n".join(_collapse_blanks(out)) + "\n"
     after, _ = load_bytes(result.encode(), "<after>")
     if after is None or not _same(before, after):
         raise EditError(  # pragma: no cover - a guard against bugs, not an expected path
             "formatting would change the file's values; it was left unchanged"
         )
     return result
-
-
-def _strip_leading_blanks(lines: list[str]) -> list[str]:
-    index = 0
-    while index < len(lines) and not lines[index]:
-        index += 1
-    return lines[index:]
 
 
 def _same(before: Document, after: Document) -> bool:

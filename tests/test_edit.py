@@ -489,3 +489,50 @@ def test_fmt_reports_a_file_it_cannot_read_and_leaves_it(run_pops: Run, repo: Pa
 def test_scaffold_is_already_formatted() -> None:
     text = scaffold("x", "X", "../schema/group.schema.json")
     assert format_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (  # `|+` keeps its trailing blank lines, also when moved to the end of the file
+            "name: A\nauthentication:\n    mfa:\n        email_body: |+\n            a\n\n\n"
+            "            b\n\n\n        enabled: false\n",
+            "name: A\nauthentication:\n  mfa:\n    enabled: false\n    email_body: |+\n"
+            "      a\n\n\n      b\n\n\n",
+        ),
+        (  # a line of spaces inside a literal block is text
+            "name: A\nauthentication:\n  mfa:\n    email_body: |\n      a\n       \n      b\n",
+            "name: A\nauthentication:\n  mfa:\n    email_body: |\n      a\n       \n      b\n",
+        ),
+        (  # blank lines inside a folded block and a quoted string are text
+            "authentication:\n  mfa:\n    email_body: >\n      folded\n\n\n      para\n"
+            'name: "a\n\n\n  b"\n',
+            'name: "a\n\n\n  b"\nauthentication:\n  mfa:\n    email_body: >\n      folded\n\n\n'
+            "      para\n",
+        ),
+        (  # CRLF and a BOM are dropped; blank-line runs shrink to one
+            "\ufeffname: A\r\n\r\n\r\n\r\npayments:\r\n   credit_card: true\r\n\r\n",
+            "name: A\n\npayments:\n  credit_card: true\n",
+        ),
+    ],
+)
+def test_fmt_keeps_text_values_exactly(text: str, expected: str) -> None:
+    assert format_text(text) == expected
+    assert format_text(expected) == expected
+    before, _ = load_bytes(text.encode(), "x.yaml")
+    after, _ = load_bytes(expected.encode(), "x.yaml")
+    assert before is not None and after is not None and before.data == after.data
+
+
+def test_new_leaves_keys_set_by_shared_defaults_to_them(run_pops: Run, repo: Path) -> None:
+    (repo / "groups" / "_defaults.yaml").write_text(
+        "payments:\n  credit_card: true\n  require_cvv: true\n", encoding="utf-8"
+    )
+    proc = run_pops("new", "x", "--name", "X", cwd=repo)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = (repo / "groups" / "x.yaml").read_text(encoding="utf-8").split("\n")
+    assert "  # require_cvv: true  # from groups/_defaults.yaml; uncomment to override" in lines
+    assert "  # credit_card: true  # from groups/_defaults.yaml; uncomment to override" in lines
+    assert "  apple_pay: false" in lines  # keys the defaults leave alone are written
+    proc = run_pops("explain", "x", "payments.require_cvv", cwd=repo)
+    assert proc.stdout.startswith("payments.require_cvv = true  <- groups/_defaults.yaml:3:16")

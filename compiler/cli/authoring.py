@@ -12,8 +12,18 @@ import click
 
 from compiler.build import SLUG, compile_all
 from compiler.diagnostics import Diagnostic, count, finalize
-from compiler.edit import EditError, format_text, parse_value, resolve_key, scaffold, set_value
+from compiler.edit import (
+    EditError,
+    format_text,
+    leaves,
+    parse_value,
+    resolve_key,
+    scaffold,
+    set_value,
+)
 from compiler.formats.text import format_diagnostics
+from compiler.layers import DEFAULTS
+from compiler.load import load_file
 from compiler.schema import GROUP_SCHEMA, stale_files, write_files
 
 GROUPS_OPTION = click.option(
@@ -36,7 +46,8 @@ def _check_text(groups_dir: Path, target: Path, data: bytes) -> list[Diagnostic]
     with tempfile.TemporaryDirectory(prefix="pops-edit-") as tmp:
         probe = Path(tmp) / target.name
         probe.write_bytes(data)
-        compilation = compile_all(groups_dir, [probe], render=False)
+        # One small file: no worker processes, and no cache entry for a throwaway path.
+        compilation = compile_all(groups_dir, [probe], render=False, jobs=1, use_cache=False)
         probe_names = {probe.as_posix(), probe.resolve().as_posix()}
     shown = _shown(target)
     return finalize(
@@ -120,7 +131,12 @@ def new_command(slug: str, name: str, groups_dir: Path) -> None:
         )
         sys.exit(1)
     schema_ref = Path(os.path.relpath(Path("schema") / GROUP_SCHEMA, groups_dir)).as_posix()
-    data = scaffold(slug, name, schema_ref).encode()
+    defaults = groups_dir / f"{DEFAULTS}.yaml"
+    inherited = {}
+    if defaults.is_file():
+        doc, _ = load_file(defaults)
+        inherited = leaves(doc.data) if doc is not None else {}
+    data = scaffold(slug, name, schema_ref, inherited, _shown(defaults)).encode()
     groups_dir.mkdir(parents=True, exist_ok=True)
     diagnostics = _check_text(groups_dir, target, data)
     click.echo(format_diagnostics(diagnostics), nl=False)
