@@ -29,6 +29,8 @@ lint: $(STAMP)
 
 check: $(STAMP)
 	$(BIN)/pops validate --strict
+	$(BIN)/pops fmt --check
+	$(BIN)/pops schema --check
 	$(BIN)/pops build --check
 
 bench: $(STAMP)
