@@ -14,7 +14,14 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from compiler.diff import DiffReport, FileChange, GroupChange, SettingChange, show
+from compiler.diff import (
+    DiffReport,
+    FileChange,
+    GroupChange,
+    SettingChange,
+    SharedChange,
+    show,
+)
 from compiler.formats.text import format_diagnostic
 
 MARKDOWN_LIMIT = 60_000
@@ -36,9 +43,70 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+MAX_SHARED_EXAMPLES = 5
+MAX_SHARED_RANGES = 8
+MAX_SHARED_MARKDOWN = 30
+
+
+def _ranges(ranges: list[tuple[int, int]]) -> str:
+    """`12`, `3, 12-14`: line ranges as people write them, capped."""
+    shown = [str(a) if a == b else f"{a}-{b}" for a, b in ranges[:MAX_SHARED_RANGES]]
+    if len(ranges) > MAX_SHARED_RANGES:
+        shown.append(f"and {len(ranges) - MAX_SHARED_RANGES} more")
+    return ", ".join(shown)
+
+
+def shared_where(item: SharedChange) -> str:
+    """`line 12`, `lines 3, 12-14; old line 7 removed`: where a shared file changed."""
+    if item.change != "changed":
+        return ""
+    parts = []
+    if item.lines:
+        count = sum(b - a + 1 for a, b in item.lines)
+        parts.append(f"{'line' if count == 1 else 'lines'} {_ranges(item.lines)}")
+    if item.removed_lines:
+        count = sum(b - a + 1 for a, b in item.removed_lines)
+        word = "old line" if count == 1 else "old lines"
+        parts.append(f"{word} {_ranges(item.removed_lines)} removed")
+    return "; ".join(parts)
+
+
+def shared_groups(item: SharedChange) -> str:
+    """`214 groups in environment staging`, or `no groups`."""
+    n = len(item.groups)
+    text = "no groups" if n == 0 else _plural(n, "group")
+    if item.environment is not None:
+        text += f" in environment {item.environment}"
+    return text
+
+
+def shared_examples(item: SharedChange) -> str:
+    """`a, b, c, d, e and 209 more`."""
+    listed = ", ".join(item.groups[:MAX_SHARED_EXAMPLES])
+    if len(item.groups) > MAX_SHARED_EXAMPLES:
+        listed += f" and {len(item.groups) - MAX_SHARED_EXAMPLES} more"
+    return listed
+
+
+def shared_line(item: SharedChange) -> str:
+    """`changing groups/_defaults.yaml (line 12) changes 214 groups: a, b, ...`."""
+    where = shared_where(item)
+    text = f"{item.verb} {item.file}{f' ({where})' if where else ''} changes {shared_groups(item)}"
+    if item.groups:
+        text += f": {shared_examples(item)}"
+        if item.environment is not None:
+            text += f" (details: pops diff --env {item.environment})"
+    return text
+
+
+def _where(report: DiffReport) -> str:
+    env = f"in environment {report.env} " if report.env is not None else ""
+    return f"{env}against {report.base.label}"
+
+
 def headline(report: DiffReport) -> str:
     """One line: what changes, against which commit."""
-    where = f"against {report.base.label}"
+    where = _where(report)
     if not report.changed:
         return f"No changes {where}."
     counts = report.counts()
@@ -64,6 +132,7 @@ def _indent(lines: list[str], depth: int) -> list[str]:
 def format_text(report: DiffReport) -> str:
     """Terraform-plan-like: one block per group, `old → new` per setting."""
     out = [headline(report)]
+    out += [shared_line(item) for item in report.shared]
     for group in report.groups:
         out.append("")
         mark = GROUP_MARKS.get(group.status, "~")
@@ -83,11 +152,11 @@ def format_text(report: DiffReport) -> str:
             out.append("    group file:")
             out += _indent(group.source_diff, 6)
         if group.files:
-            out.append("    dist/ files:")
+            out.append(f"    {report.dist} files:")
             out += [f"      {FILE_MARKS[f.change]} {f.path}" for f in group.files]
     if report.files:
         out.append("")
-        out += [f"{FILE_MARKS[f.change]} dist/{f.path}" for f in report.files]
+        out += [f"{FILE_MARKS[f.change]} {report.dist}{f.path}" for f in report.files]
     return "\n".join(out) + "\n"
 
 
@@ -157,15 +226,15 @@ def _text_diffs(settings: list[SettingChange]) -> list[str]:
     return out
 
 
-def _file_list(files: list[FileChange]) -> list[str]:
+def _file_list(files: list[FileChange], dist: str) -> list[str]:
     if not files:
         return []
-    out = ["Files in `dist/`:", ""]
+    out = [f"Files in `{dist}`:", ""]
     out += [f"- {f.change} `{f.path}`" for f in files]
     return [*out, ""]
 
 
-def _group_details(group: GroupChange) -> str:
+def _group_details(group: GroupChange, dist: str) -> str:
     summary_bits = [] if group.status == "changed" else [STATUS_WORDS[group.status]]
     if group.settings:
         summary_bits.append(_plural(len(group.settings), "setting"))
@@ -191,7 +260,7 @@ def _group_details(group: GroupChange) -> str:
     out += _text_diffs(group.settings)
     if group.source_diff:
         out += ["Group file:", "", _fence(group.source_diff, "diff"), ""]
-    out += _file_list(group.files)
+    out += _file_list(group.files, dist)
     out.append("</details>")
     return "\n".join(out)
 
@@ -206,17 +275,41 @@ def _summary_row(group: GroupChange) -> str:
     )
 
 
+def _shared_markdown(report: DiffReport) -> list[str]:
+    """One bullet per changed shared file, before the table: the change people must not miss."""
+    out = []
+    for item in report.shared[:MAX_SHARED_MARKDOWN]:
+        where = shared_where(item)
+        text = f"- {item.verb} {_code(item.file)}{f' ({where})' if where else ''} changes "
+        text += f"**{md(shared_groups(item))}**"
+        if item.groups:
+            text += ": " + ", ".join(_code(slug) for slug in item.groups[:MAX_SHARED_EXAMPLES])
+            if len(item.groups) > MAX_SHARED_EXAMPLES:
+                text += f" and {len(item.groups) - MAX_SHARED_EXAMPLES} more"
+            if item.environment is not None:
+                text += f" (details: <code>pops diff --env {html.escape(item.environment)}</code>)"
+        out.append(text)
+    if len(report.shared) > MAX_SHARED_MARKDOWN:
+        out.append(f"- and {len(report.shared) - MAX_SHARED_MARKDOWN} more shared files")
+    return [*out, ""] if out else []
+
+
 def format_markdown(report: DiffReport, *, limit: int = MARKDOWN_LIMIT) -> str:
-    """A PR comment: headline, summary table, then one folded block per group."""
+    """A PR comment: headline, shared-file changes, summary table, then one block per group."""
     base = report.base
     where = f"against {'the merge-base with ' if base.merge_base else ''}{_code(base.ref)}"
     if base.ref != base.commit:
         where += f" ({_code(base.commit[:7])})"
+    if report.env is not None:
+        where = f"in environment {_code(report.env)} {where}"
     if not report.changed:
-        return f"**POPS groups:** no changes {where}.\n"
+        text = f"**POPS groups:** no changes {where}.\n"
+        shared = _shared_markdown(report)
+        return text + ("\n" + "\n".join(shared).rstrip("\n") + "\n" if shared else "")
     counts = report.counts()
     parts = [f"{counts[s]} {STATUS_WORDS[s].split(' (')[0]}" for s in STATUS_WORDS if s in counts]
     head = [f"### POPS groups: {', '.join(parts) or 'no group changes'} {where}", ""]
+    head += _shared_markdown(report)
     if report.groups:
         head += [
             "| Group | Slug | Change | Settings | `dist/` files |",
@@ -226,7 +319,7 @@ def format_markdown(report: DiffReport, *, limit: int = MARKDOWN_LIMIT) -> str:
     tail = [""]
     if report.files:
         tail += [
-            "Also: " + ", ".join(f"{f.change} `dist/{f.path}`" for f in report.files),
+            "Also: " + ", ".join(f"{f.change} `{report.dist}{f.path}`" for f in report.files),
             "",
         ]
     note_room = 400
@@ -241,7 +334,7 @@ def format_markdown(report: DiffReport, *, limit: int = MARKDOWN_LIMIT) -> str:
     shown_details = 0
     if shown_rows == len(rows):
         for group in report.groups:
-            block = _group_details(group) + "\n\n"
+            block = _group_details(group, report.dist) + "\n\n"
             if len(text) + len(block) + note_room > limit:
                 break
             text += block
@@ -300,7 +393,21 @@ def format_json(report: DiffReport) -> str:
             "mergeBase": report.base.merge_base,
             "commit": report.base.commit,
         },
+        "environment": report.env,
         "changed": report.changed,
+        "shared": [
+            {
+                "file": s.file,
+                "kind": s.kind,
+                "change": s.change,
+                "lines": [list(r) for r in s.lines],
+                "removedLines": [list(r) for r in s.removed_lines],
+                "environment": s.environment,
+                "groups": s.groups,
+                "summary": shared_line(s),
+            }
+            for s in report.shared
+        ],
         "groups": [_json_group(g) for g in report.groups],
         "files": [{"path": f.path, "change": f.change} for f in report.files],
     }

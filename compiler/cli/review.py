@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from compiler.cli.core import require_env
 from compiler.diff import Side, compare, compile_base, compile_side
 from compiler.diff_report import REPORTERS
 from compiler.formats.text import format_diagnostics, summary
@@ -20,6 +21,21 @@ GROUPS_OPTION = click.option(
     show_default=True,
     help="Folder holding the group files.",
 )
+ENV_OPTION = click.option(
+    "--env",
+    "env",
+    metavar="NAME",
+    default=None,
+    help="Compare the build of environment NAME (environments/NAME.yaml applied on top of "
+    "every group), as `pops build` writes it to dist/NAME/. Without it, the base build.",
+)
+ENV_DIR_OPTION = click.option(
+    "--environments",
+    "env_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of environment overlays [default: environments/ beside the groups folder].",
+)
 
 
 def _base(ref: str | None) -> Base:
@@ -29,17 +45,24 @@ def _base(ref: str | None) -> Base:
         raise click.UsageError(str(exc)) from exc
 
 
-def _sides(groups_dir: Path, base: Base) -> tuple[Side, Side]:
-    """The base build and the working-tree build; exits 1 when the working tree is invalid."""
+def _working_tree(groups_dir: Path, env: str | None, env_dir: Path | None) -> Side:
     if not groups_dir.is_dir():
         raise click.UsageError(f"no groups folder at {groups_dir}; pass --groups DIR")
-    after = compile_side(groups_dir)
+    require_env(groups_dir, env, env_dir)
+    return compile_side(groups_dir, env=env, env_dir=env_dir)
+
+
+def _sides(
+    groups_dir: Path, base: Base, env: str | None, env_dir: Path | None
+) -> tuple[Side, Side]:
+    """The base build and the working-tree build; exits 1 when the working tree is invalid."""
+    after = _working_tree(groups_dir, env, env_dir)
     if not after.ok:
         click.echo(format_diagnostics(after.diagnostics), nl=False, err=True)
         click.echo(f"the working tree does not build: {summary(after.diagnostics)}", err=True)
         sys.exit(1)
     try:
-        before = compile_base(base, groups_dir, Path.cwd())
+        before = compile_base(base, groups_dir, Path.cwd(), env=env, env_dir=env_dir)
     except GitError as exc:
         raise click.UsageError(str(exc)) from exc
     return before, after
@@ -65,17 +88,28 @@ def _sides(groups_dir: Path, base: Base) -> tuple[Side, Side]:
     "--exit-code", is_flag=True, help="Exit 1 when anything changes (0 when nothing does)."
 )
 @GROUPS_OPTION
-def diff_command(ref: str | None, output_format: str, exit_code: bool, groups_dir: Path) -> None:
+@ENV_OPTION
+@ENV_DIR_OPTION
+def diff_command(
+    ref: str | None,
+    output_format: str,
+    exit_code: bool,
+    groups_dir: Path,
+    env: str | None,
+    env_dir: Path | None,
+) -> None:
     """Show what the changes to the group files do to the portal, group by group.
 
     Builds the groups at the base commit and in the working tree (in memory,
     nothing is written) and reports changed settings in the admin's words, MFA
     text changes as a diff, added, removed and renamed groups, and the dist/
-    files that change.
+    files that change. A change to _defaults.yaml, a base or an environment
+    file is named first, with its changed lines and the number of groups whose
+    settings it changes.
     """
     base = _base(ref)
-    before, after = _sides(groups_dir, base)
-    report = compare(base, before, after)
+    before, after = _sides(groups_dir, base, env, env_dir)
+    report = compare(base, before, after, shared=True)
     click.echo(REPORTERS[output_format](report), nl=False)
     sys.exit(1 if exit_code and report.changed else 0)
 
@@ -96,7 +130,11 @@ def diff_command(ref: str | None, output_format: str, exit_code: bool, groups_di
     help="Also build this commit and show each changed group before and after, side by side.",
 )
 @GROUPS_OPTION
-def preview_command(out_dir: Path, ref: str | None, groups_dir: Path) -> None:
+@ENV_OPTION
+@ENV_DIR_OPTION
+def preview_command(
+    out_dir: Path, ref: str | None, groups_dir: Path, env: str | None, env_dir: Path | None
+) -> None:
     """Write static HTML pages that show each group's portal, email and SMS as patients see them.
 
     Open OUT/index.html in a browser. Each page loads the group's real theme.css
@@ -106,12 +144,10 @@ def preview_command(out_dir: Path, ref: str | None, groups_dir: Path) -> None:
 
     if ref is not None:
         base = _base(ref)
-        before, after = _sides(groups_dir, base)
+        before, after = _sides(groups_dir, base, env, env_dir)
         pages = write_preview(out_dir, after, before=before, base=base)
     else:
-        if not groups_dir.is_dir():
-            raise click.UsageError(f"no groups folder at {groups_dir}; pass --groups DIR")
-        after = compile_side(groups_dir)
+        after = _working_tree(groups_dir, env, env_dir)
         if not after.ok:
             click.echo(format_diagnostics(after.diagnostics), nl=False, err=True)
             click.echo(f"no preview written: {summary(after.diagnostics)}", err=True)

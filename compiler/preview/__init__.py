@@ -209,7 +209,7 @@ def write_preview(
         writer.page(
             "index.html",
             "preview/index.html.j2",
-            {"entries": entries, "base": base, "root": "", "json": json},
+            {"entries": entries, "base": base, "env": after.env, "root": "", "json": json},
         )
         staging.commit()
     except BaseException:
