@@ -162,7 +162,9 @@ def publish(
             rewrite_all=repair or bool(state.pending),
         )
         if state.pending:
-            result.notes.append(f"completed the interrupted switch to {state.pending}")
+            result.notes.append(
+                f"found an interrupted switch to {state.pending}: rewrote every group config"
+            )
         result.release = release_id
         result.previous = state.release
         result.switched = True

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -145,29 +146,55 @@ def load_dist(root: Path) -> DistPlan:
 
 
 def rewrite_config(data: bytes, config_path: str, files: Mapping[str, tuple[str, int]]) -> bytes:
-    """Point a config's references to build files at their immutable objects (see module doc)."""
+    """Point a config's references to build files at their immutable objects (see module doc).
+
+    Only the referencing strings change: the rest of the file keeps dist's bytes, key
+    order and formatting (a full re-serialisation is the fallback when a reference
+    cannot be found exactly once in the text).
+    """
     try:
         document = json.loads(data)
     except ValueError as exc:
         raise PublishError(f"{config_path} is not JSON: {exc}") from None
     base = posixpath.dirname(config_path)
-    changed = _rewrite(document, config_path, base, files)
-    if not changed:
+    edits: list[tuple[str, str, str]] = []
+    _rewrite(document, config_path, base, files, edits)
+    if not edits:
         return data
+    text = data.decode("utf-8")
+    for (key, old), count in Counter((k, o) for k, o, _ in edits).items():
+        new = next(n for k, o, n in edits if (k, o) == (key, old))
+        before, after = (f"{_encode(key)}: {_encode(value)}" for value in (old, new))
+        if text.count(before) != count:
+            break
+        text = text.replace(before, after)
+    else:
+        if json.loads(text) == document:
+            return text.encode("utf-8")
     return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode()
 
 
-def _rewrite(node: Any, config_path: str, base: str, files: Mapping[str, tuple[str, int]]) -> bool:
-    changed = False
+def _encode(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _rewrite(
+    node: Any,
+    config_path: str,
+    base: str,
+    files: Mapping[str, tuple[str, int]],
+    edits: list[tuple[str, str, str]],
+) -> None:
+    """Replace references in place, recording (key, old value, new value) for each."""
     if isinstance(node, list):
         for item in node:
-            changed |= _rewrite(item, config_path, base, files)
-        return changed
+            _rewrite(item, config_path, base, files, edits)
+        return
     if not isinstance(node, dict):
-        return False
+        return
     for key, value in list(node.items()):
         if isinstance(value, (dict, list)):
-            changed |= _rewrite(value, config_path, base, files)
+            _rewrite(value, config_path, base, files, edits)
             continue
         if not (isinstance(value, str) and key.lower().endswith(_REF_SUFFIXES)):
             continue
@@ -183,8 +210,7 @@ def _rewrite(node: Any, config_path: str, base: str, files: Mapping[str, tuple[s
                 )
         obj = layout.object_key(digest, target)
         node[key] = posixpath.relpath(obj, base) if relative else obj
-        changed = True
-    return changed
+        edits.append((key, value, node[key]))
 
 
 def _resolve(
