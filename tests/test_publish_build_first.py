@@ -5,6 +5,7 @@ Runs the real compiler on the repo's sample groups in a throwaway folder.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -30,6 +31,17 @@ def test_publish_builds_a_stale_dist_and_refuses_invalid_groups(tmp_path: Path) 
     css = (target / "current/groups" / slug / sheet["path"]).resolve()
     assert css.is_file()
 
+    # every file reference of every published config (stylesheet, MFA texts) resolves to
+    # an immutable object with the promised sha256
+    refs = 0
+    for config_path in (target / "current/groups").glob("*/config.json"):
+        for ref in _references(json.loads(config_path.read_text())):
+            assert ref["path"].startswith("../../objects/"), ref
+            data = (config_path.parent / ref["path"]).resolve().read_bytes()
+            assert hashlib.sha256(data).hexdigest() == ref["sha256"]
+            refs += 1
+    assert refs > len(plan.groups)  # more than the stylesheets: the MFA files too
+
     again = run_cli("publish", "--target", url, cwd=tmp_path)
     assert again.returncode == 0 and "nothing to publish" in again.stdout
     assert "stale" not in again.stdout
@@ -54,6 +66,15 @@ def test_publish_builds_a_stale_dist_and_refuses_invalid_groups(tmp_path: Path) 
 
     usage = run_cli("publish", "--target", url, "--groups", "nowhere", cwd=tmp_path)
     assert usage.returncode == 2 and "--no-build" in usage.stderr
+
+
+def _references(node: object) -> list[dict[str, str]]:
+    if isinstance(node, list):
+        return [r for item in node for r in _references(item)]
+    if not isinstance(node, dict):
+        return []
+    found = [node] if "path" in node and "sha256" in node else []
+    return found + [r for value in node.values() for r in _references(value)]
 
 
 def test_commands_are_registered_on_the_real_entry_point(tmp_path: Path) -> None:
