@@ -162,3 +162,52 @@ def test_next_build_removes_a_stale_staging_folder(run_pops: Any, built: Path) -
     assert proc.returncode == 0
     assert leftovers(built) == []
     assert json.loads((built / "dist/groups/alpha/config.json").read_text())["slug"] == "alpha"
+
+
+def _output_is_complete(dist: Path, groups: int) -> bool:
+    """The manifest lists exactly the files on disk, with their hashes, for `groups` groups."""
+    manifest = json.loads((dist / "manifest.json").read_text())
+    listed = {entry["path"]: entry["sha256"] for entry in manifest["files"]}
+    on_disk = {p.relative_to(dist).as_posix() for p in dist.rglob("*") if p.is_file()}
+    if len(manifest["groups"]) != groups or set(listed) != on_disk - {"manifest.json"}:
+        return False
+    return all(
+        hashlib.sha256((dist / rel).read_bytes()).hexdigest() == h for rel, h in listed.items()
+    )
+
+
+def test_build_killed_while_replacing_the_output_leaves_old_or_complete_new(
+    run_pops: Any, built: Path
+) -> None:
+    """Killed the moment dist/ starts to change, dist/ is the old tree or the whole new one.
+
+    An atomic swap changes dist/ in one step, so whatever is seen is complete;
+    moving files in one by one would be caught half-way.
+    """
+    before = snapshot(built / "dist")
+    _write_many(built, 1500)
+    groups_dir = built / "dist" / "groups"
+    old_listing = sorted(os.listdir(groups_dir))
+    proc = subprocess.Popen(
+        [pops_executable(), "build"],
+        cwd=built,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:
+            try:
+                if sorted(os.listdir(groups_dir)) != old_listing:
+                    break
+            except FileNotFoundError:
+                break  # mid-swap on a platform without an atomic exchange
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass  # it had already finished
+    finally:
+        proc.wait(timeout=60)
+    time.sleep(0.1)
+    dist = built / "dist"
+    assert snapshot(dist) == before or _output_is_complete(dist, 1502)
