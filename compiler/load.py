@@ -436,8 +436,57 @@ def _syntax(exc: yaml.YAMLError, text: str, file: str) -> Diagnostic:
             "document: move the other group to its own file",
         )
     context = getattr(exc, "context", None)
+    hint = _syntax_hint(exc, text)
+    if hint is not None:
+        (line, column), message = hint
+        return _error(file, line, column, "yaml-syntax", f"YAML syntax error: {message}")
     detail = f"{context}, {problem}" if context else problem
     return _error(file, line, column, "yaml-syntax", f"YAML syntax error: {detail}")
+
+
+def _syntax_hint(exc: yaml.YAMLError, text: str) -> tuple[tuple[int, int], str] | None:
+    """The common syntax errors, said in the admin's terms at the place to fix.
+
+    libyaml reports an unclosed quote or bracket where it gave up (often the end
+    of the file); the fix is where the quote or bracket was opened.
+    """
+    context = getattr(exc, "context", None) or ""
+    problem = getattr(exc, "problem", None) or ""
+    start = getattr(exc, "context_mark", None)
+    mark = getattr(exc, "problem_mark", None)
+    if start is not None and context == "while scanning a quoted scalar":
+        quote = text.split("\n")[start.line][start.column : start.column + 1] or '"'
+        return (start.line + 1, start.column + 1), (
+            f"the quoted value that starts here with {quote} is never closed; add the "
+            f"closing {quote} (inside \"...\" write \\\" for a quote, inside '...' write '')"
+        )
+    if start is not None and context in {
+        "while parsing a flow sequence",
+        "while parsing a flow mapping",
+    }:
+        opening, closing = ("[", "]") if "sequence" in context else ("{", "}")
+        return (start.line + 1, start.column + 1), (
+            f"the `{opening}` that starts here is missing a `,` between items or its closing "
+            f"`{closing}`"
+        )
+    if mark is None:
+        return None
+    where = (mark.line + 1, mark.column + 1)
+    if problem == "found character that cannot start any token":
+        row = text.split("\n")[mark.line] if mark.line < len(text.split("\n")) else ""
+        char = row[mark.column : mark.column + 1]
+        return where, f'a value cannot start with "{char}"; put the value in quotes'
+    if problem == "mapping values are not allowed in this context":
+        return where, (
+            "unexpected `:` here; if the value contains `: `, put it in quotes, otherwise "
+            "check the indentation of this line"
+        )
+    if context == "while parsing a block mapping" and problem == "did not find expected key":
+        return where, (
+            "this line is not indented like the keys around it; line up keys of the same "
+            "section with spaces"
+        )
+    return None
 
 
 def _too_deep(file: str, line: int, column: int, path: str) -> Diagnostic:
