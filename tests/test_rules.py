@@ -277,7 +277,7 @@ WARNING_ONLY: list[tuple[str, str, list[Row], tuple[str, ...]]] = [
             ("warning", "contrast-aa", "theme.colors.primary", 6, 14),
             ("warning", "contrast-aa", "theme.colors.primary", 6, 14),
         ],
-        ("primary #2196f3 on background #ffffff has contrast 3.12:1", "WCAG AA"),
+        ("primary #2196f3 on background #ffffff has contrast 3.12:1", "WCAG AA", "darker primary"),
     ),
     (
         "contrast-aa-error-colour",
@@ -286,7 +286,16 @@ WARNING_ONLY: list[tuple[str, str, list[Row], tuple[str, ...]]] = [
             ("warning", "contrast-aa", "theme.colors.error", 6, 12),
             ("warning", "contrast-aa", "theme.colors.error", 6, 12),
         ],
-        ("error #ff5252 on background #ffffff has contrast 3.19:1",),
+        ("error #ff5252 on background #ffffff has contrast 3.19:1", "pick a darker error"),
+    ),
+    (
+        "contrast-aa-error-on-dark",
+        CLEAN + "theme:\n  dark: true\n  colors:\n    error: '#b00020'\n",
+        [
+            ("warning", "contrast-aa", "theme.colors.error", 7, 12),
+            ("warning", "contrast-aa", "theme.colors.error", 7, 12),
+        ],
+        ("error #b00020 on background #121212 has contrast 2.55:1", "pick a lighter error"),
     ),
     (
         "contrast-aa-just-under-4.5",

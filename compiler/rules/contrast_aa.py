@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from compiler import colors
 from compiler.model import Group
 from compiler.rules import Finding
 from compiler.rules.contrast import describe, pairs, paths
@@ -28,10 +29,12 @@ MINIMUM = 4.5
 
 def check(group: Group) -> Iterator[Finding]:
     already = {(fg, bg) for fg, bg, _ in failing(group)}
+    palette = group.theme.palette()
     for fg, bg, ratio in pairs(group, ("primary", "error")):
         if ratio < MINIMUM and (fg, bg) not in already:
+            direction = "lighter" if colors.is_dark(palette[bg]) else "darker"
             yield Finding(
                 paths(fg, bg),
                 f"{describe(group, fg, bg, ratio)}, under the 4.5:1 that WCAG AA asks for "
-                "text; small text in this colour will be hard to read",
+                f"text; small text in this colour will be hard to read: pick a {direction} {fg}",
             )
