@@ -416,13 +416,23 @@ def _scope_root(root: Path, env: str | None, scope: str | None) -> Path:
     return root if env is not None or scope is None else root / scope
 
 
-def _output_state(scope_root: Path, result: ScopeResult) -> dict[str, Any]:
-    """What the build just left in `scope_root`: manifest hash and stat of every file."""
+def _output_state(
+    scope_root: Path, result: ScopeResult, previous: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """What the build just left in `scope_root`: manifest hash and stat of every file.
+
+    With `previous` (an incremental build), files of cached groups were just
+    verified by stat and keep their record; only rewritten files are stat'ed.
+    """
+    known = (previous or {}).get("files", {})
     files: dict[str, list[Any]] = {}
     for outcome in result.outcomes:
         for entry in outcome.entries or []:
             rel = str(entry["path"])
-            files[rel] = [*stat_key(scope_root / rel), entry["sha256"]]
+            if outcome.cached and rel in known:
+                files[rel] = known[rel]
+            else:
+                files[rel] = [*stat_key(scope_root / rel), entry["sha256"]]
     return {
         "root": str(scope_root.resolve()),
         "manifest_sha": sha_file(scope_root / MANIFEST),
@@ -523,7 +533,8 @@ def build(
         else:
             staging.commit()
         for scope, result in results.items():
-            caches[scope].output = _output_state(_scope_root(root, env, scope), result)
+            previous = caches[scope].output if incremental else None
+            caches[scope].output = _output_state(_scope_root(root, env, scope), result, previous)
             caches[scope].save()
     except BaseException:
         staging.discard()

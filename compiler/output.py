@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import orjson
+
 MANIFEST = "manifest.json"
 
 
@@ -38,7 +40,8 @@ def manifest_bytes(
         "groups": sorted(groups),
         "files": sorted(entries, key=lambda e: str(e["path"])),
     }
-    return (json.dumps(manifest, indent=2) + "\n").encode()
+    # Same bytes as json.dumps(indent=2) for these ASCII paths, without its slow encoder.
+    return orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
 
 
 def _exchange(a: Path, b: Path) -> bool:
