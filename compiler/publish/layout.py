@@ -17,6 +17,7 @@ import re
 
 OBJECTS = "objects"
 RELEASES = "releases"
+TREES = "trees"
 GROUPS = "groups"
 STATE_DIR = ".pops"
 LOCK_KEY = f"{STATE_DIR}/lock.json"
@@ -92,7 +93,8 @@ def check_relative(path: str) -> str:
         not path
         or path.startswith("/")
         or any(part in ("", ".", "..") or not _SAFE_SEGMENT.fullmatch(part) for part in parts)
-        or parts[0] in (OBJECTS, RELEASES, STATE_DIR, LOCAL_CURRENT, S3_POINTER_KEY, RELEASE_FILE)
+        or parts[0] in (OBJECTS, RELEASES, TREES, STATE_DIR, LOCAL_CURRENT, S3_POINTER_KEY)
+        or path == RELEASE_FILE
     ):
         raise ValueError(f"unsafe or reserved path in manifest: {path!r}")
     return path

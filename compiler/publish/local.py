@@ -2,9 +2,12 @@
 
 ```
 <root>/objects/ab/ab12….css          immutable objects (mode 0444)
-<root>/releases/<id>/                one complete tree per release: dist's files as relative
-                                     symlinks to objects (configs rewritten), `objects ->
-                                     ../../objects`, and release.json; renamed into place whole
+<root>/trees/cd/cd34…/               one group's files as relative symlinks to objects (its
+                                     config rewritten), named by the digest of that list;
+                                     shared by every release where the group is unchanged
+<root>/releases/<id>/                one tree per release: `groups/<slug> -> trees/…`,
+                                     `objects -> ../../objects`, release.json (and any file
+                                     outside groups/ as a symlink); renamed into place whole
 <root>/current -> releases/<id>      THE switch: a new symlink renamed over the old one
 <root>/.pops/state.json              keep + switch history (the live release is the symlink)
 <root>/.pops/lock.json               the lock, created with link(2): exists or not, never half
@@ -18,6 +21,7 @@ and the objects a config names are shared by both.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -27,6 +31,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from compiler.publish import faults, layout
+from compiler.publish.dist import PlannedFile
 from compiler.publish.errors import ConflictError, LockedError, PublishError
 from compiler.publish.lock import LockInfo
 from compiler.publish.release import (
@@ -231,11 +236,19 @@ class LocalStore:
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.with_name(f".tmp-{manifest.release}-{uuid.uuid4().hex}")
         tmp.mkdir()
+        by_group: dict[str, list[PlannedFile]] = {}
         for f in manifest.files:
+            slug = layout.group_of(f.path)
+            if slug is not None:
+                by_group.setdefault(slug, []).append(f)
+                continue
             dest = tmp / f.path
             dest.parent.mkdir(parents=True, exist_ok=True)
-            up = "../" * (f.path.count("/") + 2)
-            os.symlink(f"{up}{f.object}", dest)
+            os.symlink("../" * (f.path.count("/") + 2) + f.object, dest)
+        if by_group:
+            (tmp / layout.GROUPS).mkdir(exist_ok=True)
+        for slug, files in by_group.items():
+            os.symlink(f"../../../{self._group_tree(files)}", tmp / layout.GROUPS / slug)
         os.symlink(f"../../{layout.OBJECTS}", tmp / layout.OBJECTS)
         (tmp / layout.RELEASE_FILE).write_bytes(manifest.to_bytes())
         try:
@@ -246,13 +259,51 @@ class LocalStore:
                 raise
         faults.after_write()
 
+    def _group_tree(self, files: list[PlannedFile]) -> str:
+        """The shared, immutable tree of one group's files; made once, renamed in whole."""
+        entries = sorted((f.path.split("/", 2)[2], f.object) for f in files)
+        digest = hashlib.sha256(json.dumps(entries).encode()).hexdigest()
+        key = f"{layout.TREES}/{digest[:2]}/{digest}"
+        final = self.root / key
+        if final.is_dir():
+            return key
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.with_name(f".tmp-{digest}-{uuid.uuid4().hex}")
+        tmp.mkdir()
+        for rel, obj in entries:
+            dest = tmp / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.symlink("../" * (rel.count("/") + 3) + obj, dest)
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if not final.is_dir():
+                raise
+        return key
+
     def delete_releases(self, releases: list[str]) -> None:
+        """Remove release trees, then every group tree no remaining release links to."""
         for release in releases:
             path = self._release_dir(release)
             trash = path.with_name(f".trash-{release}-{uuid.uuid4().hex}")
             with contextlib.suppress(FileNotFoundError):
                 os.rename(path, trash)
                 shutil.rmtree(trash)
+        trees = self.root / layout.TREES
+        if not trees.is_dir():
+            return
+        linked: set[str] = set()
+        for release in self.list_releases():
+            groups = self._release_dir(release) / layout.GROUPS
+            if groups.is_dir():
+                linked |= {"/".join(os.readlink(g).split("/")[-2:]) for g in groups.iterdir()}
+        for shard in trees.iterdir():
+            for tree in shard.iterdir() if shard.is_dir() else []:
+                if not tree.name.startswith(".") and f"{shard.name}/{tree.name}" not in linked:
+                    trash = shard / f".trash-{tree.name}-{uuid.uuid4().hex}"
+                    os.rename(tree, trash)
+                    shutil.rmtree(trash)
 
     # -- pointer -----------------------------------------------------------------------
     def _link(self) -> str | None:
@@ -322,7 +373,7 @@ class LocalStore:
         top = self._current
         if not top.is_dir():
             return served
-        for dirpath, dirnames, filenames in os.walk(top):
+        for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
             if Path(dirpath) == top and layout.OBJECTS in dirnames:
                 dirnames.remove(layout.OBJECTS)
             for name in filenames:
@@ -346,11 +397,10 @@ class LocalStore:
         for folder in (self.root, self.root / layout.RELEASES, self._state_dir):
             if folder.is_dir():
                 candidates += [p for p in folder.iterdir() if p.name.startswith(_LEFTOVERS)]
-        objects = self.root / layout.OBJECTS
-        if objects.is_dir():
-            for shard in objects.iterdir():
+        for sharded in (self.root / layout.OBJECTS, self.root / layout.TREES):
+            for shard in sharded.iterdir() if sharded.is_dir() else []:
                 if shard.is_dir():
-                    candidates += [p for p in shard.iterdir() if p.name.startswith(".tmp-")]
+                    candidates += [p for p in shard.iterdir() if p.name.startswith(_LEFTOVERS)]
         for path in candidates:
             if _mtime(path) > older_than:
                 continue
