@@ -296,3 +296,26 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
         "--no-build",
     )  # fmt: skip
     assert code == 0 and "uploading" not in out and "\r" not in out
+
+
+def test_releases_listing_and_prune_dry_run_through_the_cli(tmp_path: Path) -> None:
+    url = (tmp_path / "site").as_uri()
+    ids = [
+        publish(make_dist(tmp_path / f"d{n}", {"alpha": f"a{n}"}), url, keep=2).release
+        for n in range(3)
+    ]
+    code, out = cli("releases", "--target", url)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[1].startswith(f"* {ids[2]}") and lines[1].endswith("live")
+    assert lines[2].startswith(f"  {ids[1]}") and lines[2].endswith("kept")
+    assert lines[3].startswith(f"  {ids[0]}") and "not kept" in lines[3]
+
+    code, out = cli("prune", "--target", url, "--grace", "0", "--dry-run")
+    assert code == 0 and "would delete: 1 releases, 2 objects" in out and ids[0] in out
+    assert len(list_releases(url)) == 3
+    code, out = cli("prune", "--target", url, "--grace", "0")
+    assert code == 0 and "deleted: 1 releases, 2 objects" in out
+    assert [r.release for r in list_releases(url)] == ids[:0:-1]
+    code, out = cli("prune", "--target", url, "--grace", "soon")
+    assert code == 2
