@@ -539,6 +539,8 @@ def build(
     except BaseException:
         staging.discard()
         raise
+    finally:
+        staging.release()
     return compilation
 
 

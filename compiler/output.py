@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import fcntl
 import hashlib
 import json
 import os
@@ -69,11 +70,21 @@ class Staging:
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = out_dir.absolute()
         self.out_dir.parent.mkdir(parents=True, exist_ok=True)
+        where, prefix = _beside(self.out_dir)
+        # One build at a time beside this folder: a second waits here. The lock is
+        # on the folder itself (no lock file left behind) and dies with its
+        # process, so a killed build never blocks the next one.
+        self._lock: int | None = os.open(where, os.O_RDONLY)
+        fcntl.flock(self._lock, fcntl.LOCK_EX)
         recover(self.out_dir)
-        self.path = Path(
-            tempfile.mkdtemp(prefix=f".{self.out_dir.name}.tmp-", dir=self.out_dir.parent)
-        )
+        self.path = Path(tempfile.mkdtemp(prefix=f"{prefix}.tmp-", dir=where))
         self._made: set[Path] = {self.path}
+
+    def release(self) -> None:
+        """Let the next build in; idempotent."""
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
 
     def write(self, rel: str, data: bytes) -> None:
         target = self.path / rel
@@ -98,9 +109,23 @@ class Staging:
 
     def discard(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
+        self.release()
 
 
 COMMIT_MARKER = ".pops-commit.json"
+
+
+def _beside(out_dir: Path) -> tuple[Path, str]:
+    """Where a build's staging folder and lock go, and their name prefix.
+
+    Beside the output folder, on the same filesystem so the final rename is
+    atomic; but never inside another build's output (`dist/staging` stages in
+    the folder holding `dist/`), where it would count as an extra file.
+    """
+    parent = out_dir.parent
+    if (parent / MANIFEST).is_file():
+        return parent.parent, f".{parent.name}-{out_dir.name}"
+    return parent, f".{out_dir.name}"
 
 
 def recover(out_dir: Path) -> None:
@@ -112,7 +137,8 @@ def recover(out_dir: Path) -> None:
     exactly as that build meant it to be.
     """
     out_dir = out_dir.absolute()
-    for leftover in sorted(out_dir.parent.glob(f".{out_dir.name}.tmp-*")):
+    where, prefix = _beside(out_dir)
+    for leftover in sorted(where.glob(f"{prefix}.tmp-*")):
         marker = leftover / COMMIT_MARKER
         if marker.is_file():
             with contextlib.suppress(OSError, ValueError, KeyError):
