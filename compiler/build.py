@@ -262,6 +262,15 @@ def output_dir(out_dir: Path, env: str | None) -> Path:
     return out_dir / env if env is not None else out_dir
 
 
+def in_place_limit(groups: int) -> int:
+    """How many changed groups an incremental build moves in file by file.
+
+    Moving files in is journaled but not instantaneous; past this many, the
+    build compiles everything and swaps the output whole, in one atomic step.
+    """
+    return max(50, groups // 50)
+
+
 def default_jobs() -> int:
     return max(1, os.cpu_count() or 1)
 
@@ -314,15 +323,23 @@ def _run(
     targets: Callable[[str | None], tuple[Path | None, Path | None]],
     use_hits: Callable[[str | None, Cache], bool],
     verify: Callable[[str | None], Path | None] = lambda scope: None,
+    max_misses: Callable[[int], int] | None = None,
 ) -> tuple[Compilation, dict[str | None, ScopeResult], dict[str | None, Cache]]:
-    """Run every scope (the base build and each environment, or just `env`)."""
+    """Run every scope (the base build and each environment, or just `env`).
+
+    With `max_misses`, a scope with more changed groups than that compiles
+    every group; then every scope does, so the output can be swapped whole.
+    """
     folder = env_dir_for(groups_dir, env_dir)
     scopes: list[str | None] = [env] if env is not None else [None, *environments(folder)]
     files_in, problems = discover(list(paths) if paths else [groups_dir])
     cache_dir = cache_dir_for(groups_dir) if use_cache else None
     caches = {scope: Cache.load(cache_dir, scope) for scope in scopes}
     results: dict[str | None, ScopeResult] = {}
-    for scope in scopes:
+    full = False
+    pending = list(scopes)
+    while pending:
+        scope = pending.pop(0)
         layers = load_layers(groups_dir, scope, folder)
         write_dir, compare_dir = targets(scope)
         results[scope] = run_scope(
@@ -333,16 +350,21 @@ def _run(
             strict=strict,
             render=render,
             cache=caches[scope],
-            use_hits=use_hits(scope, caches[scope]),
+            use_hits=False if full else use_hits(scope, caches[scope]),
             write_dir=write_dir,
             compare_dir=compare_dir,
             jobs=jobs or default_jobs(),
             progress=progress,
             discover_problems=problems,
-            verify_root=verify(scope),
+            verify_root=None if full else verify(scope),
+            max_misses=None if full or max_misses is None else max_misses(len(files_in)),
         )
         if not results[scope].ok and render:
             break  # nothing will be written; the remaining scopes would only cost time
+        if results[scope].full and not full:
+            full = True
+            # Scopes already done used the cache; redo them whole.
+            pending = [s for s in scopes if s in results and not results[s].full] + pending
     return _combine(results, folder), results, caches
 
 
@@ -497,7 +519,9 @@ def build(
             targets=targets,
             use_hits=lambda scope, cache: incremental,
             verify=lambda scope: _scope_root(root, env, scope) if incremental else None,
+            max_misses=in_place_limit if incremental else None,
         )
+        incremental = incremental and not any(r.full for r in results.values())
         if not compilation.ok:
             staging.discard()
             for cache in caches.values():

@@ -275,3 +275,20 @@ def test_incremental_build_repairs_hand_edited_output(
     assert _build(five) == (1, 4)  # only the damaged group is compiled again
     _fresh_equals(five, tmp_path)
     assert check_output(five / "groups", five / "dist").ok
+
+
+def test_large_change_is_swapped_whole_not_moved_in(repo: Path, tmp_path: Path) -> None:
+    """Past the in-place limit everything is compiled and the output replaced atomically."""
+    for i in range(60):
+        write_group(repo, f"g{i:02d}", GROUP.format(name=f"Group {i}"))
+    assert _build(repo) == (60, 0)
+    inode = (repo / "dist").stat().st_ino
+    for i in range(3):  # small: moved in place, the folder itself stays
+        write_group(repo, f"g{i:02d}", GROUP.format(name=f"Small {i}"))
+    assert _build(repo) == (3, 57)
+    assert (repo / "dist").stat().st_ino == inode
+    for i in range(55):  # large: all compiled, the folder swapped
+        write_group(repo, f"g{i:02d}", GROUP.format(name=f"Large {i}"))
+    assert _build(repo) == (60, 0)
+    assert (repo / "dist").stat().st_ino != inode
+    _fresh_equals(repo, tmp_path)
