@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -304,8 +303,7 @@ def _combine(results: dict[str | None, ScopeResult], folder: Path) -> Compilatio
     compilation.files = sum(r.file_count for r in results.values())
     compilation.compiled = sum(r.compiled for r in results.values())
     compilation.reused = sum(r.reused for r in results.values())
-    if first.manifest is not None:
-        compilation.inputs_digest = json.loads(first.manifest)["inputsDigest"]
+    compilation.inputs_digest = first.inputs_digest
     return compilation
 
 
@@ -324,6 +322,7 @@ def _run(
     use_hits: Callable[[str | None, Cache], bool],
     verify: Callable[[str | None], Path | None] = lambda scope: None,
     max_misses: Callable[[int], int] | None = None,
+    caches: dict[str | None, Cache] | None = None,
 ) -> tuple[Compilation, dict[str | None, ScopeResult], dict[str | None, Cache]]:
     """Run every scope (the base build and each environment, or just `env`).
 
@@ -334,7 +333,8 @@ def _run(
     scopes: list[str | None] = [env] if env is not None else [None, *environments(folder)]
     files_in, problems = discover(list(paths) if paths else [groups_dir])
     cache_dir = cache_dir_for(groups_dir) if use_cache else None
-    caches = {scope: Cache.load(cache_dir, scope) for scope in scopes}
+    if caches is None:
+        caches = {scope: Cache.load(cache_dir, scope) for scope in scopes}
     results: dict[str | None, ScopeResult] = {}
     full = False
     pending = list(scopes)
@@ -520,6 +520,7 @@ def build(
             use_hits=lambda scope, cache: incremental,
             verify=lambda scope: _scope_root(root, env, scope) if incremental else None,
             max_misses=in_place_limit if incremental else None,
+            caches=probe,
         )
         incremental = incremental and not any(r.full for r in results.values())
         if not compilation.ok:

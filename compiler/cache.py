@@ -16,7 +16,6 @@ unchanged output.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import tempfile
 import time
@@ -24,6 +23,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from compiler import __version__
 from compiler.diagnostics import Diagnostic
@@ -88,7 +89,7 @@ class Cache:
             checksum, _, body = raw.partition(b"\n")
             if hashlib.sha256(body).hexdigest().encode() != checksum:
                 return cache
-            data = json.loads(body)
+            data = orjson.loads(body)
             if data.get("fingerprint") != fingerprint():
                 return cache
             cache.groups = {
@@ -129,7 +130,7 @@ class Cache:
             "stats": self.stats,
             "output": self.output,
         }
-        body = json.dumps(data, separators=(",", ":")).encode()
+        body = orjson.dumps(data)
         blob = hashlib.sha256(body).hexdigest().encode() + b"\n" + body
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

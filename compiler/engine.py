@@ -56,7 +56,8 @@ class ScopeResult:
     stale: list[Stale]
     compiled: int
     reused: int
-    full: bool = False  # every group was compiled (None of the cache was used)
+    full: bool = False  # every group was compiled (none of the cache was used)
+    inputs_digest: str = ""
 
     @property
     def ok(self) -> bool:
@@ -304,29 +305,31 @@ def run_scope(
     for o in ordered:
         inputs.update(f"{o.slug}.yaml\0{o.input_sha}\n".encode())
         entries.extend(o.entries or [])
+    result.inputs_digest = inputs.hexdigest()
     result.manifest = manifest_bytes(
         entries, compiler=__version__, inputs_digest=inputs.hexdigest(), groups=result.groups
     )
     return result
 
 
-def stat_key(path: Path) -> list[int]:
+def stat_key(path: Path | str) -> list[int]:
     """What must be unchanged for a file to be trusted without reading it.
 
     ctime is in it because nobody can set it back: an edit that restores the
     old mtime (or keeps the size) is still seen.
     """
-    st = path.stat()
+    st = os.stat(path)
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
 def _output_intact(root: Path, files: list[dict[str, Any]], recorded: dict[str, Any]) -> bool:
     """True when every file of a cached group is still exactly what the last build wrote."""
+    base = str(root) + os.sep
     for entry in files:
         rel = str(entry["path"])
         known = recorded.get(rel)
         try:
-            if known is None or known != [*stat_key(root / rel), entry["sha256"]]:
+            if known is None or known != [*stat_key(base + rel), entry["sha256"]]:
                 return False
         except OSError:
             return False
