@@ -169,7 +169,9 @@ def _writes(old: Path, new: Path) -> tuple[int, int]:
     return m, sum(1 for p, b in new_cfg.items() if old_cfg.get(p) != b)
 
 
-@pytest.mark.parametrize("phase", ["object-1", "objects-done", "release", "intent", "config-1"])
+@pytest.mark.parametrize(
+    "phase", ["object-1", "objects-done", "release", "intent", "config-1", "switched"]
+)
 def test_sigkill_after_k_writes_then_rerun_completes(
     s3_target: S3Target, tmp_path: Path, phase: str
 ) -> None:
@@ -181,16 +183,21 @@ def test_sigkill_after_k_writes_then_rerun_completes(
     m, c = _writes(old, new)
     # write order: m objects, release manifest, pointer intent, c configs, pointer switch
     k = {"object-1": 1, "objects-done": m, "release": m + 1, "intent": m + 2, "config-1": m + 3}
+    k["switched"] = m + 2 + c + 1
     run = run_cli("publish", *t.args, "--no-build", cwd=tmp_path, fault=f"kill:{k[phase]}")
     assert run.returncode == -signal.SIGKILL, run.stderr
 
     state = pointer(t)
-    assert state["release"] == old_release  # the recorded live release never moved
     configs = served_configs(t)
+    if phase == "switched":  # killed right after the last write: the new release is live
+        assert state["release"] != old_release and state["pending"] is None
+        assert_live(t, new)
+    else:
+        assert state["release"] == old_release  # the recorded live release never moved
     if phase in ("object-1", "objects-done", "release"):
         assert state["pending"] is None
         assert configs == expected_configs(old)  # exactly the old release
-    else:
+    elif phase != "switched":
         # the switch had begun: journaled, and every group serves old or new, each whole
         assert state["pending"] is not None
         new_cfg, old_cfg = expected_configs(new), expected_configs(old)
@@ -207,7 +214,6 @@ def test_sigkill_after_k_writes_then_rerun_completes(
     assert "broke the lock held by" in rerun.stderr
     assert_live(t, new)
     assert status(t.url, dist_dir=new, endpoint_url=t.server.endpoint).ok
-    assert m + 2 + c + 1 > k[phase]  # every kill point was before the final switch
 
 
 def test_rollback_undoes_an_interrupted_switch(s3_target: S3Target, tmp_path: Path) -> None:
