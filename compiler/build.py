@@ -92,7 +92,8 @@ class CheckReport:
         return self.compilation.diagnostics
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
+    """How a file is named in diagnostics: relative to the working folder when inside it."""
     text = path.as_posix()
     if path.is_absolute():
         with contextlib.suppress(ValueError):
@@ -117,7 +118,7 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Diagnostic]]:
             elif name.endswith(".yml"):
                 problems.append(
                     Diagnostic(
-                        _display(path / name),
+                        display_path(path / name),
                         1,
                         1,
                         "",
@@ -149,7 +150,7 @@ def slug_problem(path: Path, display: str) -> Diagnostic | None:
 
 def compile_group(path: Path, *, render: bool = True, layers: Layers | None = None) -> GroupResult:
     """One file through load, (merge), model, rules and, when clean, render."""
-    display = _display(path)
+    display = display_path(path)
     slug = path.name.removesuffix(".yaml")
     problem = slug_problem(path, display)
     diagnostics = [problem] if problem else []

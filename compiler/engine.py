@@ -229,13 +229,13 @@ def run_scope(
     output was edited or deleted by hand is compiled and written again.
     """
     recorded = cache.output.get("files", {}) if verify_root is not None else {}
-    from compiler.build import _display
+    from compiler.build import display_path
 
     scope = _scope_parts(layers)
     outcomes: dict[str, Outcome] = {}
     misses: list[Path] = []
     for path in files_in:
-        display = _display(path)
+        display = display_path(path)
         slug = path.name.removesuffix(".yaml")
         entry = cache.groups.get(slug) if use_hits else None
         if entry is None or (render and entry.files is None):

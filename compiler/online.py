@@ -30,7 +30,7 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from compiler import __version__
-from compiler.build import _display, discover, env_dir_for
+from compiler.build import discover, display_path, env_dir_for
 from compiler.diagnostics import Diagnostic
 from compiler.layers import environments, layered, load_layers, merge_group
 from compiler.load import load_file
@@ -265,7 +265,7 @@ def _locations(
     for name in envs:
         layers = load_layers(groups_dir, name, folder)
         for path in files:
-            doc, _ = load_file(path, _display(path))
+            doc, _ = load_file(path, display_path(path))
             if doc is None:
                 continue
             slug = path.name.removesuffix(".yaml")
