@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler.publish import layout
-from compiler.publish.dist import load_dist
+from compiler.publish.dist import PlannedFile, load_dist
 from compiler.publish.lock import LockInfo
 from compiler.publish.release import Event, ReleaseManifest
 from compiler.publish.store import Progress, Store, open_store, run_parallel
@@ -94,12 +94,10 @@ def status(
 
 
 def _compare_build(report: StatusReport, dist_dir: Path, live: ReleaseManifest | None) -> None:
-    local = {f.path: f.sha256 for f in load_dist(dist_dir).files}
-    remote = {f.path: f.sha256 for f in live.files} if live else {}
-    slugs = {layout.group_of(p) for p in [*local, *remote]} - {None}
-    for slug in sorted(s for s in slugs if s is not None):
-        mine = {p: h for p, h in local.items() if layout.group_of(p) == slug}
-        theirs = {p: h for p, h in remote.items() if layout.group_of(p) == slug}
+    local = _by_group(load_dist(dist_dir).files)
+    remote = _by_group(live.files if live else [])
+    for slug in sorted({*local, *remote}):
+        mine, theirs = local.get(slug, {}), remote.get(slug, {})
         if mine == theirs:
             report.groups_in_sync += 1
         elif not theirs:
@@ -109,6 +107,16 @@ def _compare_build(report: StatusReport, dist_dir: Path, live: ReleaseManifest |
         else:
             paths = sorted(p for p in {*mine, *theirs} if mine.get(p) != theirs.get(p))
             report.drift.append(GroupDrift(slug, "changed", paths))
+
+
+def _by_group(files: list[PlannedFile]) -> dict[str, dict[str, str]]:
+    """slug -> {path: dist sha256} for the files under groups/<slug>/."""
+    groups: dict[str, dict[str, str]] = {}
+    for f in files:
+        slug = layout.group_of(f.path)
+        if slug is not None:
+            groups.setdefault(slug, {})[f.path] = f.sha256
+    return groups
 
 
 def _compare_served(report: StatusReport, store: Store, live: ReleaseManifest) -> None:
