@@ -34,8 +34,8 @@ from compiler.output import (
     MANIFEST,
     Staging,
     Stale,
-    commit_in_place,
     file_entry,
+    link_files,
     manifest_bytes,
 )
 from compiler.render import render_group
@@ -262,15 +262,6 @@ def output_dir(out_dir: Path, env: str | None) -> Path:
     return out_dir / env if env is not None else out_dir
 
 
-def in_place_limit(groups: int) -> int:
-    """How many changed groups an incremental build moves in file by file.
-
-    Moving files in is journaled but not instantaneous; past this many, the
-    build compiles everything and swaps the output whole, in one atomic step.
-    """
-    return max(50, groups // 50)
-
-
 def default_jobs() -> int:
     return max(1, os.cpu_count() or 1)
 
@@ -322,14 +313,9 @@ def _run(
     targets: Callable[[str | None], tuple[Path | None, Path | None]],
     use_hits: Callable[[str | None, Cache], bool],
     verify: Callable[[str | None], Path | None] = lambda scope: None,
-    max_misses: Callable[[int], int] | None = None,
     caches: dict[str | None, Cache] | None = None,
 ) -> tuple[Compilation, dict[str | None, ScopeResult], dict[str | None, Cache]]:
-    """Run every scope (the base build and each environment, or just `env`).
-
-    With `max_misses`, a scope with more changed groups than that compiles
-    every group; then every scope does, so the output can be swapped whole.
-    """
+    """Run every scope (the base build and each environment, or just `env`)."""
     folder = env_dir_for(groups_dir, env_dir)
     scopes: list[str | None] = [env] if env is not None else [None, *environments(folder)]
     files_in, problems = discover(list(paths) if paths else [groups_dir])
@@ -337,10 +323,7 @@ def _run(
     if caches is None:
         caches = {scope: Cache.load(cache_dir, scope) for scope in scopes}
     results: dict[str | None, ScopeResult] = {}
-    full = False
-    pending = list(scopes)
-    while pending:
-        scope = pending.pop(0)
+    for scope in scopes:
         layers = load_layers(groups_dir, scope, folder)
         write_dir, compare_dir = targets(scope)
         results[scope] = run_scope(
@@ -351,21 +334,16 @@ def _run(
             strict=strict,
             render=render,
             cache=caches[scope],
-            use_hits=False if full else use_hits(scope, caches[scope]),
+            use_hits=use_hits(scope, caches[scope]),
             write_dir=write_dir,
             compare_dir=compare_dir,
             jobs=jobs or default_jobs(),
             progress=progress,
             discover_problems=problems,
-            verify_root=None if full else verify(scope),
-            max_misses=None if full or max_misses is None else max_misses(len(files_in)),
+            verify_root=verify(scope),
         )
         if not results[scope].ok and render:
             break  # nothing will be written; the remaining scopes would only cost time
-        if results[scope].full and not full:
-            full = True
-            # Scopes already done used the cache; redo them whole.
-            pending = [s for s in scopes if s in results and not results[s].full] + pending
     return _combine(results, folder), results, caches
 
 
@@ -463,6 +441,25 @@ def _output_state(
     }
 
 
+def _changes(
+    root: Path,
+    env: str | None,
+    results: dict[str | None, ScopeResult],
+    caches: dict[str | None, Cache],
+) -> bool:
+    """Would this build change the output? (compiled groups, a new manifest, removed files)"""
+    for scope, result in results.items():
+        if any(not o.cached for o in result.outcomes):
+            return True
+        manifest = _scope_root(root, env, scope) / MANIFEST
+        if sha_file(manifest) != hashlib.sha256(result.manifest or b"").hexdigest():
+            return True
+        kept = {str(e["path"]) for o in result.outcomes for e in o.entries or []}
+        if set(caches[scope].output.get("files", {})) - kept:
+            return True
+    return False
+
+
 def _trusted(cache: Cache, scope_root: Path, *, manifest: bool = True) -> bool:
     """The output folder is as this cache last left it (so unchanged groups need nothing)."""
     state = cache.output
@@ -485,11 +482,12 @@ def build(
     """Compile and, only when every group is clean, update the output.
 
     Without `env`, the output holds the base build and one folder per
-    environment; with it, only that environment's folder changes. A build from
-    scratch replaces the output whole, in one rename. When the cache knows the
-    output folder is exactly what the last build left, only the changed
-    groups' files are written (staged first, then moved in under a journal
-    that the next run replays if this one is killed).
+    environment; with it, only that environment's folder changes. Every build
+    that changes anything replaces the output whole, in one atomic rename, so a
+    failed or killed build leaves the old output exactly as it was. When the
+    cache knows the output folder is what the last build left, only changed
+    groups are compiled and written; the others are hard-linked from the old
+    tree into the new one, and a build that changes nothing touches nothing.
     """
     root = output_dir(out_dir, env)
     staging = Staging(root)
@@ -520,10 +518,8 @@ def build(
             targets=targets,
             use_hits=lambda scope, cache: incremental,
             verify=lambda scope: _scope_root(root, env, scope) if incremental else None,
-            max_misses=in_place_limit if incremental else None,
             caches=probe,
         )
-        incremental = incremental and not any(r.full for r in results.values())
         if not compilation.ok:
             staging.discard()
             for cache in caches.values():
@@ -532,32 +528,26 @@ def build(
         for scope, result in results.items():
             assert result.manifest is not None
             (_scope_root(staging.path, env, scope) / MANIFEST).write_bytes(result.manifest)
-        if incremental:
-            moves: list[str] = []
-            deletes: list[str] = []
-            for scope, result in results.items():
-                prefix = "" if env is not None or scope is None else f"{scope}/"
-                old = caches[scope].output.get("files", {})
-                new = {str(e["path"]) for o in result.outcomes for e in o.entries or []}
-                moves += [
-                    prefix + str(e["path"])
-                    for o in result.outcomes
-                    if not o.cached
-                    for e in o.entries or []
-                ]
-                scope_root = _scope_root(root, env, scope)
-                if (
-                    sha_file(scope_root / MANIFEST)
-                    != hashlib.sha256(result.manifest or b"").hexdigest()
-                ):
-                    moves.append(prefix + MANIFEST)
-                deletes += [prefix + rel for rel in sorted(set(old) - new)]
-            if moves or deletes:
-                commit_in_place(staging.path, root, moves, deletes)
-            else:
-                staging.discard()
+        if incremental and not _changes(root, env, results, caches):
+            staging.discard()  # nothing to do: the output is already exactly this build
         else:
+            if incremental:
+                # Unchanged groups' files join the new tree as hard links to the
+                # old ones (no re-rendering, no copying), so the swap below can
+                # still replace the whole output in one atomic step.
+                for scope, result in results.items():
+                    link_files(
+                        _scope_root(root, env, scope),
+                        _scope_root(staging.path, env, scope),
+                        [
+                            str(e["path"])
+                            for o in result.outcomes
+                            if o.cached
+                            for e in o.entries or []
+                        ],
+                    )
             staging.commit()
+            incremental = False  # links changed every file's ctime: record them anew
         for scope, result in results.items():
             previous = caches[scope].output if incremental else None
             caches[scope].output = _output_state(_scope_root(root, env, scope), result, previous)

@@ -56,7 +56,6 @@ class ScopeResult:
     stale: list[Stale]
     compiled: int
     reused: int
-    full: bool = False  # every group was compiled (none of the cache was used)
     inputs_digest: str = ""
 
     @property
@@ -220,7 +219,6 @@ def run_scope(
     progress: Progress | None,
     discover_problems: list[Diagnostic],
     verify_root: Path | None = None,
-    max_misses: int | None = None,
 ) -> ScopeResult:
     """Compile one scope: reuse cache hits, compile the rest, then assemble the manifest.
 
@@ -259,11 +257,6 @@ def run_scope(
             cached=True,
         )
         outcomes[slug] = outcome
-    full = False
-    if max_misses is not None and len(misses) > max_misses:
-        # Too much changed to move in file by file: compile everything, so the
-        # caller can swap the whole output in one atomic step instead.
-        misses, outcomes, full = list(files_in), {}, True
     hits = len(outcomes)
     if progress is not None and files_in:
         progress(hits, len(files_in))
@@ -297,7 +290,7 @@ def run_scope(
     diagnostics = [*discover_problems, *layers.diagnostics, *aggregate(per_group, layers)]
     diagnostics = finalize(diagnostics, strict=strict)
     stale = [s for o in ordered for s in o.stale]
-    result = ScopeResult(diagnostics, ordered, None, stale, len(compiled), hits, full)
+    result = ScopeResult(diagnostics, ordered, None, stale, len(compiled), hits)
     if not result.ok or not render:
         return result
     inputs = hashlib.sha256()

@@ -8,12 +8,10 @@ output exactly as it was. `compare` backs `build --check`: it never writes.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import ctypes.util
 import fcntl
 import hashlib
-import json
 import os
 import shutil
 import tempfile
@@ -112,9 +110,6 @@ class Staging:
         self.release()
 
 
-COMMIT_MARKER = ".pops-commit.json"
-
-
 def _beside(out_dir: Path) -> tuple[Path, str]:
     """Where a build's staging folder and lock go, and their name prefix.
 
@@ -129,61 +124,24 @@ def _beside(out_dir: Path) -> tuple[Path, str]:
 
 
 def recover(out_dir: Path) -> None:
-    """Clean up after a build that was killed.
-
-    A staging folder without a commit marker never touched the output: it is
-    deleted. One with a marker was being moved into place by an incremental
-    build; its remaining moves and deletions are replayed, so the output ends
-    exactly as that build meant it to be.
-    """
-    out_dir = out_dir.absolute()
-    where, prefix = _beside(out_dir)
+    """Remove what a killed build left beside the output: it never touched the output."""
+    where, prefix = _beside(out_dir.absolute())
     for leftover in sorted(where.glob(f"{prefix}.tmp-*")):
-        marker = leftover / COMMIT_MARKER
-        if marker.is_file():
-            with contextlib.suppress(OSError, ValueError, KeyError):
-                plan = json.loads(marker.read_text())
-                apply_commit(leftover, out_dir, plan["moves"], plan["deletes"])
         shutil.rmtree(leftover, ignore_errors=True)
 
 
-def apply_commit(staging: Path, out_dir: Path, moves: list[str], deletes: list[str]) -> None:
-    """Move staged files into the output (manifest last) and delete dropped ones.
-
-    Idempotent, so an interrupted commit can be replayed from its marker.
-    """
-    ordered = sorted(moves, key=lambda rel: (rel.endswith(MANIFEST), rel))
+def link_files(source: Path, target: Path, rels: list[str]) -> None:
+    """Put each file of `source` into `target` as a hard link (a copy where links fail)."""
     made: set[Path] = set()
-    for rel in ordered:
-        source = staging / rel
-        if not source.exists():
-            continue  # moved before the interruption
-        target = out_dir / rel
-        if target.parent not in made:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            made.add(target.parent)
-        os.replace(source, target)
-    for rel in deletes:
-        target = out_dir / rel
-        with contextlib.suppress(FileNotFoundError):
-            target.unlink()
-        parent = target.parent
-        while parent != out_dir and parent.is_dir() and not any(parent.iterdir()):
-            parent.rmdir()
-            parent = parent.parent
-
-
-def commit_in_place(staging: Path, out_dir: Path, moves: list[str], deletes: list[str]) -> None:
-    """Apply a small change to the output without rewriting it whole.
-
-    The new files are already complete in `staging`; a marker records the plan
-    before the first move, so a kill during the (short) commit is finished by
-    the next run's `recover`.
-    """
-    marker = staging / COMMIT_MARKER
-    marker.write_text(json.dumps({"moves": moves, "deletes": deletes}))
-    apply_commit(staging, out_dir, moves, deletes)
-    shutil.rmtree(staging, ignore_errors=True)
+    for rel in rels:
+        destination = target / rel
+        if destination.parent not in made:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            made.add(destination.parent)
+        try:
+            os.link(source / rel, destination)
+        except OSError:
+            shutil.copyfile(source / rel, destination)
 
 
 def write_tree(out_dir: Path, files: dict[str, bytes]) -> None:

@@ -182,23 +182,6 @@ def test_parallel_and_serial_builds_are_byte_identical(tmp_path: Path) -> None:
     assert len(_tree(tmp_path / "serial")) > 260 * 2
 
 
-def test_killed_in_place_commit_is_finished_by_the_next_run(five: Path, tmp_path: Path) -> None:
-    from compiler.output import COMMIT_MARKER, recover
-
-    _build(five)
-    staging = five / ".dist.tmp-interrupted"
-    (staging / "groups/g0").mkdir(parents=True)
-    new = b"new theme\n"
-    (staging / "groups/g0/theme.css").write_bytes(new)
-    (staging / COMMIT_MARKER).write_text(
-        '{"moves": ["groups/g0/theme.css"], "deletes": ["groups/g1/theme.css"]}'
-    )
-    recover(five / "dist")
-    assert (five / "dist/groups/g0/theme.css").read_bytes() == new
-    assert not (five / "dist/groups/g1/theme.css").exists()
-    assert not staging.exists()
-
-
 def test_progress_never_printed_to_a_pipe(tmp_path: Path, run_pops: Run) -> None:
     generate(tmp_path / "groups", 220, seed=3)
     done = run_pops("build", "--jobs", "1", cwd=tmp_path, env={"CI": ""})
@@ -277,18 +260,18 @@ def test_incremental_build_repairs_hand_edited_output(
     assert check_output(five / "groups", five / "dist").ok
 
 
-def test_large_change_is_swapped_whole_not_moved_in(repo: Path, tmp_path: Path) -> None:
-    """Past the in-place limit everything is compiled and the output replaced atomically."""
+def test_every_change_swaps_the_output_whole(repo: Path, tmp_path: Path) -> None:
+    """A change, small or large, replaces dist/ in one step; a no-op touches nothing."""
     for i in range(60):
         write_group(repo, f"g{i:02d}", GROUP.format(name=f"Group {i}"))
     assert _build(repo) == (60, 0)
     inode = (repo / "dist").stat().st_ino
-    for i in range(3):  # small: moved in place, the folder itself stays
-        write_group(repo, f"g{i:02d}", GROUP.format(name=f"Small {i}"))
-    assert _build(repo) == (3, 57)
-    assert (repo / "dist").stat().st_ino == inode
-    for i in range(55):  # large: all compiled, the folder swapped
-        write_group(repo, f"g{i:02d}", GROUP.format(name=f"Large {i}"))
-    assert _build(repo) == (60, 0)
-    assert (repo / "dist").stat().st_ino != inode
+    assert _build(repo) == (0, 60)
+    assert (repo / "dist").stat().st_ino == inode  # nothing changed: not even swapped
+    write_group(repo, "g00", GROUP.format(name="Small"))
+    assert _build(repo) == (1, 59)
+    assert (repo / "dist").stat().st_ino != inode  # a new tree, swapped in whole
+    # Unchanged files are links to the previous tree's, not re-rendered copies.
+    assert (repo / "dist/groups/g05/theme.css").stat().st_nlink == 1  # old tree is gone
     _fresh_equals(repo, tmp_path)
+    assert _build(repo) == (0, 60)  # and the fresh stat record is trusted again
