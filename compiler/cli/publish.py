@@ -20,6 +20,7 @@ import click
 from compiler import publish as pub
 from compiler.cli.core import ENV_DIR_OPTION, require_env
 from compiler.formats.text import format_diagnostics
+from compiler.publish.lock import LockInfo
 from compiler.publish.prebuild import BuildRefused
 
 TARGET_OPTION = click.option(
@@ -114,6 +115,12 @@ def _progress(label: str) -> Callable[[int, int], None] | None:
     return update
 
 
+def _say_broken(lock: LockInfo | None) -> None:
+    """Breaking a lock is never silent: say whose it was, on stderr."""
+    if lock is not None:
+        click.echo(f"broke the lock held by {lock.describe()}", err=True)
+
+
 def _changes(groups: pub.GroupChanges) -> str:
     return (
         f"groups: {len(groups.added)} added, {len(groups.changed)} changed, "
@@ -183,8 +190,7 @@ def publish(
             env=env,
             env_dir=env_dir,
         )
-    if result.broke_lock:
-        click.echo(f"broke the lock held by {result.broke_lock.describe()}", err=True)
+    _say_broken(result.broke_lock)
     for note in result.notes:
         click.echo(note)
     if result.switched:
@@ -243,8 +249,7 @@ def rollback(target: str, endpoint_url: str | None, to: str | None, break_lock: 
     """Make a kept release live again: one switch, no rebuild, no upload."""
     with _errors():
         result = pub.rollback(target, to=to, endpoint_url=endpoint_url, break_lock=break_lock)
-    if result.broke_lock:
-        click.echo(f"broke the lock held by {result.broke_lock.describe()}", err=True)
+    _say_broken(result.broke_lock)
     for note in result.notes:
         click.echo(note)
     click.echo(f"rolled back {result.target}: {result.release} is live (was {result.previous})")
@@ -369,8 +374,7 @@ def prune(
             endpoint_url=endpoint_url,
             break_lock=break_lock,
         )
-    if result.broke_lock:
-        click.echo(f"broke the lock held by {result.broke_lock.describe()}", err=True)
+    _say_broken(result.broke_lock)
     verb = "would delete" if dry_run else "deleted"
     click.echo(f"kept releases: {', '.join(result.kept) or 'none'}")
     click.echo(
