@@ -201,7 +201,7 @@ def _upload(
 
     def put(key: str) -> None:
         data = plan.payload(key)
-        store.write_object(key, data, hashlib.sha256(data).hexdigest())
+        store.write_object(key, data)
         sizes.append(len(data))
 
     run_parallel(put, sorted(missing), store.workers, progress)

@@ -193,7 +193,7 @@ class LocalStore:
         except FileNotFoundError:
             return None
 
-    def write_object(self, key: str, data: bytes, sha256: str) -> None:
+    def write_object(self, key: str, data: bytes) -> None:
         path = self.root / key
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".tmp-{path.name}-{uuid.uuid4().hex}")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import json
 import os
 import uuid
 from dataclasses import replace
@@ -254,7 +255,7 @@ class S3Store:
         got = self._get(key)
         return got[0] if got else None
 
-    def write_object(self, key: str, data: bytes, sha256: str) -> None:
+    def write_object(self, key: str, data: bytes) -> None:
         self._put(key, data, cache_control=layout.IMMUTABLE)
         faults.after_write()
 
@@ -302,8 +303,6 @@ class S3Store:
 
     # -- pointer -----------------------------------------------------------------------
     def read_pointer(self) -> Pointer:
-        import json
-
         got = self._get(layout.S3_POINTER_KEY)
         if got is None:
             return Pointer(PointerState(), None)
@@ -313,8 +312,6 @@ class S3Store:
             raise PublishError(f"{self.url}/current.json is damaged: {exc}") from None
 
     def _cas_pointer(self, state: PointerState, version: str | None) -> str:
-        import json
-
         body = (json.dumps(state.to_json(), indent=2) + "\n").encode()
         try:
             etag = self._put(
