@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import os
 import re
+import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -37,9 +38,11 @@ from compiler.output import (
     file_entry,
     link_files,
     manifest_bytes,
+    swap_in,
 )
 from compiler.render import render_group
 from compiler.rules import run_rules
+from compiler.spare import Spare, bring_up_to_date, record_of
 
 SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
@@ -314,6 +317,7 @@ def _run(
     use_hits: Callable[[str | None, Cache], bool],
     verify: Callable[[str | None], Path | None] = lambda scope: None,
     caches: dict[str | None, Cache] | None = None,
+    replace: bool = False,
 ) -> tuple[Compilation, dict[str | None, ScopeResult], dict[str | None, Cache]]:
     """Run every scope (the base build and each environment, or just `env`)."""
     folder = env_dir_for(groups_dir, env_dir)
@@ -341,6 +345,7 @@ def _run(
             progress=progress,
             discover_problems=problems,
             verify_root=verify(scope),
+            replace=replace,
         )
         if not results[scope].ok and render:
             break  # nothing will be written; the remaining scopes would only cost time
@@ -501,8 +506,17 @@ def build(
         expected = {"groups", MANIFEST, *(s for s in scopes if s is not None)}
         incremental = set(os.listdir(root)) <= expected
 
+    spare = Spare(cache_dir, root) if cache_dir is not None else None
+    spare_record = spare.load() if spare is not None else None
+    if spare is not None and spare_record is not None and not (incremental and spare.usable()):
+        spare.drop()
+        spare_record = None
+    if spare is not None and spare_record is not None:
+        spare.invalidate()  # it is about to change
+    write_root = spare.dir if spare is not None and spare_record is not None else staging.path
+
     def targets(scope: str | None) -> tuple[Path | None, Path | None]:
-        return _scope_root(staging.path, env, scope), None
+        return _scope_root(write_root, env, scope), None
 
     try:
         compilation, results, caches = _run(
@@ -519,44 +533,92 @@ def build(
             use_hits=lambda scope, cache: incremental,
             verify=lambda scope: _scope_root(root, env, scope) if incremental else None,
             caches=probe,
+            replace=spare_record is not None,
         )
         if not compilation.ok:
-            staging.discard()
+            staging.discard()  # (a spare written into stays invalid and is dropped next time)
             for cache in caches.values():
                 cache.save()
             return compilation
-        for scope, result in results.items():
-            assert result.manifest is not None
-            (_scope_root(staging.path, env, scope) / MANIFEST).write_bytes(result.manifest)
+        previous = {
+            _prefix(env, scope) + rel: entry
+            for scope in results
+            for rel, entry in caches[scope].output.get("files", {}).items()
+        }
         if incremental and not _changes(root, env, results, caches):
             staging.discard()  # nothing to do: the output is already exactly this build
+            if spare is not None and spare_record is not None:
+                spare.save(spare_record)  # untouched after all
+            return _record_outputs(compilation, root, env, results, caches, incremental=True)
+        for scope, result in results.items():
+            manifest = _scope_root(write_root, env, scope) / MANIFEST
+            manifest.parent.mkdir(parents=True, exist_ok=True)
+            temporary = manifest.with_name(".manifest.json.pops-tmp")
+            temporary.write_bytes(result.manifest or b"")
+            os.replace(temporary, manifest)
+        wanted = {
+            _prefix(env, scope) + str(e["path"]): str(e["sha256"])
+            for scope, result in results.items()
+            for o in result.outcomes
+            for e in o.entries or []
+        }
+        if spare is not None and spare_record is not None:
+            # Double buffering: bring the spare (the output before last) up to
+            # date with only the files that differ, then swap it in.
+            written = {
+                _prefix(env, scope) + str(e["path"])
+                for scope, result in results.items()
+                for o in result.outcomes
+                if not o.cached
+                for e in o.entries or []
+            }
+            bring_up_to_date(spare.dir, root, spare_record, wanted, written)
+            old = swap_in(spare.dir, root)
+            staging.discard()
         else:
             if incremental:
-                # Unchanged groups' files join the new tree as hard links to the
-                # old ones (no re-rendering, no copying), so the swap below can
-                # still replace the whole output in one atomic step.
+                # No spare yet: unchanged groups' files join the new tree as hard
+                # links to the old ones, so nothing is rendered again.
                 for scope, result in results.items():
+                    kept = [
+                        str(e["path"]) for o in result.outcomes if o.cached for e in o.entries or []
+                    ]
                     link_files(
-                        _scope_root(root, env, scope),
-                        _scope_root(staging.path, env, scope),
-                        [
-                            str(e["path"])
-                            for o in result.outcomes
-                            if o.cached
-                            for e in o.entries or []
-                        ],
+                        _scope_root(root, env, scope), _scope_root(staging.path, env, scope), kept
                     )
-            staging.commit()
-            incremental = False  # links changed every file's ctime: record them anew
-        for scope, result in results.items():
-            previous = caches[scope].output if incremental else None
-            caches[scope].output = _output_state(_scope_root(root, env, scope), result, previous)
-            caches[scope].save()
+            old = staging.commit(keep_old=spare is not None and incremental)
+        if old is not None and spare is not None:
+            # The replaced output becomes the spare for the next build.
+            shas = {rel: str(entry[-1]) for rel, entry in previous.items()}
+            spare.adopt(old, record_of(old, shas))
+        elif old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        return _record_outputs(compilation, root, env, results, caches, incremental=False)
     except BaseException:
         staging.discard()
         raise
     finally:
         staging.release()
+
+
+def _prefix(env: str | None, scope: str | None) -> str:
+    return "" if env is not None or scope is None else f"{scope}/"
+
+
+def _record_outputs(
+    compilation: Compilation,
+    root: Path,
+    env: str | None,
+    results: dict[str | None, ScopeResult],
+    caches: dict[str | None, Cache],
+    *,
+    incremental: bool,
+) -> Compilation:
+    """Save what the output folder now holds, so the next run can trust it by stat."""
+    for scope, result in results.items():
+        previous = caches[scope].output if incremental else None
+        caches[scope].output = _output_state(_scope_root(root, env, scope), result, previous)
+        caches[scope].save()
     return compilation
 
 

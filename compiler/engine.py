@@ -109,6 +109,7 @@ def _compile_chunk(
     write_dir: str | None,
     compare_dir: str | None,
     layers: Layers | None = None,
+    replace: bool = False,
 ) -> list[Outcome]:
     from compiler.build import compile_group  # the per-group pipeline
 
@@ -127,7 +128,14 @@ def _compile_chunk(
                     if target.parent not in made:
                         target.parent.mkdir(parents=True, exist_ok=True)
                         made.add(target.parent)
-                    target.write_bytes(data)
+                    if replace:
+                        # Never write through an existing file: in the spare tree it
+                        # may share its inode with the live output.
+                        temporary = target.with_name(f".{target.name}.pops-tmp")
+                        temporary.write_bytes(data)
+                        os.replace(temporary, target)
+                    else:
+                        target.write_bytes(data)
             if compare_dir is not None:
                 for rel, data in result.files.items():
                     try:
@@ -164,6 +172,7 @@ def compile_paths(
     progress: Progress | None,
     done_before: int,
     total: int,
+    replace: bool = False,
 ) -> list[Outcome]:
     """Compile `paths`, in worker processes when there are enough of them."""
     raw = [str(p) for p in paths]
@@ -172,7 +181,7 @@ def compile_paths(
     results: list[Outcome] = []
     if jobs <= 1 or len(raw) < PARALLEL_THRESHOLD:
         for chunk in _chunks(raw, CHUNK):
-            results += _compile_chunk(chunk, render, wd, cd, layers)
+            results += _compile_chunk(chunk, render, wd, cd, layers, replace)
             if progress is not None:
                 progress(done_before + len(results), total)
         return results
@@ -185,7 +194,8 @@ def compile_paths(
         initargs=(str(groups_dir), env, str(env_dir) if env_dir else None),
     ) as pool:
         futures = [
-            pool.submit(_compile_chunk, chunk, render, wd, cd) for chunk in _chunks(raw, size)
+            pool.submit(_compile_chunk, chunk, render, wd, cd, None, replace)
+            for chunk in _chunks(raw, size)
         ]
         for future in futures:
             results += future.result()
@@ -219,6 +229,7 @@ def run_scope(
     progress: Progress | None,
     discover_problems: list[Diagnostic],
     verify_root: Path | None = None,
+    replace: bool = False,
 ) -> ScopeResult:
     """Compile one scope: reuse cache hits, compile the rest, then assemble the manifest.
 
@@ -273,6 +284,7 @@ def run_scope(
         progress=progress,
         done_before=hits,
         total=len(files_in),
+        replace=replace,
     )
     for outcome in compiled:
         outcomes[outcome.slug] = outcome

@@ -57,6 +57,20 @@ def _exchange(a: Path, b: Path) -> bool:
     return bool(result == 0)
 
 
+def swap_in(new: Path, out_dir: Path) -> Path | None:
+    """Put the tree `new` at `out_dir` in one atomic step; returns where the old one went."""
+    os.chmod(new, 0o755)
+    if not out_dir.exists():
+        os.rename(new, out_dir)
+        return None
+    if _exchange(new, out_dir):
+        return new
+    old = new.with_name(new.name + "-old")  # no atomic exchange here: two renames
+    os.rename(out_dir, old)
+    os.rename(new, out_dir)
+    return old
+
+
 class Staging:
     """Files written into a temporary folder beside the target, swapped in on `commit`.
 
@@ -92,18 +106,19 @@ class Staging:
             self._made.add(parent)
         target.write_bytes(data)
 
-    def commit(self) -> None:
-        """Make the target hold exactly what was written, in one step."""
-        os.chmod(self.path, 0o755)
-        if not self.out_dir.exists():
-            os.rename(self.path, self.out_dir)
-            return
-        if not _exchange(self.path, self.out_dir):
-            old = self.path.with_name(self.path.name + "-old")
-            os.rename(self.out_dir, old)
-            os.rename(self.path, self.out_dir)
-            self.path = old
-        self.discard()
+    def commit(self, *, keep_old: bool = False) -> Path | None:
+        """Make the target hold exactly what was written, in one step.
+
+        With `keep_old`, the replaced tree is returned (the caller keeps it as
+        the spare) instead of deleted.
+        """
+        old = swap_in(self.path, self.out_dir)
+        if old is None:
+            return None
+        if keep_old:
+            return old
+        shutil.rmtree(old, ignore_errors=True)
+        return None
 
     def discard(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)

@@ -261,17 +261,32 @@ def test_incremental_build_repairs_hand_edited_output(
 
 
 def test_every_change_swaps_the_output_whole(repo: Path, tmp_path: Path) -> None:
-    """A change, small or large, replaces dist/ in one step; a no-op touches nothing."""
+    """A change, small or large, replaces dist/ in one step; a no-op touches nothing.
+
+    The replaced tree is kept as a spare and brought up to date for the next
+    change, so the two trees take turns (double buffering).
+    """
     for i in range(60):
         write_group(repo, f"g{i:02d}", GROUP.format(name=f"Group {i}"))
     assert _build(repo) == (60, 0)
-    inode = (repo / "dist").stat().st_ino
+    first = (repo / "dist").stat().st_ino
     assert _build(repo) == (0, 60)
-    assert (repo / "dist").stat().st_ino == inode  # nothing changed: not even swapped
+    assert (repo / "dist").stat().st_ino == first  # nothing changed: not even swapped
     write_group(repo, "g00", GROUP.format(name="Small"))
     assert _build(repo) == (1, 59)
-    assert (repo / "dist").stat().st_ino != inode  # a new tree, swapped in whole
-    # Unchanged files are links to the previous tree's, not re-rendered copies.
-    assert (repo / "dist/groups/g05/theme.css").stat().st_nlink == 1  # old tree is gone
-    _fresh_equals(repo, tmp_path)
-    assert _build(repo) == (0, 60)  # and the fresh stat record is trusted again
+    second = (repo / "dist").stat().st_ino
+    assert second != first  # a new tree, swapped in whole
+    # Unchanged files were hard-linked, not rendered again: the spare shares them.
+    assert (repo / "dist/groups/g05/theme.css").stat().st_nlink == 2
+    _fresh_equals(repo, tmp_path / "a")
+    write_group(repo, "g01", GROUP.format(name="Second"))
+    (repo / "groups/g02.yaml").unlink()
+    assert _build(repo) == (1, 58)
+    assert (repo / "dist").stat().st_ino == first  # the spare came back, updated
+    _fresh_equals(repo, tmp_path / "b")
+    write_group(repo, "g00", GROUP.format(name="Third"))
+    assert _build(repo) == (1, 58)
+    assert (repo / "dist").stat().st_ino == second
+    _fresh_equals(repo, tmp_path / "c")
+    assert _build(repo) == (0, 59)  # and the fresh stat record is trusted again
+    assert check_output(repo / "groups", repo / "dist").ok
