@@ -423,22 +423,22 @@ def _scope_root(root: Path, env: str | None, scope: str | None) -> Path:
 
 
 def _output_state(
-    scope_root: Path, result: ScopeResult, previous: dict[str, Any] | None = None
+    scope_root: Path, result: ScopeResult, known: dict[str, list[Any]]
 ) -> dict[str, Any]:
     """What the build just left in `scope_root`: manifest hash and stat of every file.
 
-    With `previous` (an incremental build), files of cached groups were just
-    verified by stat and keep their record; only rewritten files are stat'ed.
+    Files in `known` with the same hash keep that record; the others are stat'ed.
     """
-    known = (previous or {}).get("files", {})
+    base = str(scope_root) + os.sep
     files: dict[str, list[Any]] = {}
     for outcome in result.outcomes:
         for entry in outcome.entries or []:
             rel = str(entry["path"])
-            if outcome.cached and rel in known:
-                files[rel] = known[rel]
+            record = known.get(rel)
+            if record is not None and record[-1] == entry["sha256"]:
+                files[rel] = record
             else:
-                files[rel] = [*stat_key(scope_root / rel), entry["sha256"]]
+                files[rel] = [*stat_key(base + rel), entry["sha256"]]
     return {
         "root": str(scope_root.resolve()),
         "manifest_sha": sha_file(scope_root / MANIFEST),
@@ -549,7 +549,7 @@ def build(
             staging.discard()  # nothing to do: the output is already exactly this build
             if spare is not None and spare_record is not None:
                 spare.save(spare_record)  # untouched after all
-            return _record_outputs(compilation, root, env, results, caches, incremental=True)
+            return _record_outputs(compilation, root, env, results, caches, known=previous)
         for scope, result in results.items():
             manifest = _scope_root(write_root, env, scope) / MANIFEST
             manifest.parent.mkdir(parents=True, exist_ok=True)
@@ -572,9 +572,14 @@ def build(
                 if not o.cached
                 for e in o.entries or []
             }
-            bring_up_to_date(spare.dir, root, spare_record, wanted, written)
+            touched = bring_up_to_date(spare.dir, root, spare_record, wanted, written)
             old = swap_in(spare.dir, root)
             staging.discard()
+            # What the spare held untouched keeps its record; the old live tree,
+            # untouched too, becomes the spare with the record it had.
+            spare.save(previous)
+            known = {rel: spare_record[rel] for rel in wanted if rel not in touched}
+            return _record_outputs(compilation, root, env, results, caches, known=known)
         else:
             if incremental:
                 # No spare yet: unchanged groups' files join the new tree as hard
@@ -593,7 +598,7 @@ def build(
             spare.adopt(old, record_of(old, shas))
         elif old is not None:
             shutil.rmtree(old, ignore_errors=True)
-        return _record_outputs(compilation, root, env, results, caches, incremental=False)
+        return _record_outputs(compilation, root, env, results, caches, known={})
     except BaseException:
         staging.discard()
         raise
@@ -612,12 +617,19 @@ def _record_outputs(
     results: dict[str | None, ScopeResult],
     caches: dict[str | None, Cache],
     *,
-    incremental: bool,
+    known: dict[str, list[Any]],
 ) -> Compilation:
-    """Save what the output folder now holds, so the next run can trust it by stat."""
+    """Save what the output folder now holds, so the next run can trust it by stat.
+
+    `known` holds records (by path under the output root) still true for files
+    this build did not touch; every other file is stat'ed.
+    """
     for scope, result in results.items():
-        previous = caches[scope].output if incremental else None
-        caches[scope].output = _output_state(_scope_root(root, env, scope), result, previous)
+        prefix = _prefix(env, scope)
+        scope_known = {
+            rel[len(prefix) :]: entry for rel, entry in known.items() if rel.startswith(prefix)
+        }
+        caches[scope].output = _output_state(_scope_root(root, env, scope), result, scope_known)
         caches[scope].save()
     return compilation
 

@@ -130,7 +130,14 @@ def _compile_chunk(
                         made.add(target.parent)
                     if replace:
                         # Never write through an existing file: in the spare tree it
-                        # may share its inode with the live output.
+                        # may share its inode with the live output. And leave a file
+                        # that already holds these bytes alone, so a shared inode
+                        # (and the live file's stat record) stays as it is.
+                        try:
+                            if target.read_bytes() == data:
+                                continue
+                        except OSError:
+                            pass
                         temporary = target.with_name(f".{target.name}.pops-tmp")
                         temporary.write_bytes(data)
                         os.replace(temporary, target)

@@ -82,27 +82,26 @@ class Spare:
 
 def bring_up_to_date(
     spare: Path, live: Path, record: Record, wanted: dict[str, str], written: set[str]
-) -> None:
+) -> set[str]:
     """Make `spare` hold exactly `wanted` (path -> sha256).
 
-    Files in `written` were just rendered into it. Any other file the spare
-    already holds with the right hash (and an unchanged stat) stays; the rest
-    are copied from the live output, which holds them; files no longer wanted
-    are removed. Copies replace files rather than write through them, since a
-    spare file may share its inode with a live one.
+    Files in `written` were just rendered into it. Any other file the spare's
+    record lists with the right hash stays (the spare is private and was
+    recorded when it was set aside); the rest are copied from the live output,
+    which holds them; files no longer wanted are removed. Copies replace files
+    rather than write through them, since a spare file may share its inode with
+    a live one. Returns every path written or copied.
     """
     made: set[Path] = set()
+    touched = set(written)
     for rel, sha in wanted.items():
         if rel in written:
             continue
         known = record.get(rel)
-        target = spare / rel
         if known is not None and known[4] == sha:
-            try:
-                if stat_key(target) == known[:4]:
-                    continue
-            except OSError:
-                pass
+            continue
+        touched.add(rel)
+        target = spare / rel
         if target.parent not in made:
             target.parent.mkdir(parents=True, exist_ok=True)
             made.add(target.parent)
@@ -116,6 +115,7 @@ def bring_up_to_date(
         while parent != spare and parent.is_dir() and not any(parent.iterdir()):
             parent.rmdir()
             parent = parent.parent
+    return touched
 
 
 def record_of(tree: Path, shas: dict[str, str]) -> Record:
