@@ -495,7 +495,7 @@ def build(
     tree into the new one, and a build that changes nothing touches nothing.
     """
     root = output_dir(out_dir, env)
-    staging = Staging(root)
+    staging = Staging(root, lock_dir=cache_dir_for(groups_dir))
     folder = env_dir_for(groups_dir, env_dir)
     scopes: list[str | None] = [env] if env is not None else [None, *environments(folder)]
     cache_dir = cache_dir_for(groups_dir) if use_cache else None

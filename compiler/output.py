@@ -79,14 +79,19 @@ class Staging:
     folder beside it that the next build removes.
     """
 
-    def __init__(self, out_dir: Path) -> None:
+    def __init__(self, out_dir: Path, lock_dir: Path | None = None) -> None:
         self.out_dir = out_dir.absolute()
         self.out_dir.parent.mkdir(parents=True, exist_ok=True)
         where, prefix = _beside(self.out_dir)
-        # One build at a time beside this folder: a second waits here. The lock is
-        # on the folder itself (no lock file left behind) and dies with its
-        # process, so a killed build never blocks the next one.
-        self._lock: int | None = os.open(where, os.O_RDONLY)
+        # One build at a time per output folder: a second waits here. The lock
+        # dies with its process, so a killed build never blocks the next one.
+        # (A lock file, not a lock on the folder: on Linux a flock on a parent
+        # folder makes creating files below it several times slower.)
+        lock_dir = lock_dir if lock_dir is not None else where
+        lock_dir.mkdir(parents=True, exist_ok=True)
+        name = hashlib.sha256(str(self.out_dir).encode()).hexdigest()[:16]
+        lock_path = lock_dir / (f"lock-{name}" if lock_dir != where else f"{prefix}.pops-lock")
+        self._lock: int | None = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         fcntl.flock(self._lock, fcntl.LOCK_EX)
         recover(self.out_dir)
         self.path = Path(tempfile.mkdtemp(prefix=f"{prefix}.tmp-", dir=where))
