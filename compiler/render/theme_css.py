@@ -25,6 +25,7 @@ import jinja2
 from compiler import colors as colorlib
 
 TEMPLATE = "theme.css.j2"
+UTILITIES_TEMPLATE = "theme-utilities.css.j2"
 THEME_NAME = "pops"
 PREFIX = "v-"
 
@@ -177,6 +178,7 @@ def shift_lightness(color: str, steps: float) -> str:
     return lighten(color, steps) if steps >= 0 else darken(color, -steps)
 
 
+@lru_cache(maxsize=8192)
 def overlay_multiplier(color: str, dark: bool) -> int:
     """Vuetify's `<c>-overlay-multiplier`: hover/focus overlays are doubled on the
     side (light or dark colour) where they would otherwise be hard to see."""
@@ -184,6 +186,7 @@ def overlay_multiplier(color: str, dark: bool) -> int:
     return light_overlay if _to_xyz(color)[1] > 0.18 else dark_overlay
 
 
+@lru_cache(maxsize=8192)
 def rgb_triple(color: str, sep: str = ",") -> str:
     """`r,g,b` (Vuetify theme colours) or `r, g, b` (with sep=", ") for rgb(var(...))."""
     return sep.join(str(c) for c in colorlib.rgb(color))
@@ -316,6 +319,23 @@ def utility_rules(palette: Mapping[str, str]) -> list[Rule]:
     return background + foreground
 
 
+_UTILITIES: dict[tuple[int, tuple[str, ...]], str] = {}
+
+
+def _utilities_css(env: jinja2.Environment, names: tuple[str, ...]) -> str:
+    """The utility classes for these colour names, rendered once per run.
+
+    Every declaration in them refers to a colour through its variable
+    (`rgb(var(--v-theme-primary))`), never by value, so they depend only on
+    which colours exist.
+    """
+    key = (id(env), names)
+    if key not in _UTILITIES:
+        rules = utility_rules(dict.fromkeys(names, ""))
+        _UTILITIES[key] = env.get_template(UTILITIES_TEMPLATE).render(utilities=rules)
+    return _UTILITIES[key]
+
+
 def render_theme_css(
     colors: Mapping[str, str],
     dark: bool,
@@ -336,6 +356,6 @@ def render_theme_css(
         root=root,
         theme_selector=f".{PREFIX}theme--{THEME_NAME}",
         theme_class=theme_class,
-        utilities=utility_rules(theme["colors"]),
+        utilities=_utilities_css(env, tuple(theme["colors"])),
     )
     return text.rstrip("\n") + "\n"
