@@ -14,7 +14,7 @@ from typing import Any
 
 from compiler.build import discover, env_dir_for, slug_problem
 from compiler.diagnostics import Diagnostic, finalize
-from compiler.layers import Setting, load_layers, merge_group
+from compiler.layers import Setting, leaves, load_layers, merge_group
 from compiler.load import Path_, dotted, load_file
 from compiler.model.from_document import group_from_document
 from compiler.model.group import Group
@@ -38,14 +38,6 @@ class ExplainResult:
     @property
     def ok(self) -> bool:
         return not any(d.severity == "error" for d in self.diagnostics)
-
-
-def _leaves(value: Any, path: Path_) -> Iterator[tuple[Path_, Any]]:
-    if isinstance(value, dict):
-        for key, child in value.items():
-            yield from _leaves(child, (*path, key))
-    else:
-        yield path, value
 
 
 def explain(
@@ -79,7 +71,7 @@ def _explain_group(group: Group, history: dict[Path_, list[Setting]]) -> Iterato
     values = group.model_dump(by_alias=True, exclude={"extends"})
     palette = group.theme.palette()
     values["theme"]["colors"] = palette
-    for path, value in _leaves(values, ()):
+    for path, value in leaves(values, ()):
         settings = history.get(path, [])
         source = settings[-1] if settings else None
         overridden = settings[:-1]

@@ -294,7 +294,7 @@ class _Merged:
         for path in sorted(layer.nulls, key=len):
             self._reset(layer, path)
         if self.track:
-            for leaf, leaf_value in _leaves(layer.data, ()):
+            for leaf, leaf_value in leaves(layer.data, ()):
                 line, column = layer.values.get(leaf, (1, 1))
                 self.history.setdefault(leaf, []).append(
                     Setting(layer.file, line, column, leaf_value)
@@ -340,10 +340,10 @@ def _copy(value: Any) -> Any:
     return value
 
 
-def _leaves(value: Any, path: Path_) -> Iterator[tuple[Path_, Any]]:
+def leaves(value: Any, path: Path_) -> Iterator[tuple[Path_, Any]]:
     if isinstance(value, dict):
         for key, child in value.items():
-            yield from _leaves(child, (*path, key))
+            yield from leaves(child, (*path, key))
     else:
         yield path, value
 

@@ -7,20 +7,12 @@ from pathlib import Path
 
 import click
 
-from compiler.cli.core import require_env
+from compiler.cli.core import ENV_DIR_OPTION, GROUPS_OPTION, require_env
 from compiler.diff import Side, compare, compile_base, compile_side
 from compiler.diff_report import REPORTERS
 from compiler.formats.text import format_diagnostics, summary
 from compiler.gitrefs import Base, GitError, resolve_base
 
-GROUPS_OPTION = click.option(
-    "--groups",
-    "groups_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("groups"),
-    show_default=True,
-    help="Folder holding the group files.",
-)
 ENV_OPTION = click.option(
     "--env",
     "env",
@@ -28,13 +20,6 @@ ENV_OPTION = click.option(
     default=None,
     help="Compare the build of environment NAME (environments/NAME.yaml applied on top of "
     "every group), as `pops build` writes it to dist/NAME/. Without it, the base build.",
-)
-ENV_DIR_OPTION = click.option(
-    "--environments",
-    "env_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Folder of environment overlays [default: environments/ beside the groups folder].",
 )
 
 

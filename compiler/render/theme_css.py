@@ -23,6 +23,7 @@ from typing import Any
 import jinja2
 
 from compiler import colors as colorlib
+from compiler.model.theme import COLOR_NAMES
 
 TEMPLATE = "theme.css.j2"
 UTILITIES_TEMPLATE = "theme-utilities.css.j2"
@@ -30,17 +31,7 @@ THEME_NAME = "pops"
 PREFIX = "v-"
 
 # The nine colours of a group, in the order every artifact lists them.
-BASE_COLORS: tuple[str, ...] = (
-    "background",
-    "surface",
-    "primary",
-    "secondary",
-    "accent",
-    "info",
-    "success",
-    "error",
-    "warning",
-)
+BASE_COLORS: tuple[str, ...] = COLOR_NAMES
 BRAND_COLORS: tuple[str, ...] = BASE_COLORS[2:]
 # Lighten/darken variations. Vuetify 3 generates none unless its `variations`
 # option asks; its stock themes carry primary-darken-1 and secondary-darken-1,
