@@ -96,7 +96,7 @@ def test_email_html_is_branded() -> None:
     html = (DIST / "groups/sunrise-pediatrics/mfa/email.html").read_text()
     assert 'src="https://cdn.example.com/sunrise/logo.png" width="250" height="64"' in html
     assert "background-color:#1565c0;color:#ffffff;" in html
-    assert "<p style=\"margin:0 0 16px 0;\">Your verification code is ${mfa.code}.<br>" in html
+    assert '<p style="margin:0 0 16px 0;">Your verification code is ${mfa.code}.<br>' in html
     assert '<a href="tel:+12125550199"' in html and ">(212) 555-0199</a>" in html
     assert '<a href="mailto:billing@sunrisepeds.example.com"' in html
 
