@@ -22,6 +22,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -358,6 +359,12 @@ class Merged:
     history: dict[Path_, list[Setting]]
 
 
+def _extends_problem(out: list[Diagnostic], where: Document, code: str, message: str) -> None:
+    """A problem with `extends`, reported at that line of the file that says it."""
+    line, column = where.position(("extends",))
+    out.append(Diagnostic(where.file, line, column, "extends", code, "error", message))
+
+
 def merge_group(doc: Document, slug: str, layers: Layers, *, track: bool = False) -> Merged:
     """Stack defaults, bases, the group and its overlay entries into one Document."""
     problems: list[Diagnostic] = []
@@ -369,47 +376,22 @@ def merge_group(doc: Document, slug: str, layers: Layers, *, track: bool = False
         name = current.data.get("extends")
         if name is None:
             break
-        at = ("extends",)
-        line, column = current.position(at)
+        problem = partial(_extends_problem, problems, current)
         if not isinstance(name, str):
-            problems.append(
-                Diagnostic(
-                    current.file,
-                    line,
-                    column,
-                    "extends",
-                    "extends-invalid",
-                    "error",
-                    "`extends` names a base, e.g. `extends: chain`",
-                )
-            )
+            problem("extends-invalid", "`extends` names a base, e.g. `extends: chain`")
             break
         if current is doc and (layers.groups_dir / f"{name}.yaml").is_file():
-            problems.append(
-                Diagnostic(
-                    current.file,
-                    line,
-                    column,
-                    "extends",
-                    "extends-group",
-                    "error",
-                    f"`{name}` is a group, and groups cannot extend groups; move the shared "
-                    f"settings to groups/_{name}.yaml (a base) and extend that",
-                )
+            problem(
+                "extends-group",
+                f"`{name}` is a group, and groups cannot extend groups; move the shared "
+                f"settings to groups/_{name}.yaml (a base) and extend that",
             )
             break
         if name in seen:
             cycle = " -> ".join([*seen[1:], name]) if len(seen) > 1 else name
-            problems.append(
-                Diagnostic(
-                    current.file,
-                    line,
-                    column,
-                    "extends",
-                    "extends-cycle",
-                    "error",
-                    f"bases extend each other in a cycle ({cycle}); remove one `extends`",
-                )
+            problem(
+                "extends-cycle",
+                f"bases extend each other in a cycle ({cycle}); remove one `extends`",
             )
             break
         base = layers.base(name)
@@ -417,16 +399,8 @@ def merge_group(doc: Document, slug: str, layers: Layers, *, track: bool = False
             path = layers.groups_dir / f"_{name}.yaml"
             missing.append(_display(path))
             if not path.is_file():
-                problems.append(
-                    Diagnostic(
-                        current.file,
-                        line,
-                        column,
-                        "extends",
-                        "extends-missing",
-                        "error",
-                        f"no base `{name}`: create {_display(path)}, or fix the name",
-                    )
+                problem(
+                    "extends-missing", f"no base `{name}`: create {_display(path)}, or fix the name"
                 )
             break
         seen.append(name)
