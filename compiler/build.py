@@ -16,7 +16,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from compiler import __version__
 from compiler.cache import Cache, cache_dir_for
 from compiler.diagnostics import Diagnostic, count, finalize
 from compiler.engine import (
@@ -24,6 +23,7 @@ from compiler.engine import (
     ScopeResult,
     input_sha,
     list_files,
+    manifest_for,
     run_scope,
     sha_file,
     stat_key,
@@ -37,7 +37,6 @@ from compiler.output import (
     Stale,
     file_entry,
     link_files,
-    manifest_bytes,
     swap_in,
 )
 from compiler.render import render_group
@@ -217,9 +216,7 @@ def compile_groups(
     layers = load_layers(groups_dir, env, env_dir)
     diagnostics += layers.diagnostics
     known_layer_problems = len(layers.diagnostics)
-    digest = hashlib.sha256()
-    entries: list[dict[str, str | int]] = []
-    slugs: list[str] = []
+    rendered: list[tuple[str, str, list[dict[str, Any]]]] = []
     per_group: list[tuple[str, str, list[Diagnostic]]] = []
     clean = not any(d.severity == "error" for d in diagnostics)
     for path in files_in:
@@ -230,29 +227,23 @@ def compile_groups(
         if result.files is None:
             clean = False
             continue
-        slugs.append(result.slug)
         combined = input_sha(result.source_sha256, result.file, result.inputs, layers)
-        digest.update(f"{result.slug}.yaml\0{combined}\n".encode())
-        for rel, data in result.files.items():
-            entries.append(file_entry(rel, data))
-            if sink is not None:
+        rendered.append(
+            (result.slug, combined, [file_entry(r, d) for r, d in result.files.items()])
+        )
+        if sink is not None:
+            for rel, data in result.files.items():
                 sink.write(rel, data)
     diagnostics += layers.diagnostics[known_layer_problems:]  # bases loaded on first use
     diagnostics += aggregate(per_group, layers)
     compilation = Compilation(finalize(diagnostics, strict=strict))
     if not compilation.ok or not render:
         return compilation
-    compilation.groups = sorted(slugs)
-    compilation.inputs_digest = digest.hexdigest()
-    manifest = manifest_bytes(
-        entries,
-        compiler=__version__,
-        inputs_digest=compilation.inputs_digest,
-        groups=compilation.groups,
-    )
+    compilation.groups = sorted(slug for slug, _, _ in rendered)
+    compilation.inputs_digest, manifest = manifest_for(rendered)
     if sink is not None:
         sink.write(MANIFEST, manifest)
-    compilation.files = len(entries) + 1
+    compilation.files = sum(len(files) for _, _, files in rendered) + 1
     return compilation
 
 
@@ -269,6 +260,25 @@ def default_jobs() -> int:
     return max(1, os.cpu_count() or 1)
 
 
+def _only_in_environment(
+    base: list[Diagnostic], found: list[Diagnostic], name: str, folder: Path
+) -> list[Diagnostic]:
+    """Problems environment `name` adds to the base build's, each saying where it applies.
+
+    One the base build already reports is not repeated; one outside the
+    environment's own overlay file gets "(with environment NAME)".
+    """
+    known = set(base)
+    overlay_file = (folder / f"{name}.yaml").as_posix().removeprefix("./")
+    return [
+        d
+        if d.file == overlay_file
+        else replace(d, message=f"{d.message} (with environment {name})")
+        for d in found
+        if d not in known
+    ]
+
+
 def _combine(results: dict[str | None, ScopeResult], folder: Path) -> Compilation:
     """One Compilation for the base build and its environments.
 
@@ -277,21 +287,14 @@ def _combine(results: dict[str | None, ScopeResult], folder: Path) -> Compilatio
     that environment's own overlay file.
     """
     base = results.get(None)
-    known = set(base.diagnostics) if base is not None else set()
     diagnostics: list[Diagnostic] = list(base.diagnostics) if base is not None else []
     for name, part in results.items():
         if name is None:
             continue
         if base is None:
             diagnostics += part.diagnostics
-            continue
-        overlay_file = (folder / f"{name}.yaml").as_posix().removeprefix("./")
-        for d in part.diagnostics:
-            if d in known:
-                continue
-            if d.file != overlay_file:
-                d = replace(d, message=f"{d.message} (with environment {name})")
-            diagnostics.append(d)
+        else:
+            diagnostics += _only_in_environment(base.diagnostics, part.diagnostics, name, folder)
     first = base if base is not None else next(iter(results.values()))
     compilation = Compilation(finalize(diagnostics, strict=False))
     compilation.groups = first.groups
@@ -395,7 +398,7 @@ def compile_all(
         )
     paths = list(paths) if paths else None
     total = compile_groups(groups_dir, paths, strict=strict, render=render, sink=sink)
-    known = set(total.diagnostics)
+    base_diagnostics = list(total.diagnostics)
     for name in environments(folder):
         part = compile_groups(
             groups_dir,
@@ -406,13 +409,7 @@ def compile_all(
             env=name,
             env_dir=folder,
         )
-        overlay_file = (folder / f"{name}.yaml").as_posix().removeprefix("./")
-        for d in part.diagnostics:
-            if d in known:
-                continue
-            if d.file != overlay_file:
-                d = replace(d, message=f"{d.message} (with environment {name})")
-            total.diagnostics.append(d)
+        total.diagnostics += _only_in_environment(base_diagnostics, part.diagnostics, name, folder)
         total.files += part.files
     total.diagnostics = finalize(total.diagnostics, strict=False)
     return total

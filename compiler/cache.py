@@ -141,26 +141,23 @@ class Cache:
         except OSError:
             pass
 
-    def file_sha(self, path: Path, display: str) -> tuple[str, bytes | None]:
-        """sha256 of a group file, trusting an unchanged stat where that is safe.
-
-        Returns the bytes too when they had to be read, so nobody reads twice.
-        """
+    def file_sha(self, path: Path, display: str) -> str:
+        """sha256 of a group file ("" when unreadable), trusting an unchanged stat where safe."""
         try:
             st = path.stat()
         except OSError:
-            return "", None
+            return ""
         known = self.stats.get(display)
         if (
             known is not None
             and known[:4] == (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
             and st.st_mtime_ns < self.written_ns - RACY_NS
         ):
-            return known[4], None
+            return known[4]
         data = path.read_bytes()
         sha = hashlib.sha256(data).hexdigest()
         self.stats[display] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, sha)
-        return sha, data
+        return sha
 
 
 def group_key(parts: list[str]) -> str:

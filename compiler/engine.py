@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -257,7 +257,7 @@ def run_scope(
         if entry is None or (render and entry.files is None):
             misses.append(path)
             continue
-        sha, _ = cache.file_sha(path, display)
+        sha = cache.file_sha(path, display)
         digest = input_sha(sha, display, entry.inputs, layers)
         if group_key([*scope, digest]) != entry.key or not sha:
             misses.append(path)
@@ -312,16 +312,26 @@ def run_scope(
     result = ScopeResult(diagnostics, ordered, None, stale, len(compiled), hits)
     if not result.ok or not render:
         return result
-    inputs = hashlib.sha256()
-    entries: list[dict[str, Any]] = []
-    for o in ordered:
-        inputs.update(f"{o.slug}.yaml\0{o.input_sha}\n".encode())
-        entries.extend(o.entries or [])
-    result.inputs_digest = inputs.hexdigest()
-    result.manifest = manifest_bytes(
-        entries, compiler=__version__, inputs_digest=inputs.hexdigest(), groups=result.groups
+    result.inputs_digest, result.manifest = manifest_for(
+        (o.slug, o.input_sha, o.entries or []) for o in ordered
     )
     return result
+
+
+def manifest_for(
+    groups: Iterable[tuple[str, str, list[dict[str, Any]]]],
+) -> tuple[str, bytes]:
+    """(inputsDigest, manifest.json bytes) from each group's slug, input digest and files."""
+    inputs = hashlib.sha256()
+    entries: list[dict[str, Any]] = []
+    slugs: list[str] = []
+    for slug, digest, files in groups:
+        inputs.update(f"{slug}.yaml\0{digest}\n".encode())
+        entries.extend(files)
+        slugs.append(slug)
+    return inputs.hexdigest(), manifest_bytes(
+        entries, compiler=__version__, inputs_digest=inputs.hexdigest(), groups=slugs
+    )
 
 
 def stat_key(path: Path | str) -> list[int]:

@@ -164,53 +164,7 @@ def link_files(source: Path, target: Path, rels: list[str]) -> None:
             shutil.copyfile(source / rel, destination)
 
 
-def write_tree(out_dir: Path, files: dict[str, bytes]) -> None:
-    """Make `out_dir` hold exactly `files`, replacing it whole."""
-    staging = Staging(out_dir)
-    try:
-        for rel, data in files.items():
-            staging.write(rel, data)
-        staging.commit()
-    except BaseException:
-        staging.discard()
-        raise
-
-
 @dataclass(frozen=True, slots=True)
 class Stale:
     path: str
     reason: Literal["changed", "missing", "extra"]
-
-
-class Comparison:
-    """Fed the files a build would write, it lists what differs in `out_dir` (`--check`)."""
-
-    def __init__(self, out_dir: Path) -> None:
-        self.out_dir = out_dir
-        self.present: set[str] = set()
-        if out_dir.is_dir():
-            for root, _dirs, names in os.walk(out_dir):
-                rel_root = os.path.relpath(root, out_dir).replace(os.sep, "/")
-                for name in names:
-                    self.present.add(name if rel_root == "." else f"{rel_root}/{name}")
-        self.seen: set[str] = set()
-        self.stale: list[Stale] = []
-
-    def write(self, rel: str, data: bytes) -> None:
-        self.seen.add(rel)
-        if rel not in self.present:
-            self.stale.append(Stale(rel, "missing"))
-        elif (self.out_dir / rel).read_bytes() != data:
-            self.stale.append(Stale(rel, "changed"))
-
-    def result(self) -> list[Stale]:
-        extra = [Stale(rel, "extra") for rel in self.present - self.seen]
-        return sorted(self.stale + extra, key=lambda s: s.path)
-
-
-def compare(out_dir: Path, files: dict[str, bytes]) -> list[Stale]:
-    """What differs between `out_dir` and `files`, sorted by path."""
-    comparison = Comparison(out_dir)
-    for rel, data in files.items():
-        comparison.write(rel, data)
-    return comparison.result()
