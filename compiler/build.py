@@ -25,10 +25,17 @@ from compiler.engine import (
     list_files,
     manifest_for,
     run_scope,
-    sha_file,
     stat_key,
 )
-from compiler.layers import Layers, aggregate, environments, layered, load_layers, merge_group
+from compiler.layers import (
+    Layers,
+    aggregate,
+    environments,
+    layered,
+    load_layers,
+    merge_group,
+    sha_file,
+)
 from compiler.load import load_file
 from compiler.model.from_document import group_from_document
 from compiler.output import (
@@ -426,16 +433,17 @@ def _output_state(
 
     Files in `known` with the same hash keep that record; the others are stat'ed.
     """
-    base = str(scope_root) + os.sep
     files: dict[str, list[Any]] = {}
+    unknown: dict[str, str] = {}
     for outcome in result.outcomes:
         for entry in outcome.entries or []:
-            rel = str(entry["path"])
+            rel, sha = str(entry["path"]), str(entry["sha256"])
             record = known.get(rel)
-            if record is not None and record[-1] == entry["sha256"]:
+            if record is not None and record[-1] == sha:
                 files[rel] = record
             else:
-                files[rel] = [*stat_key(base + rel), entry["sha256"]]
+                unknown[rel] = sha
+    files.update(record_of(scope_root, unknown))
     return {
         "root": str(scope_root.resolve()),
         "manifest_sha": sha_file(scope_root / MANIFEST),

@@ -358,13 +358,6 @@ def _output_intact(root: Path, files: list[dict[str, Any]], recorded: dict[str, 
     return True
 
 
-def sha_file(path: Path) -> str:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return ""
-
-
 def list_files(root: Path, skip_top: set[str]) -> set[str]:
     """Every file below `root`, relative, leaving out top-level folders in `skip_top`."""
     found: set[str] = set()

@@ -78,7 +78,7 @@ class Layers:
     def digest_of(self, display: str) -> str:
         """sha256 of a shared file by its display path; "" when it does not exist."""
         if display not in self.file_digests:
-            self.file_digests[display] = _digest(Path(display))
+            self.file_digests[display] = sha_file(Path(display))
         return self.file_digests[display]
 
     def scope_files(self) -> list[tuple[str, str]]:
@@ -90,7 +90,7 @@ class Layers:
 
     def _load_layer(self, path: Path) -> Document | None:
         doc, found = load_file(path, _display(path))
-        self.file_digests[_display(path)] = _digest(path)
+        self.file_digests[_display(path)] = sha_file(path)
         self._report(found)
         if doc is not None:
             self._report(_check_partial(doc))
@@ -106,7 +106,8 @@ def _display(path: Path) -> str:
     return path.as_posix().removeprefix("./")
 
 
-def _digest(path: Path) -> str:
+def sha_file(path: Path) -> str:
+    """sha256 of a file's bytes, "" when it cannot be read (a missing base, say)."""
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
@@ -182,7 +183,7 @@ def environments(env_dir: Path) -> list[str]:
 
 def _load_overlay(layers: Layers, path: Path) -> list[OverlayEntry]:
     doc, found = load_file(path, _display(path))
-    layers.file_digests[_display(path)] = _digest(path)
+    layers.file_digests[_display(path)] = sha_file(path)
     layers._report(found)
     if doc is None:
         return []
