@@ -206,7 +206,7 @@ def load_bytes(data: bytes, file: str) -> tuple[Document | None, list[Diagnostic
         ]
     if text.startswith("\ufeff"):
         text = text[1:]
-    if "&" in text or "*" in text or _TAG_HINT.search(text):
+    if "&" in text or "*" in text or ("!" in text and _TAG_HINT.search(text)):
         found = list(_node_properties(text, file))
         if found:
             return None, found
@@ -502,8 +502,29 @@ def _too_deep(file: str, line: int, column: int, path: str) -> Diagnostic:
     )
 
 
+_ScalarNode = yaml.ScalarNode
+_MappingNode = yaml.MappingNode
+_SequenceNode = yaml.SequenceNode
+# What `_Loader.resolve` gives every node: the tag of a scalar written without one.
+_IMPLICIT_TAG = "tag:yaml.org,2002:str"
+# Plain scalars that are a constant, not text; one lookup instead of three set tests.
+_UNSET = object()
+_CONSTANTS: dict[str, Any] = {
+    **dict.fromkeys(_NULLS),
+    **dict.fromkeys(_TRUE, True),
+    **dict.fromkeys(_FALSE, False),
+}
+# Lowercasing never shortens a string, so longer plain scalars cannot be one of these.
+_YAML11_LONGEST = max(map(len, _YAML11_BOOLEANS))
+
+
 class _Walker:
-    """Turns composed nodes into plain data, recording positions as it goes."""
+    """Turns composed nodes into plain data, recording positions as it goes.
+
+    This runs once per node of every group file, so the common case (a mapping
+    of plain or quoted scalars) is handled inline in `mapping` with locals,
+    and only nested collections and non-text plain scalars take a call.
+    """
 
     def __init__(self, file: str, text: str) -> None:
         self.file = file
@@ -515,43 +536,46 @@ class _Walker:
         self.nulls: set[Path_] = set()
         self.diagnostics: list[Diagnostic] = []
 
+    def _bad_tag(self, node: yaml.Node, path: Path_) -> _Problem:
+        mark = node.start_mark
+        return _Problem(
+            _error(
+                self.file,
+                mark.line + 1,
+                mark.column + 1,
+                "yaml-tag",
+                f"tag `{node.tag}` is not supported; remove it",
+                dotted(path),
+            )
+        )
+
     def node(self, node: yaml.Node, path: Path_) -> Any:
         mark = node.start_mark
         self.values[path] = (mark.line + 1, mark.column + 1)
-        if len(path) > MAX_DEPTH and not isinstance(node, yaml.ScalarNode):
-            raise _Problem(_too_deep(self.file, mark.line + 1, mark.column + 1, dotted(path)))
-        tag = node.tag
-        if isinstance(node, yaml.ScalarNode):
-            if not tag.startswith(_STANDARD_TAG) and tag != "!":
-                raise _Problem(
-                    _error(
-                        self.file,
-                        mark.line + 1,
-                        mark.column + 1,
-                        "yaml-tag",
-                        f"tag `{tag}` is not supported; remove it",
-                        dotted(path),
-                    )
-                )
+        if isinstance(node, _ScalarNode):
+            tag = node.tag
+            if tag != _IMPLICIT_TAG and not tag.startswith(_STANDARD_TAG) and tag != "!":
+                raise self._bad_tag(node, path)
             if node.style:  # quoted or block scalar: always a string
                 return node.value
             return self.plain(node.value, path)
-        if isinstance(node, yaml.MappingNode):
+        if len(path) > MAX_DEPTH:
+            raise _Problem(_too_deep(self.file, mark.line + 1, mark.column + 1, dotted(path)))
+        if isinstance(node, _MappingNode):
             return self.mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            return [self.node(item, (*path, i)) for i, item in enumerate(node.value)]
+        if isinstance(node, _SequenceNode):
+            node_ = self.node
+            return [node_(item, (*path, i)) for i, item in enumerate(node.value)]
         raise AssertionError(f"unexpected node {node!r}")  # pragma: no cover
 
     def plain(self, value: str, path: Path_) -> Any:
+        """YAML 1.2 core schema resolution of a plain scalar; None means null."""
         if not value:
             return None
         if value[0] in _MAYBE_NOT_STRING:
-            if value in _NULLS:
-                return None
-            if value in _TRUE:
-                return True
-            if value in _FALSE:
-                return False
+            constant = _CONSTANTS.get(value, _UNSET)
+            if constant is not _UNSET:
+                return constant
             resolved: Any = None
             if _INT.fullmatch(value):
                 resolved = int(value)
@@ -566,16 +590,18 @@ class _Walker:
             if resolved is not None:
                 self.raw[path] = value
                 return resolved
-        if value.lower() in _YAML11_BOOLEANS:
+        if len(value) <= _YAML11_LONGEST and value.lower() in _YAML11_BOOLEANS:
             self.raw[path] = value
         return value
 
     def mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        seen: dict[str, int] = {}
+        keys = self.keys
+        values = self.values
+        nulls = self.nulls
         for key_node, value_node in node.value:
             kmark = key_node.start_mark
-            if not isinstance(key_node, yaml.ScalarNode):
+            if key_node.__class__ is not _ScalarNode:
                 raise _Problem(
                     _error(
                         self.file,
@@ -587,7 +613,6 @@ class _Walker:
                     )
                 )
             key = key_node.value
-            child = (*path, key)
             if key == "<<" and not key_node.style:
                 raise _Problem(
                     _error(
@@ -599,28 +624,42 @@ class _Walker:
                         dotted(path),
                     )
                 )
-            if key in seen:
+            child = (*path, key)
+            if child in keys:  # each mapping has its own path, so this is a repeated key
                 self.diagnostics.append(
                     _error(
                         self.file,
                         kmark.line + 1,
                         kmark.column + 1,
                         "yaml-duplicate-key",
-                        f"duplicate key `{key}`: first set on line {seen[key]}, again on line "
-                        f"{kmark.line + 1}; keep one of them",
+                        f"duplicate key `{key}`: first set on line {keys[child][0]}, again on "
+                        f"line {kmark.line + 1}; keep one of them",
                         dotted(child),
                     )
                 )
                 continue
-            seen[key] = kmark.line + 1
-            self.keys[child] = (kmark.line + 1, kmark.column + 1)
-            value = self.node(value_node, child)
-            if value is None:
-                if isinstance(value_node, yaml.ScalarNode) and not value_node.style:
+            keys[child] = (kmark.line + 1, kmark.column + 1)
+            if value_node.__class__ is _ScalarNode:
+                vmark = value_node.start_mark
+                values[child] = (vmark.line + 1, vmark.column + 1)
+                tag = value_node.tag
+                if tag != _IMPLICIT_TAG and not tag.startswith(_STANDARD_TAG) and tag != "!":
+                    raise self._bad_tag(value_node, child)
+                value = value_node.value
+                if value_node.style:  # quoted or block scalar: always a string
+                    out[key] = value
+                    continue
+                if value and value[0] not in _MAYBE_NOT_STRING and len(value) > _YAML11_LONGEST:
+                    out[key] = value  # plain text: the common case
+                    continue
+                value = self.plain(value, child)
+                if value is None:
                     self.lost_to_comment(key_node, child)
-                self.nulls.add(child)
-                continue  # `key:` and `key: ~` mean "use the default"
-            out[key] = value
+                    nulls.add(child)
+                    continue  # `key:` and `key: ~` mean "use the default"
+                out[key] = value
+            else:
+                out[key] = self.node(value_node, child)
         return out
 
     def lost_to_comment(self, key_node: yaml.Node, path: Path_) -> None:
