@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-import phonenumbers
 from pydantic import Field
 
 from compiler.model.base import Panel
@@ -42,6 +41,8 @@ def phone_formats(phone: str) -> dict[str, str]:
 
 @lru_cache(maxsize=4096)
 def _phone_formats(phone: str) -> tuple[str, str]:
+    import phonenumbers  # on first use, like parse_phone
+
     number = parse_phone(phone)
     region = phonenumbers.region_code_for_number(number)
     style = (
