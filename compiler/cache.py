@@ -24,8 +24,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from compiler import __version__
 from compiler.diagnostics import Diagnostic
 
@@ -89,6 +87,8 @@ class Cache:
             checksum, _, body = raw.partition(b"\n")
             if hashlib.sha256(body).hexdigest().encode() != checksum:
                 return cache
+            import orjson
+
             data = orjson.loads(body)
             if data.get("fingerprint") != fingerprint():
                 return cache
@@ -130,6 +130,8 @@ class Cache:
             "stats": self.stats,
             "output": self.output,
         }
+        import orjson
+
         body = orjson.dumps(data)
         blob = hashlib.sha256(body).hexdigest().encode() + b"\n" + body
         try:

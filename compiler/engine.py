@@ -26,6 +26,7 @@ from compiler.cache import Cache, Entry, group_key
 from compiler.diagnostics import Diagnostic, finalize
 from compiler.layers import Layers, aggregate, load_layers
 from compiler.output import Stale, file_entry, manifest_bytes
+from compiler.seal import stat_of
 
 Progress = Callable[[int, int], None]
 
@@ -335,13 +336,8 @@ def manifest_for(
 
 
 def stat_key(path: Path | str) -> list[int]:
-    """What must be unchanged for a file to be trusted without reading it.
-
-    ctime is in it because nobody can set it back: an edit that restores the
-    old mtime (or keeps the size) is still seen.
-    """
-    st = os.stat(path)
-    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+    """seal.stat_of as the cache's JSON records keep it."""
+    return list(stat_of(os.stat(path)))
 
 
 def _output_intact(root: Path, files: list[dict[str, Any]], recorded: dict[str, Any]) -> bool:

@@ -8,18 +8,15 @@ output exactly as it was. `compare` backs `build --check`: it never writes.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import fcntl
 import hashlib
 import os
 import shutil
 import tempfile
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import Literal
-
-import orjson
+from typing import Any, Literal
 
 MANIFEST = "manifest.json"
 
@@ -39,17 +36,27 @@ def manifest_bytes(
         "groups": sorted(groups),
         "files": sorted(entries, key=lambda e: str(e["path"])),
     }
+    import orjson  # (only builds that write need it)
+
     # Same bytes as json.dumps(indent=2) for these ASCII paths, without its slow encoder.
     return orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE)
 
 
-def _exchange(a: Path, b: Path) -> bool:
+@lru_cache(maxsize=1)
+def _renameat2() -> Any:
+    """libc's renameat2, or None where the C library has none (ctypes loads on first use)."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+    return getattr(libc, "renameat2", None)
+
+
+def exchange(a: Path, b: Path) -> bool:
     """Swap two paths atomically with renameat2(RENAME_EXCHANGE); False where unsupported."""
-    libc_name = ctypes.util.find_library("c")
-    if libc_name is None:
-        return False
-    libc = ctypes.CDLL(libc_name, use_errno=True)
-    renameat2 = getattr(libc, "renameat2", None)
+    renameat2 = _renameat2()
     if renameat2 is None:
         return False
     at_fdcwd, rename_exchange = -100, 2
@@ -63,7 +70,7 @@ def swap_in(new: Path, out_dir: Path) -> Path | None:
     if not out_dir.exists():
         os.rename(new, out_dir)
         return None
-    if _exchange(new, out_dir):
+    if exchange(new, out_dir):
         return new
     old = new.with_name(new.name + "-old")  # no atomic exchange here: two renames
     os.rename(out_dir, old)
@@ -83,16 +90,8 @@ class Staging:
         self.out_dir = out_dir.absolute()
         self.out_dir.parent.mkdir(parents=True, exist_ok=True)
         where, prefix = _beside(self.out_dir)
-        # One build at a time per output folder: a second waits here. The lock
-        # dies with its process, so a killed build never blocks the next one.
-        # (A lock file, not a lock on the folder: on Linux a flock on a parent
-        # folder makes creating files below it several times slower.)
-        lock_dir = lock_dir if lock_dir is not None else where
-        lock_dir.mkdir(parents=True, exist_ok=True)
-        name = hashlib.sha256(str(self.out_dir).encode()).hexdigest()[:16]
-        lock_path = lock_dir / (f"lock-{name}" if lock_dir != where else f"{prefix}.pops-lock")
-        self._lock: int | None = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(self._lock, fcntl.LOCK_EX)
+        # One build at a time per output folder: a second waits here.
+        self._lock: int | None = lock_output(self.out_dir, lock_dir)
         recover(self.out_dir)
         self.path = Path(tempfile.mkdtemp(prefix=f"{prefix}.tmp-", dir=where))
         self._made: set[Path] = {self.path}
@@ -128,6 +127,24 @@ class Staging:
     def discard(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
         self.release()
+
+
+def lock_output(out_dir: Path, lock_dir: Path | None = None) -> int:
+    """Wait for, then hold, the one-build-at-a-time lock of `out_dir`; returns its fd.
+
+    The lock dies with its process, so a killed build never blocks the next one.
+    (A lock file, not a lock on the folder: on Linux a flock on a parent folder
+    makes creating files below it several times slower.) Close the fd to release.
+    """
+    out_dir = out_dir.absolute()
+    where, prefix = _beside(out_dir)
+    lock_dir = lock_dir if lock_dir is not None else where
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    name = hashlib.sha256(str(out_dir).encode()).hexdigest()[:16]
+    lock_path = lock_dir / (f"lock-{name}" if lock_dir != where else f"{prefix}.pops-lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
 
 
 def _beside(out_dir: Path) -> tuple[Path, str]:

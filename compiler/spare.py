@@ -14,15 +14,19 @@ spare whose record is missing or foreign is deleted and not used.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
+from array import array
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from compiler.engine import stat_key
+from compiler.output import exchange
+from compiler.seal import UNKNOWN, Seal, Stats, stat_of
+from compiler.seal import blob as seal_blob
+from compiler.seal import hexes as seal_hexes
 
 Record = dict[str, list[Any]]  # relative path -> [size, mtime_ns, ctime_ns, inode, sha256]
 
@@ -46,6 +50,8 @@ class Spare:
     def load(self) -> Record | None:
         """The record of a spare tree that exists, or None (and the stray tree is removed)."""
         try:
+            import orjson
+
             data = orjson.loads(self.record_path.read_bytes())
             if data["root"] == str(self.root) and self.dir.is_dir():
                 record: Record = data["files"]
@@ -62,6 +68,8 @@ class Spare:
     def save(self, record: Record) -> None:
         self.record_path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.record_path.with_suffix(".tmp")
+        import orjson
+
         temporary.write_bytes(orjson.dumps({"root": str(self.root), "files": record}))
         os.replace(temporary, self.record_path)
 
@@ -124,7 +132,154 @@ def record_of(tree: Path, shas: dict[str, str]) -> Record:
     record: Record = {}
     for rel, sha in shas.items():
         try:
-            record[rel] = [*stat_key(base + rel), sha]
+            record[rel] = [*stat_of(os.stat(base + rel)), sha]
         except OSError:
             continue
     return record
+
+
+def advance(
+    sealed: Seal, root: Path, spare_dir: Path, wanted: list[str], data: dict[int, bytes]
+) -> bool:
+    """Make the spare tree hold `wanted`, swap it in as the output, and update `sealed`.
+
+    `wanted` is the sha256 of each file in `sealed.files` after this build and
+    `data` the bytes of those this build rendered anew. A spare the seal knows
+    gets only the files that differ from what it holds: new bytes, or a hard
+    link to the live file where that already is right. Without one, a spare is
+    made of hard links to the whole output first (once). After the atomic
+    exchange the replaced output is the new spare; only files touched here are
+    stat'ed again, the other records swap sides with their trees. False (and
+    the seal forgets the spare) when the exchange is impossible here.
+    """
+    files, n = sealed.files, len(sealed.files)
+    fresh = sealed.spare_blob is None or sealed.spare is None or not spare_dir.is_dir()
+    if fresh:
+        _fresh_spare(spare_dir, root, sealed)
+        held = seal_hexes(sealed.sha_blob)
+        touched = list(range(n))
+    else:
+        held = seal_hexes(sealed.spare_blob or b"")
+        touched = [i for i in range(n) if held[i] != wanted[i]]
+    live_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    spare_fd = os.open(spare_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for i in touched:
+            if i in data or held[i] != wanted[i]:
+                _replace(files[i], spare_fd, live_fd, data.get(i))
+        for rel in [] if fresh else sealed.spare_extra:
+            _remove(rel, spare_fd)
+    finally:
+        os.close(spare_fd)
+        os.close(live_fd)
+    old_live, old_live_dirs, old_blob = sealed.live, sealed.live_dirs, sealed.sha_blob
+    new_live = sealed.spare if sealed.spare is not None else array("q", UNKNOWN * n)
+    new_live_dirs = sealed.spare_dirs
+    if not exchange(spare_dir, root):
+        sealed.spare_blob = sealed.spare = sealed.spare_dirs = None
+        return False
+    # Records that changed sides: the old output is the spare now, and vice versa.
+    dirty = {"."}
+    for i in touched:
+        parent = files[i].rpartition("/")[0]
+        while parent and parent not in dirty:
+            dirty.add(parent)
+            parent = parent.rpartition("/")[0]
+    dirs = sealed.dirs
+    marked = [j for j, d in enumerate(dirs) if d in dirty]
+    sealed.live = _refresh(new_live, files, touched, root)
+    sealed.spare = _refresh(old_live, files, touched, spare_dir)
+    if new_live_dirs is None:
+        new_live_dirs = array("q", UNKNOWN * len(dirs))
+        marked_live: Iterable[int] = range(len(dirs))
+    else:
+        marked_live = marked
+    sealed.live_dirs = _refresh(new_live_dirs, dirs, marked_live, root)
+    sealed.spare_dirs = _refresh(old_live_dirs, dirs, marked, spare_dir)
+    sealed.spare_blob = old_blob
+    sealed.spare_extra = []
+    sealed.sha_blob = seal_blob(wanted)
+    return True
+
+
+def _fresh_spare(spare_dir: Path, root: Path, sealed: Seal) -> None:
+    """A spare made of hard links to every live file (a copy where linking fails)."""
+    if spare_dir.exists():
+        trash = spare_dir.with_name(spare_dir.name + ".old")
+        shutil.rmtree(trash, ignore_errors=True)
+        os.rename(spare_dir, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+    spare_dir.mkdir(parents=True)
+    for rel in sealed.dirs[1:]:
+        os.mkdir(spare_dir / rel)
+    live, spare = str(root) + os.sep, str(spare_dir) + os.sep
+    for rel in sealed.files:
+        try:
+            os.link(live + rel, spare + rel)
+        except OSError:
+            shutil.copyfile(live + rel, spare + rel)
+    sealed.spare = None
+    sealed.spare_dirs = None
+
+
+def _replace(rel: str, spare_fd: int, live_fd: int, data: bytes | None) -> None:
+    """Put new bytes, or the live file, at `rel` in the spare without writing through.
+
+    A spare file may share its inode with a live one, so it is replaced by
+    rename, never opened for writing.
+    """
+    head, _, name = rel.rpartition("/")
+    temporary = f"{head}/.{name}.pops-tmp" if head else f".{name}.pops-tmp"
+    try:
+        os.unlink(temporary, dir_fd=spare_fd)
+    except FileNotFoundError:
+        if head:
+            _makedirs(head, spare_fd)  # the spare may lack the folder
+    if data is None:
+        os.link(rel, temporary, src_dir_fd=live_fd, dst_dir_fd=spare_fd)
+    else:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644, dir_fd=spare_fd)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+    os.replace(temporary, rel, src_dir_fd=spare_fd, dst_dir_fd=spare_fd)
+
+
+def _remove(rel: str, dir_fd: int) -> None:
+    """Delete a file of the spare, then each folder it leaves empty."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(rel, dir_fd=dir_fd)
+    parent = rel.rpartition("/")[0]
+    while parent:
+        try:
+            os.rmdir(parent, dir_fd=dir_fd)
+        except OSError:
+            return
+        parent = parent.rpartition("/")[0]
+
+
+def _makedirs(rel: str, dir_fd: int) -> None:
+    parts = rel.split("/")
+    for k in range(1, len(parts) + 1):
+        try:
+            os.mkdir("/".join(parts[:k]), 0o755, dir_fd=dir_fd)
+        except FileExistsError:
+            continue
+
+
+def _refresh(stats: Stats, rels: list[str], which: Iterable[int], root: Path) -> Stats:
+    """`stats` with the entries at `which` stat'ed again under `root`."""
+    out = array("q", stats)
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for i in which:
+            try:
+                out[4 * i : 4 * i + 4] = array("q", stat_of(os.stat(rels[i], dir_fd=fd)))
+            except OSError:
+                out[4 * i : 4 * i + 4] = array("q", UNKNOWN)
+    finally:
+        os.close(fd)
+    return out

@@ -135,22 +135,36 @@ def test_template_change_changes_the_fingerprint(tmp_path: Path) -> None:
     fingerprint.cache_clear()
 
 
-@pytest.mark.parametrize("damage", ["garbage", "flipped", "empty", "truncated"])
+DAMAGE = {
+    "garbage": lambda data: b"\x00\xffnot json",
+    "flipped": lambda data: data[:-20] + bytes([data[-20] ^ 1]) + data[-19:],
+    "empty": lambda data: b"",
+    "truncated": lambda data: data[: len(data) // 2],
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
 def test_corrupt_cache_is_ignored_and_rebuilt(five: Path, damage: str) -> None:
     _build(five)
-    path = five / CACHE_DIR / "_base.json"
-    data = path.read_bytes()
-    broken = {
-        "garbage": b"\x00\xffnot json",
-        "flipped": data[:-20] + bytes([data[-20] ^ 1]) + data[-19:],
-        "empty": b"",
-        "truncated": data[: len(data) // 2],
-    }[damage]
-    path.write_bytes(broken)
+    files = sorted(p for p in (five / CACHE_DIR).iterdir() if p.suffix in {".json", ".bin"})
+    assert [p.name.split("-")[0] for p in files] == ["_base.json", "seal"]
+    for path in files:  # the per-group cache and the seal of dist/
+        path.write_bytes(DAMAGE[damage](path.read_bytes()))
     before = _tree(five / "dist")
     assert _build(five) == (5, 0)
     assert _tree(five / "dist") == before
     assert _build(five) == (0, 5)  # and it was written anew
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_corrupt_seal_falls_back_to_the_group_cache(five: Path, damage: str) -> None:
+    _build(five)
+    (seal_file,) = (five / CACHE_DIR).glob("seal-*.bin")
+    seal_file.write_bytes(DAMAGE[damage](seal_file.read_bytes()))
+    before = _tree(five / "dist")
+    assert _build(five) == (0, 5)  # the seal is ignored; the per-group cache still holds
+    assert _tree(five / "dist") == before
+    assert check_output(five / "groups", five / "dist").ok
 
 
 def test_hand_edited_output_is_caught_by_check(five: Path) -> None:
@@ -281,7 +295,9 @@ def test_every_change_swaps_the_output_whole(repo: Path, tmp_path: Path) -> None
     _fresh_equals(repo, tmp_path / "a")
     write_group(repo, "g01", GROUP.format(name="Second"))
     (repo / "groups/g02.yaml").unlink()
-    assert _build(repo) == (1, 58)
+    # A removed group takes the full pipeline. g00 is compiled there once more: the
+    # seal compiled it last time, and the per-group cache still holds its older result.
+    assert _build(repo) == (2, 57)
     assert (repo / "dist").stat().st_ino == first  # the spare came back, updated
     _fresh_equals(repo, tmp_path / "b")
     write_group(repo, "g00", GROUP.format(name="Third"))

@@ -13,8 +13,6 @@ from compiler.cli.progress import bar as progress_bar
 from compiler.diagnostics import count, finalize
 from compiler.formats import FORMATS
 from compiler.formats.text import summary
-from compiler.layers import environments
-from compiler.online import check_online
 
 GROUPS_OPTION = click.option(
     "--groups",
@@ -75,6 +73,8 @@ def require_env(groups_dir: Path, env: str | None, env_dir: Path | None) -> None
     """A usage error (exit 2) naming the environments that exist, for a typo in --env."""
     if env is None:
         return
+    from compiler.layers import environments
+
     folder = env_dir_for(groups_dir, env_dir)
     known = environments(folder)
     if env not in known:
@@ -138,6 +138,8 @@ def validate(
             progress.close()
     diagnostics = compilation.diagnostics
     if online:
+        from compiler.online import check_online
+
         found = check_online(
             diagnostics,
             groups_dir,

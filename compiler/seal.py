@@ -1,0 +1,443 @@
+"""The seal: what the last build left, so an unchanged repository costs only stat calls.
+
+Every successful build records, in one compact file in `.pops-cache/`, the stat
+of each input (group files, shared layers, environment overlays), of each
+output file and folder, the sha256 of each output and each group's input
+digest. The next `pops build` or `pops build --check` compares that record
+with the disk using stat calls alone, the way git's index and ninja's log do:
+
+* nothing moved: the output already is what the sources produce, and nothing
+  else needs to be imported, parsed or read;
+* only some group files changed: just those groups are compiled, and the output
+  is updated through the spare tree (the output before last, see spare.py)
+  with one atomic exchange;
+* anything else (a shared file, an added or removed group, an output edited or
+  added by hand, another compiler, other options): the full pipeline runs, and
+  it writes a new seal.
+
+As git does for its index, a file whose mtime is not older than the seal file
+itself is never trusted by stat: it is hashed (outputs) or compiled (groups).
+This module is on the path of every build, so it imports nothing heavy at the
+top: the pipeline is imported only once a group actually has to be compiled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import marshal
+import os
+import sys
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeAlias
+
+from compiler import __version__
+from compiler.diagnostics import Diagnostic
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+# Fewer outputs than this are stat'ed by one process; more are split with a forked helper.
+SPLIT_AT = 6000
+# More changed groups than this go to the full pipeline, which uses every core.
+MAX_CHANGED = 64
+UNKNOWN = (-1, -1, -1, -1)
+ABSENT = "0" * 64  # the sha256 recorded for a file the spare tree does not hold
+
+Stats: TypeAlias = "array[int]"  # array('q'): size, mtime_ns, ctime_ns, inode for each path in turn
+
+
+def stat_of(st: os.stat_result) -> tuple[int, int, int, int]:
+    """What must be unchanged for a file to be trusted without reading it.
+
+    ctime is in it because nobody can set it back: an edit that restores the
+    old mtime (or keeps the size) is still seen.
+    """
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def stat_paths(rels: Sequence[str], dir_fd: int) -> Stats:
+    """Stat each path relative to `dir_fd`; UNKNOWN for one that is gone."""
+    out = array("q")
+    extend, stat = out.extend, os.stat
+    for rel in rels:
+        try:
+            st = stat(rel, dir_fd=dir_fd)
+        except OSError:
+            extend(UNKNOWN)
+            continue
+        extend((st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+    return out
+
+
+@dataclass(slots=True)
+class Scope:
+    """The base build or one environment, as its manifest describes it."""
+
+    env: str | None
+    prefix: str  # where the scope's files sit below the output root: "" or "<env>/"
+    slugs: list[str]
+    inputs_digest: str  # the manifest's
+    start: int  # the scope's files in Seal.files: [start, end); its manifest is at end - 1
+    end: int
+    digest_blob: bytes = b""  # each group's input digest (32 bytes each, in slug order)
+
+    @property
+    def digests(self) -> list[str]:
+        return hexes(self.digest_blob)
+
+
+@dataclass(slots=True)
+class Seal:
+    key: tuple[Any, ...]
+    inputs: list[str]  # "g/<name>" in the groups folder, "e/<name>" in environments/
+    input_stats: Stats
+    scopes: list[Scope]
+    files: list[str]  # every output file, relative to the output root
+    sha_blob: bytes  # sha256 of each file, 32 bytes each
+    sizes: list[int]
+    live: Stats  # stat of each file in the output folder
+    dirs: list[str]  # every output folder, "." first
+    live_dirs: Stats
+    spare_blob: bytes | None = None  # what the spare tree holds (32 zero bytes: no such file)
+    spare: Stats | None = None
+    spare_dirs: Stats | None = None
+    spare_extra: list[str] = field(default_factory=list)  # spare files the output lacks
+    diagnostics: list[tuple[Any, ...]] = field(default_factory=list)
+    mtime_ns: int = 0  # of the seal file: nothing at least this recent is trusted by stat
+
+    @property
+    def groups(self) -> int:
+        return len(self.scopes[0].slugs) if self.scopes else 0
+
+
+def hexes(blob: bytes) -> list[str]:
+    """32-byte digests, concatenated, as hex strings."""
+    text = blob.hex()
+    return [text[i : i + 64] for i in range(0, len(text), 64)]
+
+
+def blob(hex_digests: Iterable[str]) -> bytes:
+    return bytes.fromhex("".join(hex_digests))
+
+
+def key_for(
+    fingerprint: str,
+    groups_dir: Path,
+    env_dir: Path,
+    root: Path,
+    env: str | None,
+    strict: bool,
+) -> tuple[Any, ...]:
+    """Everything besides the inputs that decides what a build writes and prints."""
+    return (
+        FORMAT,
+        __version__,
+        fingerprint,
+        sys.version,
+        os.getcwd(),  # diagnostics name files relative to it
+        str(groups_dir.absolute()),
+        str(env_dir.absolute()),
+        str(root.absolute()),
+        env,
+        strict,
+    )
+
+
+def seal_path(cache_dir: Path, root: Path) -> Path:
+    name = hashlib.sha256(str(root.absolute()).encode()).hexdigest()[:16]
+    return cache_dir / f"seal-{name}.bin"
+
+
+def load(path: Path, key: tuple[Any, ...]) -> Seal | None:
+    """The seal at `path` if it is intact and was made under the same `key`."""
+    try:
+        with open(path, "rb") as handle:
+            mtime = os.fstat(handle.fileno()).st_mtime_ns
+            raw = handle.read()
+        checksum, body = raw[:32], raw[32:]
+        if hashlib.sha256(body).digest() != checksum:
+            return None
+        data = marshal.loads(body)
+        if data[0] != key:
+            return None
+        (_, inputs, input_stats, scopes, files, shas, sizes, live, dirs, live_dirs) = data[:10]
+        spare_shas, spare, spare_dirs, spare_extra, diagnostics = data[10:]
+        seal = Seal(
+            key,
+            inputs,
+            _stats(input_stats),
+            [Scope(*s) for s in scopes],
+            files.split("\n") if files else [],
+            shas,
+            sizes,
+            _stats(live),
+            dirs.split("\n"),
+            _stats(live_dirs),
+            spare_shas,
+            _stats(spare) if spare is not None else None,
+            _stats(spare_dirs) if spare_dirs is not None else None,
+            spare_extra,
+            diagnostics,
+            mtime,
+        )
+    except (OSError, EOFError, ValueError, TypeError, IndexError):
+        return None
+    n = len(seal.files)
+    if len(seal.live) != 4 * n or len(seal.sha_blob) != 32 * n or len(seal.sizes) != n:
+        return None
+    if len(seal.live_dirs) != 4 * len(seal.dirs):
+        return None
+    return seal
+
+
+def _stats(raw: bytes) -> Stats:
+    out = array("q")
+    out.frombytes(raw)
+    return out
+
+
+def save(path: Path, seal: Seal) -> None:
+    """Write atomically; failing to save only costs speed next time."""
+    data = (
+        seal.key,
+        seal.inputs,
+        seal.input_stats.tobytes(),
+        [
+            (s.env, s.prefix, s.slugs, s.inputs_digest, s.start, s.end, s.digest_blob)
+            for s in seal.scopes
+        ],
+        "\n".join(seal.files),
+        seal.sha_blob,
+        seal.sizes,
+        seal.live.tobytes(),
+        "\n".join(seal.dirs),
+        seal.live_dirs.tobytes(),
+        seal.spare_blob,
+        seal.spare.tobytes() if seal.spare is not None else None,
+        seal.spare_dirs.tobytes() if seal.spare_dirs is not None else None,
+        seal.spare_extra,
+        seal.diagnostics,
+    )
+    body = marshal.dumps(data)
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(temporary, "wb") as handle:
+            handle.write(hashlib.sha256(body).digest() + body)
+        os.replace(temporary, path)
+    except OSError:
+        discard(path)
+
+
+def discard(path: Path) -> None:
+    """Forget the seal (before an output changes in a way it does not record)."""
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+# --- inputs ---------------------------------------------------------------------------
+
+
+def scan_inputs(groups_dir: Path, env_dir: Path) -> tuple[list[str], Stats] | None:
+    """Every file a build reads from the groups and environments folders, with its stat.
+
+    None when a folder cannot be read (the full pipeline will say why).
+    """
+    names: list[str] = []
+    stats = array("q")
+    for folder, tag in ((groups_dir, "g/"), (env_dir, "e/")):
+        try:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return None
+        try:
+            found = sorted(
+                n for n in os.listdir(fd) if n.endswith((".yaml", ".yml")) and n[0] != "."
+            )
+            stats.extend(stat_paths(found, fd))
+        finally:
+            os.close(fd)
+        names += [tag + n for n in found]
+    return names, stats
+
+
+@dataclass(slots=True)
+class InputChanges:
+    groups: list[str]  # slugs whose group file changed (or is too recent to trust)
+
+
+def changed_inputs(seal: Seal, names: list[str], stats: Stats) -> InputChanges | None:
+    """Which group files differ from the seal; None when anything else does."""
+    if names != seal.inputs:
+        return None
+    if stats == seal.input_stats and max(stats[1::4], default=0) < seal.mtime_ns:
+        return InputChanges([])
+    changed: list[str] = []
+    old = seal.input_stats
+    for i, name in enumerate(names):
+        j = 4 * i
+        if stats[j : j + 4] == old[j : j + 4] and stats[j + 1] < seal.mtime_ns:
+            continue
+        if not name.startswith("g/") or name[2] == "_" or not name.endswith(".yaml"):
+            return None  # a shared layer or an overlay changed: many groups may follow
+        changed.append(name[2:].removesuffix(".yaml"))
+    return InputChanges(changed)
+
+
+# --- outputs --------------------------------------------------------------------------
+
+
+class OutputCheck:
+    """Stats every output file and folder against the seal, a share of them in a child.
+
+    `begin` forks a child that stats the last `child_share` of the paths on
+    the other core while the caller goes on (with its own share, or compiling
+    the groups that changed); `intact` collects the verdict.
+    """
+
+    def __init__(self, sealed: Seal, root: Path, child_share: float) -> None:
+        self.seal = sealed
+        self.root = root
+        self.rels = sealed.files + sealed.dirs
+        self.fd: int | None = None
+        self.pid = 0
+        self.reader = -1
+        with contextlib.suppress(OSError):
+            self.fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+        total = len(self.rels)
+        forked = child_share > 0 and total >= SPLIT_AT and (os.cpu_count() or 1) > 1
+        self.split = total - int(total * child_share) if forked else total
+        if self.fd is not None and self.split < total:
+            self._fork()
+
+    def _fork(self) -> None:
+        assert self.fd is not None
+        reader, writer = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: stat, send, leave without running any cleanup
+            try:
+                os.close(reader)
+                view = memoryview(stat_paths(self.rels[self.split :], self.fd).tobytes())
+                while view:
+                    view = view[os.write(writer, view) :]
+            finally:
+                os._exit(0)
+        os.close(writer)
+        self.pid, self.reader = pid, reader
+
+    def _child_part(self) -> Stats:
+        assert self.fd is not None
+        part = array("q")
+        if self.pid:
+            chunks: list[bytes] = []
+            with os.fdopen(self.reader, "rb") as pipe:
+                while chunk := pipe.read(1 << 20):
+                    chunks.append(chunk)
+            os.waitpid(self.pid, 0)
+            self.pid = 0
+            part.frombytes(b"".join(chunks))
+        if len(part) != 4 * (len(self.rels) - self.split):  # no child, or it failed
+            part = stat_paths(self.rels[self.split :], self.fd)
+        return part
+
+    def intact(self, refresh: Path | None = None) -> bool:
+        """Every output is as recorded. With `refresh` (the seal's path), a seal whose
+        recent files had to be hashed is touched, as git refreshes its index: from then
+        on they are old enough to be trusted by stat."""
+        if self.fd is None:
+            return False
+        try:
+            found = stat_paths(self.rels[: self.split], self.fd) + self._child_part()
+        finally:
+            os.close(self.fd)
+            self.fd = None
+        sealed = self.seal
+        expected = sealed.live + sealed.live_dirs
+        if found == expected and max(expected[1::4], default=0) < sealed.mtime_ns:
+            return True
+        if not _recheck(sealed, self.root, found, expected):
+            return False
+        if refresh is not None and found == expected:
+            with contextlib.suppress(OSError):
+                os.utime(refresh)
+        return True
+
+
+def _recheck(seal: Seal, root: Path, found: Stats, expected: Stats) -> bool:
+    """Slow lane of outputs_intact: a file whose stat moved or is too recent is hashed."""
+    files = len(seal.files)
+    for i in range(len(seal.files) + len(seal.dirs)):
+        j = 4 * i
+        now, then = found[j : j + 4], expected[j : j + 4]
+        if now == then and then[1] < seal.mtime_ns:
+            continue
+        if i >= files or now[0] != seal.sizes[i]:
+            return False  # a folder changed, or a file's size did
+        try:
+            data = (root / seal.files[i]).read_bytes()
+        except OSError:
+            return False
+        if hashlib.sha256(data).digest() != seal.sha_blob[32 * i : 32 * i + 32]:
+            return False
+    return True
+
+
+# --- recording a build ----------------------------------------------------------------
+
+
+def dirs_of(files: Iterable[str]) -> list[str]:
+    """Every folder holding an output file, "." (the output root) first."""
+    found: set[str] = set()
+    for rel in files:
+        parent = rel.rpartition("/")[0]
+        while parent and parent not in found:
+            found.add(parent)
+            parent = parent.rpartition("/")[0]
+    return [".", *sorted(found)]
+
+
+def record(
+    *,
+    key: tuple[Any, ...],
+    inputs: tuple[list[str], Stats],
+    scopes: list[Scope],
+    files: list[str],
+    shas: list[str],
+    sizes: list[int],
+    live: Stats,
+    root: Path,
+    diagnostics: Iterable[Diagnostic],
+    spare: tuple[bytes, Stats, list[str]] | None = None,
+) -> Seal:
+    """A seal for what a build just left in `root` (its folders are stat'ed here)."""
+    dirs = dirs_of(files)
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        live_dirs = stat_paths(dirs, fd)
+    finally:
+        os.close(fd)
+    seal = Seal(key, inputs[0], inputs[1], scopes, files, blob(shas), sizes, live, dirs, live_dirs)
+    seal.diagnostics = [
+        (d.file, d.line, d.column, d.path, d.code, d.severity, d.message) for d in diagnostics
+    ]
+    if spare is not None:
+        seal.spare_blob, seal.spare, seal.spare_extra = spare
+    return seal
+
+
+def group_range(seal: Seal, scope: Scope, slug: str) -> tuple[int, int]:
+    """Where a group's files sit in seal.files (they are contiguous: sorted by path)."""
+    prefix = f"{scope.prefix}groups/{slug}/"
+    end = scope.end - 1  # the manifest comes last
+    lo = bisect_left(seal.files, prefix, scope.start, end)
+    hi = bisect_left(seal.files, prefix[:-1] + "0", lo, end)  # "0" follows "/"
+    return lo, hi
+
+
+Compile = Callable[[str, Scope], tuple[str, dict[str, bytes]] | None]

@@ -1,0 +1,245 @@
+"""The seal: builds that change nothing, or one group, without the full pipeline.
+
+Every test compares what the seal's shortcut leaves with what a build from
+scratch writes, byte for byte, and checks the shortcut was really taken (or
+really refused) by what a user could see: the per-group cache untouched, the
+output swapped whole, the pipeline never imported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from compiler import seal
+from compiler.build import build, check_output
+from compiler.cache import CACHE_DIR
+from tests.conftest import Run, write_group
+
+GROUP = (
+    "name: {name}\npayments:\n  credit_card: true\nlook_and_feel:\n  footer:\n    text: Call us.\n"
+)
+STAGING = (
+    "overlays:\n"
+    "  - groups: all\n"
+    "    values:\n"
+    "      notifications:\n"
+    "        email_from: no-reply@staging.example.com\n"
+)
+
+
+def _tree(root: Path) -> dict[str, str]:
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def six(repo: Path) -> Path:
+    """Six groups, one of them extending a base, and a staging environment."""
+    for i in range(6):
+        write_group(repo, f"g{i}", GROUP.format(name=f"Group {i}"))
+    (repo / "groups/_brand.yaml").write_text('theme:\n  colors:\n    primary: "#00695c"\n')
+    path = repo / "groups/g5.yaml"
+    path.write_text("extends: brand\n" + path.read_text())
+    (repo / "environments").mkdir()
+    (repo / "environments/staging.yaml").write_text(STAGING)
+    return repo
+
+
+def _build(repo: Path, jobs: int = 1) -> tuple[int, int]:
+    compilation = build(repo / "groups", repo / "dist", jobs=jobs)
+    assert compilation.ok, compilation.diagnostics
+    return compilation.compiled, compilation.reused
+
+
+def _same_as_fresh(repo: Path, tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh"
+    assert build(repo / "groups", fresh, use_cache=False, jobs=1).ok
+    assert _tree(repo / "dist") == _tree(fresh)
+    assert check_output(repo / "groups", repo / "dist").ok
+
+
+def _group_cache_mtime(repo: Path) -> int:
+    return (repo / CACHE_DIR / "_base.json").stat().st_mtime_ns
+
+
+def _age(repo: Path) -> None:
+    """Let time pass: every file is now older than the seal, as a moment after a build.
+
+    Files written in the seal's own clock tick are never trusted by stat (they
+    are hashed or compiled again), and tests run faster than a tick.
+    """
+    for seal_file in (repo / CACHE_DIR).glob("seal-*.bin"):
+        later = seal_file.stat().st_mtime_ns + 5_000_000_000
+        os.utime(seal_file, ns=(later, later))
+
+
+def test_noop_build_never_imports_the_pipeline(six: Path) -> None:
+    script = (
+        "import sys\nfrom pathlib import Path\nfrom compiler.build import build\n"
+        "c = build(Path('groups'), Path('dist'))\n"
+        "heavy = sorted(m for m in ('yaml', 'pydantic', 'jinja2', 'compiler.model') "
+        "if m in sys.modules)\n"
+        "print(c.compiled, c.reused, len(c.groups), c.files, heavy)\n"
+    )
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", script], cwd=six, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for _ in range(2)
+    ]
+    assert runs == [
+        "12 0 6 26 ['compiler.model', 'jinja2', 'pydantic', 'yaml']",
+        "0 12 6 26 []",
+    ]
+
+
+def test_one_changed_group_is_compiled_alone_and_swapped_in(six: Path, tmp_path: Path) -> None:
+    _build(six)
+    first = (six / "dist").stat().st_ino
+    untouched = _group_cache_mtime(six)
+    for round_, slug in enumerate(["g1", "g5", "g1", "g3"]):
+        path = six / f"groups/{slug}.yaml"
+        path.write_text(path.read_text().replace("Call us.", f"Call us ({round_})."))
+        assert _build(six) == (2, 10)  # the group, in the base build and in staging
+        assert _group_cache_mtime(six) == untouched  # the full pipeline did not run
+        assert (six / "dist").stat().st_ino != first or round_ % 2 == 1
+        _same_as_fresh(six, tmp_path / str(round_))
+    assert _build(six) == (0, 12)
+
+
+def test_the_two_trees_take_turns(six: Path) -> None:
+    _build(six)
+    inodes = [(six / "dist").stat().st_ino]
+    for round_ in range(4):
+        write_group(six, "g2", GROUP.format(name=f"Group 2.{round_}"))
+        _build(six)
+        inodes.append((six / "dist").stat().st_ino)
+    assert inodes[1] != inodes[0]
+    assert inodes[2] == inodes[0] and inodes[3] == inodes[1] and inodes[4] == inodes[0]
+    config = (six / "dist/groups/g2/config.json").read_text()
+    assert '"name": "Group 2.3"' in config
+
+
+def test_output_edited_after_a_sealed_change_is_repaired(six: Path, tmp_path: Path) -> None:
+    _build(six)
+    write_group(six, "g0", GROUP.format(name="Renamed"))
+    assert _build(six) == (2, 10)
+    target = six / "dist/staging/groups/g4/theme.css"
+    target.write_bytes(b"tampered\n")
+    report = check_output(six / "groups", six / "dist")
+    assert [(s.path, s.reason) for s in report.stale] == [
+        ("staging/groups/g4/theme.css", "changed")
+    ]
+    _build(six)
+    _same_as_fresh(six, tmp_path)
+
+
+def test_a_file_added_to_the_output_is_reported_and_removed(six: Path, tmp_path: Path) -> None:
+    _build(six)
+    _age(six)
+    assert _build(six) == (0, 12)
+    (six / "dist/groups/g3/notes.txt").write_text("mine\n")
+    report = check_output(six / "groups", six / "dist")
+    assert [(s.path, s.reason) for s in report.stale] == [("groups/g3/notes.txt", "extra")]
+    _build(six)
+    _same_as_fresh(six, tmp_path)
+
+
+def test_a_file_as_recent_as_the_seal_is_compiled_not_trusted(six: Path) -> None:
+    _build(six)
+    _age(six)
+    assert _build(six) == (0, 12)
+    (seal_file,) = (six / CACHE_DIR).glob("seal-*.bin")
+    later = seal_file.stat().st_mtime_ns + 1_000
+    group = six / "groups/g4.yaml"
+    os.utime(group, ns=(later, later))  # same bytes, but a stat that cannot be trusted
+    assert _build(six) == (2, 10)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_every_output_is_verified_in_both_halves(
+    six: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    """With a child process stat'ing half the tree, a change in either half is seen."""
+    monkeypatch.setattr(seal, "SPLIT_AT", 0)
+    _build(six, jobs)
+    _age(six)
+    for rel in ("groups/g0/config.json", "staging/groups/g5/theme.css"):
+        assert _build(six, jobs) == (0, 12)
+        target = six / "dist" / rel
+        target.write_bytes(target.read_bytes() + b" ")
+        assert _build(six, jobs) == (1, 11)  # caught and rebuilt by the full pipeline
+        assert check_output(six / "groups", six / "dist", jobs=jobs).ok
+        _age(six)
+
+
+def test_warnings_are_reported_by_a_sealed_build_as_by_the_pipeline(
+    six: Path, run_pops: Run
+) -> None:
+    write_group(six, "quiet", "name: Quiet\npayments:\n  credit_card: false\n")
+    first = run_pops("build", cwd=six)
+    second = run_pops("build", cwd=six)
+    assert first.returncode == second.returncode == 0
+    assert "payment-none" in first.stdout
+    assert (second.stdout, second.stderr) == (first.stdout, first.stderr)
+    strict = run_pops("build", "--strict", cwd=six)
+    assert strict.returncode == 1
+    assert "nothing written" in strict.stderr
+
+
+def test_a_change_that_breaks_a_group_writes_nothing(six: Path, run_pops: Run) -> None:
+    assert run_pops("build", cwd=six).returncode == 0
+    before = _tree(six / "dist")
+    write_group(six, "g2", "name: Broken\npayments:\n  credit_card: yes\n")
+    proc = run_pops("build", cwd=six)
+    assert proc.returncode == 1
+    assert "groups/g2.yaml:3:16" in proc.stdout
+    assert _tree(six / "dist") == before
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["new group", "removed group", "new files", "base", "environment"],
+)
+def test_changes_beyond_group_files_take_the_full_pipeline(
+    six: Path, tmp_path: Path, change: str
+) -> None:
+    _build(six)
+    untouched = _group_cache_mtime(six)
+    if change == "new group":
+        write_group(six, "g9", GROUP.format(name="Group 9"))
+    elif change == "removed group":
+        (six / "groups/g1.yaml").unlink()
+    elif change == "new files":  # an SMS message adds mfa/sms.txt
+        path = six / "groups/g0.yaml"
+        path.write_text(
+            path.read_text() + "authentication:\n  mfa:\n    enabled: true\n"
+            '    success_role: authorized_patient\n    sms_message: "Code ${mfa.code}"\n'
+        )
+    elif change == "base":
+        (six / "groups/_brand.yaml").write_text('theme:\n  colors:\n    primary: "#1a237e"\n')
+    else:
+        (six / "environments/staging.yaml").write_text(STAGING.replace("no-reply", "robot"))
+    _build(six)
+    assert _group_cache_mtime(six) != untouched
+    _same_as_fresh(six, tmp_path)
+
+
+def test_a_corrupt_seal_is_never_trusted(six: Path, tmp_path: Path) -> None:
+    _build(six)
+    (seal_file,) = (six / CACHE_DIR).glob("seal-*.bin")
+    data = bytearray(seal_file.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    seal_file.write_bytes(bytes(data))
+    write_group(six, "g1", GROUP.format(name="After"))
+    assert _build(six) == (2, 10)
+    _same_as_fresh(six, tmp_path)
