@@ -507,7 +507,8 @@ _MappingNode = yaml.MappingNode
 _SequenceNode = yaml.SequenceNode
 # What `_Loader.resolve` gives every node: the tag of a scalar written without one.
 _IMPLICIT_TAG = "tag:yaml.org,2002:str"
-# Plain scalars that are a constant, not text; one lookup instead of three set tests.
+# Plain scalars that are a constant, not text (empty is null too); one lookup instead of
+# three set tests.
 _UNSET = object()
 _CONSTANTS: dict[str, Any] = {
     **dict.fromkeys(_NULLS),
@@ -625,41 +626,44 @@ class _Walker:
                     )
                 )
             child = (*path, key)
-            if child in keys:  # each mapping has its own path, so this is a repeated key
+            position = (kmark.line + 1, kmark.column + 1)
+            first = keys.setdefault(child, position)
+            if first is not position:  # each mapping has its own path: a repeated key
                 self.diagnostics.append(
                     _error(
                         self.file,
-                        kmark.line + 1,
-                        kmark.column + 1,
+                        position[0],
+                        position[1],
                         "yaml-duplicate-key",
-                        f"duplicate key `{key}`: first set on line {keys[child][0]}, again on "
-                        f"line {kmark.line + 1}; keep one of them",
+                        f"duplicate key `{key}`: first set on line {first[0]}, again on "
+                        f"line {position[0]}; keep one of them",
                         dotted(child),
                     )
                 )
                 continue
-            keys[child] = (kmark.line + 1, kmark.column + 1)
-            if value_node.__class__ is _ScalarNode:
-                vmark = value_node.start_mark
-                values[child] = (vmark.line + 1, vmark.column + 1)
-                tag = value_node.tag
-                if tag != _IMPLICIT_TAG and not tag.startswith(_STANDARD_TAG) and tag != "!":
-                    raise self._bad_tag(value_node, child)
-                value = value_node.value
-                if value_node.style:  # quoted or block scalar: always a string
-                    out[key] = value
-                    continue
-                if value and value[0] not in _MAYBE_NOT_STRING and len(value) > _YAML11_LONGEST:
+            if value_node.__class__ is not _ScalarNode:
+                out[key] = self.node(value_node, child)
+                continue
+            vmark = value_node.start_mark
+            values[child] = (vmark.line + 1, vmark.column + 1)
+            tag = value_node.tag
+            if tag != _IMPLICIT_TAG and not tag.startswith(_STANDARD_TAG) and tag != "!":
+                raise self._bad_tag(value_node, child)
+            value = value_node.value
+            if value_node.style:  # quoted or block scalar: always a string
+                out[key] = value
+                continue
+            resolved = _CONSTANTS.get(value, _UNSET)  # true, false, null, ~ and empty
+            if resolved is _UNSET:
+                if value[0] not in _MAYBE_NOT_STRING and len(value) > _YAML11_LONGEST:
                     out[key] = value  # plain text: the common case
                     continue
-                value = self.plain(value, child)
-                if value is None:
-                    self.lost_to_comment(key_node, child)
-                    nulls.add(child)
-                    continue  # `key:` and `key: ~` mean "use the default"
-                out[key] = value
-            else:
-                out[key] = self.node(value_node, child)
+                resolved = self.plain(value, child)
+            if resolved is None:
+                self.lost_to_comment(key_node, child)
+                nulls.add(child)
+                continue  # `key:` and `key: ~` mean "use the default"
+            out[key] = resolved
         return out
 
     def lost_to_comment(self, key_node: yaml.Node, path: Path_) -> None:
