@@ -67,6 +67,13 @@ class Layers:
     # on its own, so the same problem is not repeated for each group.
     reported: set[tuple[str, int, int, str]] = field(default_factory=set)
     file_digests: dict[str, str] = field(default_factory=dict)
+    # Per run, so that each of thousands of groups does not redo them: whether
+    # `<name>.yaml` is a group file, and defaults merged with each chain of bases
+    # (keyed by the layers' ids; the value keeps the layers, so ids stay unique).
+    _group_files: dict[str, bool] = field(default_factory=dict, repr=False, compare=False)
+    _prefixes: dict[tuple[int, ...], tuple[tuple[Document, ...], _Merged]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def base(self, name: str) -> Document | None:
         """Load `_<name>.yaml` on first use; None when it is missing or broken."""
@@ -80,6 +87,24 @@ class Layers:
         if display not in self.file_digests:
             self.file_digests[display] = sha_file(Path(display))
         return self.file_digests[display]
+
+    def is_group(self, name: str) -> bool:
+        """True when `groups/<name>.yaml` exists (checked once per name and run)."""
+        known = self._group_files.get(name)
+        if known is None:
+            known = self._group_files[name] = (self.groups_dir / f"{name}.yaml").is_file()
+        return known
+
+    def merged_prefix(self, stack: tuple[Document, ...]) -> _Merged:
+        """The merge of `stack` (defaults and bases), made once and copied for each group."""
+        key = tuple(map(id, stack))
+        cached = self._prefixes.get(key)
+        if cached is None:
+            merged = _Merged("", track=False)
+            for layer in stack:
+                merged.apply(layer)
+            cached = self._prefixes[key] = (stack, merged)
+        return cached[1].copy()
 
     def scope_files(self) -> list[tuple[str, str]]:
         """Shared files every group of this scope depends on: defaults and the overlay."""
@@ -274,27 +299,56 @@ class _Merged:
         self.track = track
         self.history: dict[Path_, list[Setting]] = {}
 
+    def copy(self) -> _Merged:
+        """An independent copy to merge more layers into (history is not copied)."""
+        other = _Merged(self.doc.file, self.track)
+        doc = self.doc
+        other.doc = Document(
+            doc.file,
+            _copy(doc.data),
+            dict(doc.values),
+            dict(doc.keys),
+            dict(doc.raw),
+            set(doc.nulls),
+            dict(doc.origins),
+        )
+        return other
+
     def _forget(self, path: Path_) -> None:
+        """Drop `path` and everything under it from the tables."""
         n = len(path)
         for table in (self.doc.values, self.doc.keys, self.doc.raw, self.doc.origins):
             for p in [p for p in table if p[:n] == path]:
                 del table[p]
-        self.doc.nulls = {p for p in self.doc.nulls if p[:n] != path}
+        self.doc.nulls.difference_update([p for p in self.doc.nulls if p[:n] == path])
+
+    def _forget_leaf(self, path: Path_) -> None:
+        """`_forget` for a path that holds a scalar or nothing, so nothing lies under it.
+
+        Entries below a path only come with a mapping or list there (a reset
+        forgets what was under it), so dropping the path itself is enough and
+        spares a scan of every table for each value a layer overrides.
+        """
+        doc = self.doc
+        doc.values.pop(path, None)
+        doc.keys.pop(path, None)
+        doc.raw.pop(path, None)
+        doc.origins.pop(path, None)
+        doc.nulls.discard(path)
 
     def apply(self, layer: Document) -> None:
-        self._merge(layer.data, (), self.doc.data)
+        doc = self.doc
+        self._merge(layer.data, (), doc.data)
         # Every position this layer wrote now wins; descendants of replaced
         # subtrees were forgotten during the merge.
-        for source, target in ((layer.values, self.doc.values), (layer.keys, self.doc.keys)):
-            target.update(source)
-        self.doc.raw.update(layer.raw)
-        origins = self.doc.origins
-        for p in layer.values:
-            origins[p] = layer.file
-        for p in layer.keys:
-            origins[p] = layer.file
-        for path in sorted(layer.nulls, key=len):
-            self._reset(layer, path)
+        doc.values.update(layer.values)
+        doc.keys.update(layer.keys)
+        doc.raw.update(layer.raw)
+        doc.origins.update(dict.fromkeys(layer.values, layer.file))
+        doc.origins.update(dict.fromkeys(layer.keys, layer.file))
+        if layer.nulls:
+            for path in sorted(layer.nulls, key=len):
+                self._reset(layer, path)
         if self.track:
             for leaf, leaf_value in leaves(layer.data, ()):
                 line, column = layer.values.get(leaf, (1, 1))
@@ -303,15 +357,22 @@ class _Merged:
                 )
 
     def _merge(self, source: dict[str, Any], path: Path_, target: dict[str, Any]) -> None:
+        doc = self.doc
         for key, value in source.items():
-            child = (*path, key)
-            current = target.get(key)
-            if isinstance(value, dict) and isinstance(current, dict):
-                self._merge(value, child, current)
-                continue
-            if key in target or child in self.doc.nulls:
-                self._forget(child)
-            target[key] = _copy(value)
+            if key in target:
+                current = target[key]
+                if isinstance(current, dict):
+                    if isinstance(value, dict):
+                        self._merge(value, (*path, key), current)
+                        continue
+                    self._forget((*path, key))
+                elif isinstance(current, list):
+                    self._forget((*path, key))
+                else:
+                    self._forget_leaf((*path, key))
+            elif doc.nulls and (*path, key) in doc.nulls:
+                self._forget_leaf((*path, key))
+            target[key] = _copy(value) if value.__class__ in _CONTAINERS else value
 
     def _reset(self, layer: Document, path: Path_) -> None:
         """`key:` with no value: back to the built-in default."""
@@ -334,11 +395,15 @@ class _Merged:
                 self.history[path] = [Setting(layer.file, line, column, None)]
 
 
+_CONTAINERS = (dict, list)
+
+
 def _copy(value: Any) -> Any:
+    """A deep copy of loaded data (dicts, lists and immutable scalars)."""
     if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
+        return {k: _copy(v) if v.__class__ in _CONTAINERS else v for k, v in value.items()}
     if isinstance(value, list):
-        return [_copy(v) for v in value]
+        return [_copy(v) if v.__class__ in _CONTAINERS else v for v in value]
     return value
 
 
@@ -381,7 +446,7 @@ def merge_group(doc: Document, slug: str, layers: Layers, *, track: bool = False
         if not isinstance(name, str):
             problem("extends-invalid", "`extends` names a base, e.g. `extends: chain`")
             break
-        if current is doc and (layers.groups_dir / f"{name}.yaml").is_file():
+        if current is doc and layers.is_group(name):
             problem(
                 "extends-group",
                 f"`{name}` is a group, and groups cannot extend groups; move the shared "
@@ -407,14 +472,16 @@ def merge_group(doc: Document, slug: str, layers: Layers, *, track: bool = False
         seen.append(name)
         chain.append(base)
         current = base
-    merged = _Merged(doc.file, track)
-    stack: list[Document] = []
-    if layers.defaults is not None:
-        stack.append(layers.defaults)
-    stack.extend(reversed(chain))
-    stack.append(doc)
+    shared = (*((layers.defaults,) if layers.defaults is not None else ()), *reversed(chain))
+    if shared and not track:
+        merged = layers.merged_prefix(shared)
+    else:
+        merged = _Merged(doc.file, track)
+        for layer in shared:
+            merged.apply(layer)
+    stack = [*shared, doc]
     stack.extend(e.doc for e in layers.overlay if e.targets is None or slug in e.targets)
-    for layer in stack:
+    for layer in stack[len(shared) :]:
         merged.apply(layer)
     merged.doc.data.pop("extends", None)
     merged.doc.file = doc.file
