@@ -94,7 +94,20 @@ class Theme(Panel):
     )
 
     def palette(self) -> dict[str, str]:
-        """All nine colours, normalised, with the defaults that match `dark` filled in."""
-        defaults = DARK_PALETTE if self.dark else LIGHT_PALETTE
-        given = self.colors
-        return {name: getattr(given, name) or defaults[name] for name in COLOR_NAMES}
+        """All nine colours, normalised, with the defaults that match `dark` filled in.
+
+        Rules and renderers ask the same theme several times in a row, so the
+        last answer is kept (a theme is frozen); each caller gets its own copy.
+        """
+        global _last_palette
+        theme, colors = _last_palette
+        if theme is not self:
+            defaults = DARK_PALETTE if self.dark else LIGHT_PALETTE
+            given = self.colors
+            colors = {name: getattr(given, name) or defaults[name] for name in COLOR_NAMES}
+            _last_palette = (self, colors)
+        return dict(colors)
+
+
+# (theme, its palette) for Theme.palette; a strong reference, so the id cannot be reused.
+_last_palette: tuple[Theme | None, dict[str, str]] = (None, {})

@@ -9,14 +9,33 @@ from compiler.load import Path_
 from compiler.model import Group
 
 BACKDROPS = ("background", "surface")
+FOREGROUNDS = ("primary", "error")
+
+# (theme, ratio of each measured pair) of the last group measured: both contrast rules
+# look at the same pairs of the same group, one right after the other.
+_measured: tuple[object, dict[tuple[str, str], float]] = (None, {})
+
+
+def _ratios(group: Group) -> dict[tuple[str, str], float]:
+    global _measured
+    theme, ratios = _measured
+    if theme is not group.theme:
+        palette = group.theme.palette()
+        ratios = {
+            (fg, bg): colors.contrast_ratio(palette[fg], palette[bg])
+            for fg in FOREGROUNDS
+            for bg in BACKDROPS
+        }
+        _measured = (group.theme, ratios)
+    return ratios
 
 
 def pairs(group: Group, foregrounds: tuple[str, ...]) -> Iterator[tuple[str, str, float]]:
-    """(foreground, backdrop, ratio) for every measured pair."""
-    palette = group.theme.palette()
+    """(foreground, backdrop, ratio) for every measured pair (foregrounds of FOREGROUNDS)."""
+    ratios = _ratios(group)
     for fg in foregrounds:
         for bg in BACKDROPS:
-            yield fg, bg, colors.contrast_ratio(palette[fg], palette[bg])
+            yield fg, bg, ratios[fg, bg]
 
 
 def paths(fg: str, bg: str) -> tuple[Path_, ...]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from compiler.model import Group
+from compiler.model import MFA_CODE, Group
 from compiler.rules import Finding
 
 CODE = "mfa-placeholder-unknown"
@@ -27,9 +27,9 @@ def check(group: Group) -> Iterator[Finding]:
     mfa = group.authentication.mfa
     for key in ("email_subject", "email_body", "sms_message"):
         text = getattr(mfa, key)
-        if text is None:
-            continue
-        unknown = sorted({m.group(0) for m in _PLACEHOLDER.finditer(text)} - {"${mfa.code}"})
+        if text is None or text.count("${") == text.count(MFA_CODE):
+            continue  # every placeholder (if any) is ${mfa.code}
+        unknown = sorted({m.group(0) for m in _PLACEHOLDER.finditer(text)} - {MFA_CODE})
         if unknown:
             listed = ", ".join(unknown)
             yield Finding(

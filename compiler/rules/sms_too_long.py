@@ -30,12 +30,13 @@ GSM7_BASIC = frozenset(
 )
 GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
 CODE_DIGITS = "12345678"
+_GSM7 = GSM7_BASIC | GSM7_EXTENSION
 
 
 def segment_cost(text: str) -> tuple[int, int, str]:
     """(length, limit, encoding) of one SMS carrying `text`."""
-    if all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in text):
-        return sum(2 if ch in GSM7_EXTENSION else 1 for ch in text), 160, "GSM-7"
+    if _GSM7.issuperset(text):  # set operations, not a Python step per character
+        return len(text) + sum(map(text.count, GSM7_EXTENSION)), 160, "GSM-7"
     return len(text.encode("utf-16-le")) // 2, 70, "UCS-2"
 
 
