@@ -434,25 +434,29 @@ def _output_state(
 ) -> dict[str, Any]:
     """What the build just left in `scope_root`: manifest hash and stat of every file.
 
-    Files in `known` with the same hash keep that record; the others are stat'ed.
+    A file written this run keeps the stat its worker took; a file in `known`
+    with the same hash keeps that record; only the others are stat'ed.
     """
-    from compiler.layers import sha_file
     from compiler.spare import record_of
 
     files: dict[str, list[Any]] = {}
     unknown: dict[str, str] = {}
     for outcome in result.outcomes:
-        for entry in outcome.entries or []:
+        written = outcome.written
+        for k, entry in enumerate(outcome.entries or []):
             rel, sha = str(entry["path"]), str(entry["sha256"])
+            stat = written[k] if k < len(written) else None
             record = known.get(rel)
-            if record is not None and record[-1] == sha:
+            if stat is not None:
+                files[rel] = [*stat, sha]
+            elif record is not None and record[-1] == sha:
                 files[rel] = record
             else:
                 unknown[rel] = sha
     files.update(record_of(scope_root, unknown))
     return {
         "root": str(scope_root.resolve()),
-        "manifest_sha": sha_file(scope_root / MANIFEST),
+        "manifest_sha": hashlib.sha256(result.manifest or b"").hexdigest(),
         "files": files,
     }
 
@@ -770,8 +774,11 @@ class _Sealing:
         shas: list[str] = []
         sizes: list[int] = []
         live: seal.Stats = array("q")
+        folders: dict[str, tuple[int, int, int, int]] = {}
         for name, result in results.items():
             prefix = _prefix(env, name)
+            for outcome in result.outcomes:
+                folders.update((prefix + rel, stat) for rel, stat in outcome.folders)
             recorded = caches[name].output.get("files", {})
             start = len(files)
             entries = sorted(
@@ -804,6 +811,7 @@ class _Sealing:
             scopes.append(scope)
         made = seal.record(
             spare=_spare_for_seal(files, spare),
+            folders=folders,
             key=self.key,
             inputs=self.inputs,
             scopes=scopes,

@@ -8,14 +8,14 @@ nor rendered again.
 
 The cache lives in `.pops-cache/` beside the groups folder and is never
 trusted blindly: a file that fails its checksum, or was written by another
-compiler build, is ignored and rebuilt. Output state (size and mtime of each
-file the build wrote) lets a no-op build and `build --check` skip reading
-unchanged output.
+compiler build, is ignored and rebuilt. What the output folder holds is not
+kept here but in the seal (seal.py), which a no-op build reads alone.
 """
 
 from __future__ import annotations
 
 import hashlib
+import marshal
 import os
 import tempfile
 import time
@@ -27,7 +27,7 @@ from typing import Any
 from compiler import __version__
 from compiler.diagnostics import Diagnostic
 
-FORMAT = 2
+FORMAT = 3
 CACHE_DIR = ".pops-cache"
 # A file changed within this window of the cache being written could share its
 # recorded mtime; such files are hashed again rather than trusted by stat.
@@ -71,7 +71,8 @@ class Cache:
     groups: dict[str, Entry] = field(default_factory=dict)
     # group file -> (size, mtime_ns, ctime_ns, inode, sha256), to skip re-reading it
     stats: dict[str, tuple[int, int, int, int, str]] = field(default_factory=dict)
-    # Output state: the manifest the last build wrote, and stat of each file below.
+    # Output state, for this run only (saved in the seal): the manifest's sha256
+    # and the stat of each file below the output folder.
     output: dict[str, Any] = field(default_factory=dict)
     written_ns: int = 0
 
@@ -80,60 +81,52 @@ class Cache:
         """The cache for `scope`, or an empty one when missing, corrupt or foreign."""
         if cache_dir is None:
             return cls(None)
-        path = cache_dir / f"{scope or '_base'}.json"
+        path = cache_dir / f"{scope or '_base'}.bin"
         cache = cls(path)
         try:
             raw = path.read_bytes()
-            checksum, _, body = raw.partition(b"\n")
-            if hashlib.sha256(body).hexdigest().encode() != checksum:
+            checksum, body = raw[:32], raw[32:]
+            if hashlib.sha256(body).digest() != checksum:
                 return cache
-            import orjson
-
-            data = orjson.loads(body)
-            if data.get("fingerprint") != fingerprint():
+            data = marshal.loads(body)
+            if data["fingerprint"] != fingerprint():
                 return cache
             cache.groups = {
-                slug: Entry(
-                    e["key"],
-                    e["inputs"],
-                    [Diagnostic(*d) for d in e["diagnostics"]],
-                    e["files"],
-                )
-                for slug, e in data["groups"].items()
+                slug: Entry(key, inputs, [Diagnostic(*d) for d in diagnostics], files)
+                for slug, (key, inputs, diagnostics, files) in data["groups"].items()
             }
-            cache.stats = {k: (v[0], v[1], v[2], v[3], v[4]) for k, v in data["stats"].items()}
-            cache.output = data["output"]
+            cache.stats = data["stats"]
             cache.written_ns = int(data["written_ns"])
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, EOFError, ValueError, KeyError, TypeError):
             return cls(path)
         return cache
 
     def save(self) -> None:
-        """Write atomically; a failure to save only costs speed next time."""
+        """Write atomically; a failure to save only costs speed next time.
+
+        (The output's record is the seal's to keep, see seal.py.)
+        """
         if self.path is None:
             return
         data = {
             "fingerprint": fingerprint(),
             "written_ns": time.time_ns(),
             "groups": {
-                slug: {
-                    "key": e.key,
-                    "inputs": e.inputs,
-                    "diagnostics": [
-                        [d.file, d.line, d.column, d.path, d.code, d.severity, d.message]
+                slug: (
+                    e.key,
+                    e.inputs,
+                    [
+                        (d.file, d.line, d.column, d.path, d.code, d.severity, d.message)
                         for d in e.diagnostics
                     ],
-                    "files": e.files,
-                }
-                for slug, e in sorted(self.groups.items())
+                    e.files,
+                )
+                for slug, e in self.groups.items()
             },
             "stats": self.stats,
-            "output": self.output,
         }
-        import orjson
-
-        body = orjson.dumps(data)
-        blob = hashlib.sha256(body).hexdigest().encode() + b"\n" + body
+        body = marshal.dumps(data)
+        blob = hashlib.sha256(body).digest() + body
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.path.parent)

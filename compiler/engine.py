@@ -12,6 +12,7 @@ bytes as one.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -47,6 +48,9 @@ class Outcome:
     entries: list[dict[str, Any]] | None
     stale: list[Stale] = field(default_factory=list)
     cached: bool = False
+    # The stat of each file as this run wrote it (None: left alone, already right).
+    written: list[tuple[int, int, int, int] | None] = field(default_factory=list)
+    folders: list[tuple[str, tuple[int, int, int, int]]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -104,6 +108,73 @@ def _init_worker(groups_dir: str, env: str | None, env_dir: str | None) -> None:
     _WORKER["layers"] = load_layers(Path(groups_dir), env, Path(env_dir) if env_dir else None)
 
 
+class _Writer:
+    """Writes one worker's groups below an output folder, through a folder descriptor.
+
+    It hands back each file's stat as written, so the parent never stats the
+    tree again to record it (see seal.py).
+    """
+
+    def __init__(self, root: str, replace: bool) -> None:
+        os.makedirs(root, exist_ok=True)
+        self.fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+        self.replace = replace
+        self.made: set[str] = set()
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+    def folders_of(self, rels: Iterable[str]) -> list[tuple[str, tuple[int, int, int, int]]]:
+        """The stat of each group folder holding `rels`, now that the group is written."""
+        folders = sorted({rel.rpartition("/")[0] for rel in rels} - {"", "groups"})
+        return [(f, stat_of(os.stat(f, dir_fd=self.fd))) for f in folders]
+
+    def _folder(self, rel: str) -> None:
+        head = rel.rpartition("/")[0]
+        if not head or head in self.made:
+            return
+        parts = head.split("/")
+        for k in range(1, len(parts) + 1):
+            folder = "/".join(parts[:k])
+            if folder in self.made:
+                continue
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(folder, 0o755, dir_fd=self.fd)
+            self.made.add(folder)
+
+    def write(self, rel: str, data: bytes) -> tuple[int, int, int, int] | None:
+        """Write one file; its stat, or None when it was left alone (already right)."""
+        self._folder(rel)
+        target = rel
+        if self.replace:
+            # Never write through an existing file: in the spare tree it may share
+            # its inode with the live output. And leave a file that already holds
+            # these bytes alone, so a shared inode (and its stat record) stays.
+            try:
+                with open(rel, "rb", opener=self._opener) as handle:
+                    if handle.read() == data:
+                        return None
+            except OSError:
+                pass
+            head, _, name = rel.rpartition("/")
+            target = f"{head}/.{name}.pops-tmp" if head else f".{name}.pops-tmp"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        fd = os.open(target, flags, 0o644, dir_fd=self.fd)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            st = os.fstat(fd)
+        finally:
+            os.close(fd)
+        if target != rel:
+            os.replace(target, rel, src_dir_fd=self.fd, dst_dir_fd=self.fd)
+        return stat_of(st)
+
+    def _opener(self, path: str, flags: int) -> int:
+        return os.open(path, flags, dir_fd=self.fd)
+
+
 def _compile_chunk(
     paths: list[str],
     render: bool,
@@ -116,48 +187,37 @@ def _compile_chunk(
 
     layers = layers if layers is not None else _WORKER["layers"]
     out: list[Outcome] = []
-    made: set[Path] = set()
-    for raw in paths:
-        result = compile_group(Path(raw), render=render, layers=layers)
-        entries = None
-        stale: list[Stale] = []
-        if result.files is not None:
-            entries = [file_entry(rel, data) for rel, data in result.files.items()]
-            if write_dir is not None:
-                for rel, data in result.files.items():
-                    target = Path(write_dir, rel)
-                    if target.parent not in made:
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        made.add(target.parent)
-                    if replace:
-                        # Never write through an existing file: in the spare tree it
-                        # may share its inode with the live output. And leave a file
-                        # that already holds these bytes alone, so a shared inode
-                        # (and the live file's stat record) stays as it is.
+    writer = _Writer(write_dir, replace) if write_dir is not None else None
+    try:
+        for raw in paths:
+            result = compile_group(Path(raw), render=render, layers=layers)
+            entries = None
+            written: list[tuple[int, int, int, int] | None] = []
+            folders: list[tuple[str, tuple[int, int, int, int]]] = []
+            stale: list[Stale] = []
+            if result.files is not None:
+                entries = [file_entry(rel, data) for rel, data in result.files.items()]
+                if writer is not None:
+                    written = [writer.write(rel, data) for rel, data in result.files.items()]
+                    folders = writer.folders_of(result.files)
+                if compare_dir is not None:
+                    for rel, data in result.files.items():
                         try:
-                            if target.read_bytes() == data:
-                                continue
-                        except OSError:
-                            pass
-                        temporary = target.with_name(f".{target.name}.pops-tmp")
-                        temporary.write_bytes(data)
-                        os.replace(temporary, target)
-                    else:
-                        target.write_bytes(data)
-            if compare_dir is not None:
-                for rel, data in result.files.items():
-                    try:
-                        same = Path(compare_dir, rel).read_bytes() == data
-                        if not same:
-                            stale.append(Stale(rel, "changed"))
-                    except FileNotFoundError:
-                        stale.append(Stale(rel, "missing"))
-        digest = input_sha(result.source_sha256, result.file, result.inputs, layers)
-        out.append(
-            Outcome(
+                            same = Path(compare_dir, rel).read_bytes() == data
+                            if not same:
+                                stale.append(Stale(rel, "changed"))
+                        except FileNotFoundError:
+                            stale.append(Stale(rel, "missing"))
+            digest = input_sha(result.source_sha256, result.file, result.inputs, layers)
+            outcome = Outcome(
                 result.slug, result.file, digest, result.inputs, result.diagnostics, entries, stale
             )
-        )
+            outcome.written = written
+            outcome.folders = folders
+            out.append(outcome)
+    finally:
+        if writer is not None:
+            writer.close()
     return out
 
 

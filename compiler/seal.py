@@ -414,14 +414,25 @@ def record(
     root: Path,
     diagnostics: Iterable[Diagnostic],
     spare: tuple[bytes, Stats, list[str]] | None = None,
+    folders: dict[str, tuple[int, int, int, int]] | None = None,
 ) -> Seal:
-    """A seal for what a build just left in `root` (its folders are stat'ed here)."""
+    """A seal for what a build just left in `root`.
+
+    `folders` holds stats the workers took of group folders they finished;
+    every other folder is stat'ed here.
+    """
     dirs = dirs_of(files)
+    known = folders or {}
+    missing = [d for d in dirs if d not in known]
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        live_dirs = stat_paths(dirs, fd)
+        fresh = stat_paths(missing, fd)
     finally:
         os.close(fd)
+    found = {d: tuple(fresh[4 * k : 4 * k + 4]) for k, d in enumerate(missing)}
+    live_dirs: Stats = array("q")
+    for d in dirs:
+        live_dirs.extend(known[d] if d in known else found[d])
     seal = Seal(key, inputs[0], inputs[1], scopes, files, blob(shas), sizes, live, dirs, live_dirs)
     seal.diagnostics = [
         (d.file, d.line, d.column, d.path, d.code, d.severity, d.message) for d in diagnostics

@@ -146,8 +146,8 @@ DAMAGE = {
 @pytest.mark.parametrize("damage", sorted(DAMAGE))
 def test_corrupt_cache_is_ignored_and_rebuilt(five: Path, damage: str) -> None:
     _build(five)
-    files = sorted(p for p in (five / CACHE_DIR).iterdir() if p.suffix in {".json", ".bin"})
-    assert [p.name.split("-")[0] for p in files] == ["_base.json", "seal"]
+    files = sorted(p for p in (five / CACHE_DIR).iterdir() if p.suffix == ".bin")
+    assert [p.name.split("-")[0] for p in files] == ["_base.bin", "seal"]
     for path in files:  # the per-group cache and the seal of dist/
         path.write_bytes(DAMAGE[damage](path.read_bytes()))
     before = _tree(five / "dist")
@@ -157,13 +157,16 @@ def test_corrupt_cache_is_ignored_and_rebuilt(five: Path, damage: str) -> None:
 
 
 @pytest.mark.parametrize("damage", sorted(DAMAGE))
-def test_corrupt_seal_falls_back_to_the_group_cache(five: Path, damage: str) -> None:
+@pytest.mark.parametrize("which", ["_base.bin", "seal"])
+def test_each_corrupt_cache_file_is_ignored(five: Path, damage: str, which: str) -> None:
+    """Without the seal nothing vouches for dist/, so every group is written again."""
     _build(five)
-    (seal_file,) = (five / CACHE_DIR).glob("seal-*.bin")
-    seal_file.write_bytes(DAMAGE[damage](seal_file.read_bytes()))
+    (path,) = (five / CACHE_DIR).glob(f"{which}*")
+    path.write_bytes(DAMAGE[damage](path.read_bytes()))
     before = _tree(five / "dist")
-    assert _build(five) == (0, 5)  # the seal is ignored; the per-group cache still holds
+    assert _build(five) == ((5, 0) if which == "seal" else (0, 5))
     assert _tree(five / "dist") == before
+    assert _build(five) == (0, 5)
     assert check_output(five / "groups", five / "dist").ok
 
 
