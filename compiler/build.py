@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import hashlib
+import itertools
 import os
 import re
 import shutil
@@ -781,19 +782,19 @@ class _Sealing:
                 folders.update((prefix + rel, stat) for rel, stat in outcome.folders)
             recorded = caches[name].output.get("files", {})
             start = len(files)
-            entries = sorted(
-                (e for o in result.outcomes for e in o.entries or []), key=lambda e: str(e["path"])
-            )
-            for entry in entries:
-                rel, sha = str(entry["path"]), str(entry["sha256"])
-                known = recorded.get(rel)
-                if known is None or known[4] != sha:
-                    seal.discard(self.path)
-                    return
-                files.append(prefix + rel)
-                shas.append(sha)
-                sizes.append(int(entry["size"]))
-                live.extend(known[:4])
+            entries = [e for o in result.outcomes for e in o.entries or []]
+            paths = [str(e["path"]) for e in entries]
+            if any(a > b for a, b in itertools.pairwise(paths)):
+                entries.sort(key=lambda e: str(e["path"]))  # slug order is not path order
+                paths = [str(e["path"]) for e in entries]
+            records = [recorded.get(rel) for rel in paths]
+            if any(r is None or r[4] != e["sha256"] for r, e in zip(records, entries, strict=True)):
+                seal.discard(self.path)
+                return
+            files += [prefix + rel for rel in paths]
+            shas += [str(e["sha256"]) for e in entries]
+            sizes += [int(e["size"]) for e in entries]
+            live.extend([n for r in records if r is not None for n in r[:4]])
             manifest = result.manifest or b""
             try:
                 live.extend(seal.stat_of(os.stat(root / (prefix + MANIFEST))))

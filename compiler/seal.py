@@ -394,8 +394,7 @@ def _recheck(seal: Seal, root: Path, found: Stats, expected: Stats) -> bool:
 def dirs_of(files: Iterable[str]) -> list[str]:
     """Every folder holding an output file, "." (the output root) first."""
     found: set[str] = set()
-    for rel in files:
-        parent = rel.rpartition("/")[0]
+    for parent in {rel.rpartition("/")[0] for rel in files}:
         while parent and parent not in found:
             found.add(parent)
             parent = parent.rpartition("/")[0]
