@@ -18,6 +18,7 @@ can be strict where YAML 1.1 is ambiguous:
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -170,21 +171,42 @@ def load_file(path: Path, display: str | None = None) -> tuple[Document | None, 
     """Read and load one file; every failure is a diagnostic, never an exception."""
     name = display if display is not None else str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            return None, [
-                _error(
-                    name,
-                    1,
-                    1,
-                    "file-too-large",
-                    f"file is {size} bytes; a group file may be at most {MAX_BYTES} bytes (1 MiB)",
-                )
-            ]
-        data = path.read_bytes()
+        size, data = _read(path)
     except OSError as exc:
         return None, [_error(name, 1, 1, "file-unreadable", f"cannot read file: {exc.strerror}")]
+    if data is None:
+        return None, [
+            _error(
+                name,
+                1,
+                1,
+                "file-too-large",
+                f"file is {size} bytes; a group file may be at most {MAX_BYTES} bytes (1 MiB)",
+            )
+        ]
     return load_bytes(data, name)
+
+
+def _read(path: Path) -> tuple[int, bytes | None]:
+    """(size, bytes) of a file, or (size, None) when it is over MAX_BYTES.
+
+    One open, fstat and read: half the system-call time of stat() then
+    read_bytes(), which a build pays for each of thousands of files.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        size = os.fstat(fd).st_size
+        if size > MAX_BYTES:
+            return size, None
+        data = os.read(fd, size + 1)
+        if len(data) > size:  # it grew since the fstat, or its size is not known up front
+            chunks = [data]
+            while chunk := os.read(fd, 1 << 16):
+                chunks.append(chunk)
+            data = b"".join(chunks)
+        return size, data
+    finally:
+        os.close(fd)
 
 
 def load_bytes(data: bytes, file: str) -> tuple[Document | None, list[Diagnostic]]:
