@@ -574,6 +574,8 @@ def _pipeline_build(
     scopes: list[str | None] = [env] if env is not None else [None, *environments(folder)]
     cache_dir = cache_dir_for(groups_dir) if use_cache else None
     probe = {s: Cache.load(cache_dir, s) for s in scopes}
+    if sealing is not None:
+        sealing.scan()
     sealed = seal.load(sealing.path, sealing.key) if sealing is not None else None
     if sealing is not None:
         seal.discard(sealing.path)  # the output and the spare may change from here on
@@ -741,15 +743,22 @@ class _Sealing:
     key: tuple[Any, ...]
     groups_dir: Path
     env_dir: Path
-    inputs: tuple[list[str], seal.Stats] | None  # as they were when the build began
+    inputs: tuple[list[str], seal.Stats] | None = None  # as they were when the build began
+    scanned: bool = False
 
     @classmethod
     def begin(
         cls, groups_dir: Path, env_dir: Path, root: Path, env: str | None, strict: bool
     ) -> _Sealing:
         key = seal.key_for(fingerprint(), groups_dir, env_dir, root, env, strict)
-        path = seal.seal_path(cache_dir_for(groups_dir), root)
-        return cls(path, key, groups_dir, env_dir, seal.scan_inputs(groups_dir, env_dir))
+        return cls(seal.seal_path(cache_dir_for(groups_dir), root), key, groups_dir, env_dir)
+
+    def scan(self) -> tuple[list[str], seal.Stats] | None:
+        """The inputs as the build is about to read them (once per build)."""
+        if not self.scanned:
+            self.inputs = seal.scan_inputs(self.groups_dir, self.env_dir)
+            self.scanned = True
+        return self.inputs
 
     def inputs_unchanged(self) -> bool:
         """The inputs still are what they were when the build began (so it used them)."""
@@ -901,20 +910,27 @@ def _sealed_build(
     child stats the output tree on the other core.
     """
     sealed = seal.load(sealing.path, sealing.key)
-    if sealed is None or sealing.inputs is None or not sealed.scopes:
+    if sealed is None or not sealed.scopes:
         return None
-    changes = seal.changed_inputs(sealed, *sealing.inputs)
-    if changes is None or len(changes.groups) > seal.MAX_CHANGED:
-        return None
-    if changes.groups and sealed.diagnostics:
-        return None  # problems are merged across groups; the pipeline knows how
-    share = 0.0 if jobs == 1 else (1.0 if changes.groups else 0.5)
     lock = lock_output(root, cache_dir_for(groups_dir))
     try:
+        if not seal.unchanged_since_load(sealing.path, sealed):
+            return None  # another build got the lock first and changed the output
         recover(root)  # what a killed build left beside the output
-        check = seal.OutputCheck(sealed, root, share)
+        # The child's share assumes nothing changed: then this process stats the
+        # inputs and the rest of the outputs, and both finish together.
+        check = seal.OutputCheck(sealed, root, parallel=jobs != 1, balance=len(sealed.inputs))
+        inputs = sealing.scan()
+        changes = seal.changed_inputs(sealed, *inputs) if inputs is not None else None
+        if changes is None or len(changes.groups) > seal.MAX_CHANGED:
+            check.abandon()
+            return None
         if not changes.groups:
             return _from_seal(sealed, 0) if check.intact(refresh=sealing.path) else None
+        if sealed.diagnostics:
+            check.abandon()
+            return None  # problems are merged across groups; the pipeline knows how
+        check.offload()  # all of the outputs to children: this process compiles
         update = _compile_changed(sealed, changes.groups, groups_dir, folder)
         if not check.intact() or update is None or not sealing.inputs_unchanged():
             return None
@@ -929,7 +945,7 @@ def _sealed_build(
         if data and not advance(sealed, root, spare.dir, wanted, data):
             return None
         sealed.sizes = sizes
-        sealed.input_stats = sealing.inputs[1]
+        sealed.input_stats = inputs[1] if inputs is not None else sealed.input_stats
         seal.save(sealing.path, sealed)
     finally:
         os.close(lock)
@@ -1015,12 +1031,15 @@ def check_output(
     if use_cache:
         sealing = _Sealing.begin(groups_dir, folder, root, env, strict)
         sealed = seal.load(sealing.path, sealing.key)
-        if sealed is not None and sealed.scopes and sealing.inputs is not None:
-            changes = seal.changed_inputs(sealed, *sealing.inputs)
+        if sealed is not None and sealed.scopes:
+            check = seal.OutputCheck(sealed, root, parallel=jobs != 1, balance=len(sealed.inputs))
+            inputs = sealing.scan()
+            changes = seal.changed_inputs(sealed, *inputs) if inputs is not None else None
             if changes is not None and not changes.groups:
-                check = seal.OutputCheck(sealed, root, 0.0 if jobs == 1 else 0.5)
                 if check.intact(refresh=sealing.path):
                     return CheckReport(_from_seal(sealed, 0), [])
+            else:
+                check.abandon()
     envs = set(environments(folder)) if env is None else set()
 
     def targets(scope: str | None) -> tuple[Path | None, Path | None]:

@@ -108,6 +108,7 @@ class Seal:
     spare_extra: list[str] = field(default_factory=list)  # spare files the output lacks
     diagnostics: list[tuple[Any, ...]] = field(default_factory=list)
     mtime_ns: int = 0  # of the seal file: nothing at least this recent is trusted by stat
+    inode: int = 0  # of the seal file, to tell whether another build replaced it
 
     @property
     def groups(self) -> int:
@@ -156,7 +157,7 @@ def load(path: Path, key: tuple[Any, ...]) -> Seal | None:
     """The seal at `path` if it is intact and was made under the same `key`."""
     try:
         with open(path, "rb") as handle:
-            mtime = os.fstat(handle.fileno()).st_mtime_ns
+            st = os.fstat(handle.fileno())
             raw = handle.read()
         checksum, body = raw[:32], raw[32:]
         if hashlib.sha256(body).digest() != checksum:
@@ -182,7 +183,8 @@ def load(path: Path, key: tuple[Any, ...]) -> Seal | None:
             _stats(spare_dirs) if spare_dirs is not None else None,
             spare_extra,
             diagnostics,
-            mtime,
+            st.st_mtime_ns,
+            st.st_ino,
         )
     except (OSError, EOFError, ValueError, TypeError, IndexError):
         return None
@@ -294,56 +296,72 @@ def changed_inputs(seal: Seal, names: list[str], stats: Stats) -> InputChanges |
 
 
 class OutputCheck:
-    """Stats every output file and folder against the seal, a share of them in a child.
+    """Stats every output file and folder against the seal, part of them in children.
 
-    `begin` forks a child that stats the last `child_share` of the paths on
-    the other core while the caller goes on (with its own share, or compiling
-    the groups that changed); `intact` collects the verdict.
+    On creation a child is forked to stat the tail of the paths on the other
+    core, sized so that it finishes with this process when this process also
+    has `balance` stats of its own to do (the inputs). `offload` hands the rest
+    to a second child (this process is about to compile); `intact` collects the
+    verdict, doing whatever no child took.
     """
 
-    def __init__(self, sealed: Seal, root: Path, child_share: float) -> None:
+    def __init__(self, sealed: Seal, root: Path, *, parallel: bool, balance: int = 0) -> None:
         self.seal = sealed
         self.root = root
         self.rels = sealed.files + sealed.dirs
         self.fd: int | None = None
-        self.pid = 0
-        self.reader = -1
+        self.children: list[tuple[int, int, int, int]] = []  # start, end, pid, pipe
+        self.done = 0  # rels[:done] are taken by children
         with contextlib.suppress(OSError):
             self.fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
         total = len(self.rels)
-        forked = child_share > 0 and total >= SPLIT_AT and (os.cpu_count() or 1) > 1
-        self.split = total - int(total * child_share) if forked else total
+        self.parallel = parallel and total >= SPLIT_AT and (os.cpu_count() or 1) > 1
+        self.split = max(0, (total - balance) // 2) if self.parallel else total
         if self.fd is not None and self.split < total:
-            self._fork()
+            self._fork(self.split, total)
 
-    def _fork(self) -> None:
+    def _fork(self, start: int, end: int) -> None:
         assert self.fd is not None
         reader, writer = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: stat, send, leave without running any cleanup
             try:
                 os.close(reader)
-                view = memoryview(stat_paths(self.rels[self.split :], self.fd).tobytes())
+                view = memoryview(stat_paths(self.rels[start:end], self.fd).tobytes())
                 while view:
                     view = view[os.write(writer, view) :]
             finally:
                 os._exit(0)
         os.close(writer)
-        self.pid, self.reader = pid, reader
+        self.children.append((start, end, pid, reader))
 
-    def _child_part(self) -> Stats:
+    def offload(self) -> None:
+        """Give this process's share to a child too."""
+        if self.parallel and self.fd is not None and self.split > 0:
+            self._fork(0, self.split)
+            self.done = self.split
+
+    def abandon(self) -> None:
+        """The verdict is not needed: reap the children, release the folder."""
+        for _, _, pid, reader in self.children:
+            os.close(reader)
+            os.waitpid(pid, 0)
+        self.children = []
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+    def _collect(self, start: int, end: int, pid: int, reader: int) -> Stats:
         assert self.fd is not None
+        chunks: list[bytes] = []
+        with os.fdopen(reader, "rb") as pipe:
+            while chunk := pipe.read(1 << 20):
+                chunks.append(chunk)
+        os.waitpid(pid, 0)
         part = array("q")
-        if self.pid:
-            chunks: list[bytes] = []
-            with os.fdopen(self.reader, "rb") as pipe:
-                while chunk := pipe.read(1 << 20):
-                    chunks.append(chunk)
-            os.waitpid(self.pid, 0)
-            self.pid = 0
-            part.frombytes(b"".join(chunks))
-        if len(part) != 4 * (len(self.rels) - self.split):  # no child, or it failed
-            part = stat_paths(self.rels[self.split :], self.fd)
+        part.frombytes(b"".join(chunks))
+        if len(part) != 4 * (end - start):  # the child failed: do its part here
+            part = stat_paths(self.rels[start:end], self.fd)
         return part
 
     def intact(self, refresh: Path | None = None) -> bool:
@@ -353,7 +371,12 @@ class OutputCheck:
         if self.fd is None:
             return False
         try:
-            found = stat_paths(self.rels[: self.split], self.fd) + self._child_part()
+            pieces = [(self.done, stat_paths(self.rels[self.done : self.split], self.fd))]
+            pieces += [(a, self._collect(a, b, pid, pipe)) for a, b, pid, pipe in self.children]
+            found: Stats = array("q")
+            for _, piece in sorted(pieces, key=lambda p: p[0]):
+                found += piece
+            self.children = []
         finally:
             os.close(self.fd)
             self.fd = None
@@ -367,6 +390,15 @@ class OutputCheck:
             with contextlib.suppress(OSError):
                 os.utime(refresh)
         return True
+
+
+def unchanged_since_load(path: Path, sealed: Seal) -> bool:
+    """The seal file is still the one `sealed` was read from (no build replaced it)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return st.st_mtime_ns == sealed.mtime_ns and st.st_ino == sealed.inode
 
 
 def _recheck(seal: Seal, root: Path, found: Stats, expected: Stats) -> bool:
