@@ -22,7 +22,6 @@ import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -294,25 +293,27 @@ def _subdocument(doc: Document, prefix: Path_) -> Document:
 class _Merged:
     """Accumulates layers into one Document, remembering who wrote what."""
 
-    def __init__(self, file: str, track: bool) -> None:
-        self.doc = Document(file, {})
+    def __init__(self, file: str, track: bool, doc: Document | None = None) -> None:
+        self.doc = doc if doc is not None else Document(file, {})
         self.track = track
         self.history: dict[Path_, list[Setting]] = {}
 
     def copy(self) -> _Merged:
         """An independent copy to merge more layers into (history is not copied)."""
-        other = _Merged(self.doc.file, self.track)
         doc = self.doc
-        other.doc = Document(
+        return _Merged(
             doc.file,
-            _copy(doc.data),
-            dict(doc.values),
-            dict(doc.keys),
-            dict(doc.raw),
-            set(doc.nulls),
-            dict(doc.origins),
+            self.track,
+            Document(
+                doc.file,
+                _copy(doc.data),
+                dict(doc.values),
+                dict(doc.keys),
+                dict(doc.raw),
+                set(doc.nulls),
+                dict(doc.origins),
+            ),
         )
-        return other
 
     def _forget(self, path: Path_) -> None:
         """Drop `path` and everything under it from the tables."""
@@ -442,12 +443,18 @@ def merge_group(doc: Document, slug: str, layers: Layers, *, track: bool = False
         name = current.data.get("extends")
         if name is None:
             break
-        problem = partial(_extends_problem, problems, current)
         if not isinstance(name, str):
-            problem("extends-invalid", "`extends` names a base, e.g. `extends: chain`")
+            _extends_problem(
+                problems,
+                current,
+                "extends-invalid",
+                "`extends` names a base, e.g. `extends: chain`",
+            )
             break
         if current is doc and layers.is_group(name):
-            problem(
+            _extends_problem(
+                problems,
+                current,
                 "extends-group",
                 f"`{name}` is a group, and groups cannot extend groups; move the shared "
                 f"settings to groups/_{name}.yaml (a base) and extend that",
@@ -455,7 +462,9 @@ def merge_group(doc: Document, slug: str, layers: Layers, *, track: bool = False
             break
         if name in seen:
             cycle = " -> ".join([*seen[1:], name]) if len(seen) > 1 else name
-            problem(
+            _extends_problem(
+                problems,
+                current,
                 "extends-cycle",
                 f"bases extend each other in a cycle ({cycle}); remove one `extends`",
             )
@@ -465,8 +474,11 @@ def merge_group(doc: Document, slug: str, layers: Layers, *, track: bool = False
             path = layers.groups_dir / f"_{name}.yaml"
             missing.append(_display(path))
             if not path.is_file():
-                problem(
-                    "extends-missing", f"no base `{name}`: create {_display(path)}, or fix the name"
+                _extends_problem(
+                    problems,
+                    current,
+                    "extends-missing",
+                    f"no base `{name}`: create {_display(path)}, or fix the name",
                 )
             break
         seen.append(name)
@@ -485,10 +497,7 @@ def merge_group(doc: Document, slug: str, layers: Layers, *, track: bool = False
         merged.apply(layer)
     merged.doc.data.pop("extends", None)
     merged.doc.file = doc.file
-    files = []
-    for layer in stack:
-        if layer.file not in files:
-            files.append(layer.file)
+    files = list(dict.fromkeys(layer.file for layer in stack))
     return Merged(merged.doc, problems, [*files, *missing], merged.history)
 
 
