@@ -27,8 +27,10 @@ from compiler.output import (
     Staging,
     Stale,
     file_entry,
+    inputs_digest,
     link_files,
     lock_output,
+    patch_manifest,
     recover,
     swap_in,
 )
@@ -760,6 +762,27 @@ class _Sealing:
             self.scanned = True
         return self.inputs
 
+    def read_unchanged(self, slugs: list[str]) -> bool:
+        """The files a build of just these groups read are still as scanned.
+
+        (The groups' own files, shared layers and overlays; another group
+        edited meanwhile keeps its old stat in the seal and is compiled next time.)
+        """
+        if self.inputs is None:
+            return False
+        names, stats = self.inputs
+        own = {f"g/{slug}.yaml" for slug in slugs}
+        for i, name in enumerate(names):
+            if name in own or not name.startswith("g/") or name[2] == "_":
+                folder = self.groups_dir if name.startswith("g/") else self.env_dir
+                try:
+                    now = seal.stat_of(os.stat(folder / name[2:]))
+                except OSError:
+                    return False
+                if now != tuple(stats[4 * i : 4 * i + 4]):
+                    return False
+        return True
+
     def inputs_unchanged(self) -> bool:
         """The inputs still are what they were when the build began (so it used them)."""
         return self.inputs is not None and seal.scan_inputs(self.groups_dir, self.env_dir) == (
@@ -931,8 +954,8 @@ def _sealed_build(
             check.abandon()
             return None  # problems are merged across groups; the pipeline knows how
         check.offload()  # all of the outputs to children: this process compiles
-        update = _compile_changed(sealed, changes.groups, groups_dir, folder)
-        if not check.intact() or update is None or not sealing.inputs_unchanged():
+        update = _compile_changed(sealed, changes.groups, groups_dir, folder, root)
+        if not check.intact() or update is None or not sealing.read_unchanged(changes.groups):
             return None
         wanted, sizes, data = update
         seal.discard(sealing.path)
@@ -953,7 +976,7 @@ def _sealed_build(
 
 
 def _compile_changed(
-    sealed: seal.Seal, slugs: list[str], groups_dir: Path, folder: Path
+    sealed: seal.Seal, slugs: list[str], groups_dir: Path, folder: Path, root: Path
 ) -> tuple[list[str], list[int], dict[int, bytes]] | None:
     """Each output's sha256 and size after compiling the changed groups, and new bytes.
 
@@ -962,7 +985,7 @@ def _compile_changed(
     and writes the same files as before (so the seal's layout still holds).
     The scopes' digests and manifests' records are updated in place.
     """
-    from compiler.engine import input_sha, manifest_for
+    from compiler.engine import input_sha
     from compiler.layers import load_layers
 
     wanted = seal.hexes(sealed.sha_blob)
@@ -986,23 +1009,22 @@ def _compile_changed(
                 if sha != wanted[i]:
                     wanted[i], sizes[i], data[i] = sha, len(content), content
             digests[position] = input_sha(result.source_sha256, result.file, result.inputs, layers)
-        cut = len(scope.prefix)
-        entries = [
-            {"path": sealed.files[i][cut:], "sha256": wanted[i], "size": sizes[i]}
-            for i in range(scope.start, scope.end - 1)
-        ]
-        # The manifest sorts its files whatever group they come with: hand them over once.
-        pairs = enumerate(zip(scope.slugs, digests, strict=True))
-        scope.inputs_digest, manifest = manifest_for(
-            (s, d, entries if k == 0 else []) for k, (s, d) in pairs
-        )
+        scope.inputs_digest = inputs_digest(zip(scope.slugs, digests, strict=True))
         scope.digest_blob = seal.blob(digests)
+        cut = len(scope.prefix)
         at = scope.end - 1
-        wanted[at], sizes[at], data[at] = (
-            hashlib.sha256(manifest).hexdigest(),
-            len(manifest),
-            manifest,
-        )
+        changed = {
+            sealed.files[i][cut:]: (wanted[i], sizes[i]) for i in data if scope.start <= i < at
+        }
+        try:
+            old = (root / sealed.files[at]).read_bytes()
+        except OSError:
+            return None
+        manifest = patch_manifest(old, scope.inputs_digest, changed)
+        if manifest is None:
+            return None
+        wanted[at], sizes[at] = hashlib.sha256(manifest).hexdigest(), len(manifest)
+        data[at] = manifest
     return wanted, sizes, data
 
 

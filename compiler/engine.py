@@ -16,9 +16,7 @@ import contextlib
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +24,7 @@ from compiler import __version__
 from compiler.cache import Cache, Entry, group_key
 from compiler.diagnostics import Diagnostic, finalize
 from compiler.layers import Layers, aggregate, load_layers
-from compiler.output import Stale, file_entry, manifest_bytes
+from compiler.output import Stale, file_entry, inputs_digest, manifest_bytes
 from compiler.seal import stat_of
 
 Progress = Callable[[int, int], None]
@@ -253,6 +251,9 @@ def compile_paths(
             if progress is not None:
                 progress(done_before + len(results), total)
         return results
+    from concurrent.futures import ProcessPoolExecutor  # (a build of a few groups never needs it)
+    from multiprocessing import get_context
+
     context = get_context("fork") if "fork" in _start_methods() else None
     size = max(8, min(CHUNK, len(raw) // (jobs * 8) or 8))
     with ProcessPoolExecutor(
@@ -383,15 +384,14 @@ def manifest_for(
     groups: Iterable[tuple[str, str, list[dict[str, Any]]]],
 ) -> tuple[str, bytes]:
     """(inputsDigest, manifest.json bytes) from each group's slug, input digest and files."""
-    inputs = hashlib.sha256()
     entries: list[dict[str, Any]] = []
-    slugs: list[str] = []
+    pairs: list[tuple[str, str]] = []
     for slug, digest, files in groups:
-        inputs.update(f"{slug}.yaml\0{digest}\n".encode())
         entries.extend(files)
-        slugs.append(slug)
-    return inputs.hexdigest(), manifest_bytes(
-        entries, compiler=__version__, inputs_digest=inputs.hexdigest(), groups=slugs
+        pairs.append((slug, digest))
+    digest = inputs_digest(pairs)
+    return digest, manifest_bytes(
+        entries, compiler=__version__, inputs_digest=digest, groups=[s for s, _ in pairs]
     )
 
 

@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +24,42 @@ MANIFEST = "manifest.json"
 
 def file_entry(path: str, data: bytes) -> dict[str, str | int]:
     return {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+
+
+def inputs_digest(groups: Iterable[tuple[str, str]]) -> str:
+    """The manifest's inputsDigest: every group's slug and input digest, in order."""
+    return hashlib.sha256(
+        "".join(f"{slug}.yaml\0{digest}\n" for slug, digest in groups).encode()
+    ).hexdigest()
+
+
+def patch_manifest(manifest: bytes, digest: str, files: dict[str, tuple[str, int]]) -> bytes | None:
+    """`manifest` with a new inputsDigest and new sha256 and size for some of its files.
+
+    The same bytes manifest_bytes would write for the changed entries (the
+    files listed stay the same), found by their exact text instead of parsing
+    7 MB of JSON. None when an entry is not where that text says it is.
+    """
+    out: list[bytes] = []
+    at = manifest.find(b'\n  "inputsDigest": "')
+    if at < 0:
+        return None
+    at += len(b'\n  "inputsDigest": "')
+    out += [manifest[:at], digest.encode()]
+    cursor = at + 64
+    for path in sorted(files):
+        sha, size = files[path]
+        entry = manifest.find(b'      "path": "' + path.encode() + b'",\n', cursor)
+        if entry < 0:
+            return None
+        head = manifest.find(b'"sha256": "', entry) + len(b'"sha256": "')
+        tail = manifest.find(b"\n", head + 64 + 3)  # the end of the "size" line
+        if head < len(b'"sha256": "') or tail < 0:
+            return None
+        out += [manifest[cursor:head], f'{sha}",\n      "size": {size}'.encode()]
+        cursor = tail
+    out.append(manifest[cursor:])
+    return b"".join(out)
 
 
 def manifest_bytes(

@@ -248,3 +248,34 @@ def test_a_corrupt_seal_is_never_trusted(six: Path, tmp_path: Path) -> None:
     assert _build(six) == (12, 0)  # nothing vouches for dist/ now: all of it is written
     _same_as_fresh(six, tmp_path)
     assert _build(six) == (0, 12)
+
+
+def test_a_patched_manifest_is_the_manifest_written_from_scratch() -> None:
+    from compiler.output import inputs_digest, manifest_bytes, patch_manifest
+
+    def entries(sizes: dict[str, int]) -> list[dict[str, str | int]]:
+        return [
+            {
+                "path": p,
+                "sha256": hashlib.sha256(p.encode() + bytes([n % 256])).hexdigest(),
+                "size": n,
+            }
+            for p, n in sizes.items()
+        ]
+
+    paths = [f"groups/{g}/{f}" for g in ("a", "a-b", "b") for f in ("config.json", "theme.css")]
+    before = dict.fromkeys(paths, 99)
+    after = {**before, "groups/a/theme.css": 100, "groups/b/config.json": 7}
+    groups = [("a", "1" * 64), ("a-b", "2" * 64), ("b", "3" * 64)]
+    old = manifest_bytes(
+        entries(before), compiler="1", inputs_digest=inputs_digest(groups), groups=["a", "a-b", "b"]
+    )
+    groups[2] = ("b", "4" * 64)
+    new = manifest_bytes(
+        entries(after), compiler="1", inputs_digest=inputs_digest(groups), groups=["a", "a-b", "b"]
+    )
+    changed = {
+        e["path"]: (e["sha256"], e["size"]) for e in entries(after) if after[e["path"]] != 99
+    }
+    assert patch_manifest(old, inputs_digest(groups), changed) == new  # type: ignore[arg-type]
+    assert patch_manifest(old, inputs_digest(groups), {"groups/c/x": ("0" * 64, 1)}) is None
