@@ -630,10 +630,21 @@ def _pipeline_build(
             for cache in caches.values():
                 cache.save()
             return compilation
+        # The old output's record, for when it becomes the spare. A group compiled
+        # again may have had its files edited by hand: those records are dropped, so
+        # the spare's copies are replaced, never trusted, next time.
+        recompiled = {
+            _prefix(env, scope) + str(e["path"])
+            for scope, result in results.items()
+            for o in result.outcomes
+            if not o.cached
+            for e in o.entries or []
+        }
         previous = {
             _prefix(env, scope) + rel: entry
             for scope in results
             for rel, entry in caches[scope].output.get("files", {}).items()
+            if _prefix(env, scope) + rel not in recompiled
         }
         # Files nobody built (added by hand to the output) are not the build's: they go.
         strays = _strays(root, env, results) if incremental else []

@@ -156,7 +156,9 @@ class _Writer:
                 pass
             head, _, name = rel.rpartition("/")
             target = f"{head}/.{name}.pops-tmp" if head else f".{name}.pops-tmp"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+            with contextlib.suppress(FileNotFoundError):  # a killed build's, maybe a link
+                os.unlink(target, dir_fd=self.fd)
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if target != rel else os.O_TRUNC)
         fd = os.open(target, flags, 0o644, dir_fd=self.fd)
         try:
             view = memoryview(data)

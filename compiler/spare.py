@@ -236,6 +236,11 @@ def _replace(rel: str, spare_fd: int, live_fd: int, data: bytes | None) -> None:
         if head:
             _makedirs(head, spare_fd)  # the spare may lack the folder
     if data is None:
+        live = os.stat(rel, dir_fd=live_fd)
+        with contextlib.suppress(FileNotFoundError):
+            here = os.stat(rel, dir_fd=spare_fd)
+            if (here.st_dev, here.st_ino) == (live.st_dev, live.st_ino):
+                return  # already the live file (and renaming a link onto itself does nothing)
         os.link(rel, temporary, src_dir_fd=live_fd, dst_dir_fd=spare_fd)
     else:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644, dir_fd=spare_fd)

@@ -279,3 +279,23 @@ def test_a_patched_manifest_is_the_manifest_written_from_scratch() -> None:
     }
     assert patch_manifest(old, inputs_digest(groups), changed) == new  # type: ignore[arg-type]
     assert patch_manifest(old, inputs_digest(groups), {"groups/c/x": ("0" * 64, 1)}) is None
+
+
+def test_an_output_edited_in_place_never_comes_back_from_the_spare(
+    six: Path, tmp_path: Path
+) -> None:
+    """The spare shares unchanged files with the output (hard links), so an edit made
+    in place reaches both; the repaired output must not bring the edited copy back."""
+    _build(six)
+    write_group(six, "g1", GROUP.format(name="One"))
+    assert _build(six) == (2, 10)  # the spare is made, of hard links
+    target = six / "dist/groups/g3/theme.css"
+    assert target.stat().st_nlink == 2
+    with open(target, "r+b") as handle:  # as an editor that writes in place would
+        handle.write(b"/* edited */")
+    _build(six)
+    _same_as_fresh(six, tmp_path / "repaired")
+    for round_ in range(3):
+        write_group(six, "g1", GROUP.format(name=f"One {round_}"))
+        _build(six)
+        _same_as_fresh(six, tmp_path / str(round_))
