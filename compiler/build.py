@@ -784,7 +784,7 @@ class _Sealing:
         names, stats = self.inputs
         own = {f"g/{slug}.yaml" for slug in slugs}
         for i, name in enumerate(names):
-            if name in own or not name.startswith("g/") or name[2] == "_":
+            if name in own or not name.startswith("g/") or name[2] in "_.":
                 folder = self.groups_dir if name.startswith("g/") else self.env_dir
                 try:
                     now = seal.stat_of(os.stat(folder / name[2:]))

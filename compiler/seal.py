@@ -259,9 +259,8 @@ def scan_inputs(groups_dir: Path, env_dir: Path) -> tuple[list[str], Stats] | No
         except OSError:
             return None
         try:
-            found = sorted(
-                n for n in os.listdir(fd) if n.endswith((".yaml", ".yml")) and n[0] != "."
-            )
+            # (Hidden ones too: a glob for environments/*.yaml finds them.)
+            found = sorted(n for n in os.listdir(fd) if n.endswith((".yaml", ".yml")))
             stats.extend(stat_paths(found, fd))
         finally:
             os.close(fd)
@@ -286,7 +285,7 @@ def changed_inputs(seal: Seal, names: list[str], stats: Stats) -> InputChanges |
         j = 4 * i
         if stats[j : j + 4] == old[j : j + 4] and stats[j + 1] < seal.mtime_ns:
             continue
-        if not name.startswith("g/") or name[2] == "_" or not name.endswith(".yaml"):
+        if not name.startswith("g/") or name[2] in "_." or not name.endswith(".yaml"):
             return None  # a shared layer or an overlay changed: many groups may follow
         changed.append(name[2:].removesuffix(".yaml"))
     return InputChanges(changed)
