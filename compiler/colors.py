@@ -1,6 +1,8 @@
 """Colour arithmetic shared by rules and renderers: one definition of WCAG 2 contrast.
 
-Results are memoised per colour: thousands of groups share a few hundred colours.
+Results are memoised per colour: thousands of groups share a few hundred colours,
+and a 10,000-group build meets tens of thousands of distinct ones, so the caches
+are sized for that rather than for a handful.
 
 Contrast follows WCAG 2.x exactly: sRGB channels are linearised, relative
 luminance is 0.2126 R + 0.7152 G + 0.0722 B, and the ratio is
@@ -17,13 +19,17 @@ HEX_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 BLACK = "#000000"
 WHITE = "#ffffff"
 
+# Memo size for per-colour results: above the distinct colours of a 10k-group build,
+# far below anything that matters for memory (a few MB at most).
+CACHE_SIZE = 1 << 17
+
 
 def is_hex_color(text: str) -> bool:
     """True for `#rgb` or `#rrggbb` in any case, nothing else (no CSS snippets)."""
     return HEX_COLOR.fullmatch(text) is not None
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=CACHE_SIZE)
 def normalize(text: str) -> str:
     """`#ABC` -> `#aabbcc`; the one spelling every artifact uses."""
     if not is_hex_color(text):
@@ -34,11 +40,11 @@ def normalize(text: str) -> str:
     return "#" + digits
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=CACHE_SIZE)
 def rgb(color: str) -> tuple[int, int, int]:
     """Channels 0..255 of a normalised `#rrggbb` colour."""
-    value = normalize(color)
-    return int(value[1:3], 16), int(value[3:5], 16), int(value[5:7], 16)
+    r, g, b = bytes.fromhex(normalize(color)[1:])
+    return r, g, b
 
 
 def _linear(channel: int) -> float:
@@ -46,24 +52,52 @@ def _linear(channel: int) -> float:
     return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
 
 
-@lru_cache(maxsize=8192)
+# `_linear` of every channel value: the same floats, without a power per call.
+LINEAR: tuple[float, ...] = tuple(_linear(channel) for channel in range(256))
+
+
+def luminance_of(r: int, g: int, b: int) -> float:
+    """WCAG 2 relative luminance of channels 0..255."""
+    return 0.2126 * LINEAR[r] + 0.7152 * LINEAR[g] + 0.0722 * LINEAR[b]
+
+
+@lru_cache(maxsize=CACHE_SIZE)
 def relative_luminance(color: str) -> float:
     """WCAG 2 relative luminance, 0 for black and 1 for white."""
-    r, g, b = rgb(color)
-    return 0.2126 * _linear(r) + 0.7152 * _linear(g) + 0.0722 * _linear(b)
+    return luminance_of(*rgb(color))
 
 
-def contrast_ratio(a: str, b: str) -> float:
-    """WCAG 2 contrast ratio between two colours, from 1.0 to 21.0."""
-    la, lb = relative_luminance(a), relative_luminance(b)
+def _ratio(la: float, lb: float) -> float:
     lighter, darker = max(la, lb), min(la, lb)
     return (lighter + 0.05) / (darker + 0.05)
 
 
-@lru_cache(maxsize=8192)
+def contrast_ratio(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio between two colours, from 1.0 to 21.0."""
+    return _ratio(relative_luminance(a), relative_luminance(b))
+
+
+_WHITE_LUMINANCE = luminance_of(255, 255, 255)
+_BLACK_LUMINANCE = luminance_of(0, 0, 0)
+
+
+def on_channels(r: int, g: int, b: int) -> str:
+    """on_color() of channels 0..255, for renderers that meet thousands of new colours:
+    the same two contrast ratios, written out without a call per step."""
+    lum = 0.2126 * LINEAR[r] + 0.7152 * LINEAR[g] + 0.0722 * LINEAR[b]  # luminance_of
+    white, black = _WHITE_LUMINANCE, _BLACK_LUMINANCE
+    # _ratio(white, lum) and _ratio(black, lum): max/min spelled as comparisons.
+    on_white = (white + 0.05) / (lum + 0.05) if white >= lum else (lum + 0.05) / (white + 0.05)
+    on_black = (black + 0.05) / (lum + 0.05) if black >= lum else (lum + 0.05) / (black + 0.05)
+    return WHITE if on_white > on_black else BLACK
+
+
+@lru_cache(maxsize=CACHE_SIZE)
 def on_color(color: str) -> str:
     """Black or white, whichever text colour has the higher WCAG 2 contrast on `color`."""
-    return WHITE if contrast_ratio(WHITE, color) > contrast_ratio(BLACK, color) else BLACK
+    white = _ratio(relative_luminance(WHITE), relative_luminance(color))
+    black = _ratio(relative_luminance(BLACK), relative_luminance(color))
+    return WHITE if white > black else BLACK
 
 
 def is_dark(color: str) -> bool:
