@@ -19,6 +19,7 @@ import marshal
 import os
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -84,9 +85,8 @@ class Cache:
         path = cache_dir / f"{scope or '_base'}.bin"
         cache = cls(path)
         try:
-            raw = path.read_bytes()
-            checksum, body = raw[:32], raw[32:]
-            if hashlib.sha256(body).digest() != checksum:
+            body = verified(path.read_bytes())
+            if body is None:
                 return cache
             data = marshal.loads(body)
             if data["fingerprint"] != fingerprint():
@@ -126,7 +126,7 @@ class Cache:
             "stats": self.stats,
         }
         body = marshal.dumps(data)
-        blob = hashlib.sha256(body).digest() + body
+        blob = with_checksum(body)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.path.parent)
@@ -153,6 +153,17 @@ class Cache:
         sha = hashlib.sha256(data).hexdigest()
         self.stats[display] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, sha)
         return sha
+
+
+def with_checksum(body: bytes) -> bytes:
+    """`body` behind its CRC-32: enough to catch a truncated or damaged cache file."""
+    return zlib.crc32(body).to_bytes(4, "big") + body
+
+
+def verified(raw: bytes) -> bytes | None:
+    """The body of a with_checksum file, or None when it is damaged."""
+    body = raw[4:]
+    return body if len(raw) >= 4 and zlib.crc32(body).to_bytes(4, "big") == raw[:4] else None
 
 
 def group_key(parts: list[str]) -> str:

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from compiler import __version__
+from compiler.cache import verified, with_checksum
 from compiler.diagnostics import Diagnostic
 
 FORMAT = 1
@@ -159,8 +160,8 @@ def load(path: Path, key: tuple[Any, ...]) -> Seal | None:
         with open(path, "rb") as handle:
             st = os.fstat(handle.fileno())
             raw = handle.read()
-        checksum, body = raw[:32], raw[32:]
-        if hashlib.sha256(body).digest() != checksum:
+        body = verified(raw)
+        if body is None:
             return None
         data = marshal.loads(body)
         if data[0] != key:
@@ -229,7 +230,7 @@ def save(path: Path, seal: Seal) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(temporary, "wb") as handle:
-            handle.write(hashlib.sha256(body).digest() + body)
+            handle.write(with_checksum(body))
         os.replace(temporary, path)
     except OSError:
         discard(path)
@@ -314,7 +315,8 @@ class OutputCheck:
         with contextlib.suppress(OSError):
             self.fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
         total = len(self.rels)
-        self.parallel = parallel and total >= SPLIT_AT and (os.cpu_count() or 1) > 1
+        cores = os.cpu_count() or 1
+        self.parallel = parallel and total >= SPLIT_AT and cores > 1 and hasattr(os, "fork")
         self.split = max(0, (total - balance) // 2) if self.parallel else total
         if self.fd is not None and self.split < total:
             self._fork(self.split, total)
