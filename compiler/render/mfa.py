@@ -5,12 +5,22 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import jinja2
 
 from compiler import colors
 from compiler.model import Group, phone_formats
+from compiler.render.skeleton import SkeletonTemplate, shape_of
+
+HTML_TEMPLATE = "mfa/email.html.j2"
+TEXT_TEMPLATE = "mfa/email.txt.j2"
+
+# Per environment: the two email templates, rendered through skeletons (see skeleton.py).
+_TEMPLATES: weakref.WeakKeyDictionary[
+    jinja2.Environment, tuple[SkeletonTemplate, SkeletonTemplate]
+] = weakref.WeakKeyDictionary()
 
 
 def _paragraphs(body: str) -> list[list[str]]:
@@ -19,34 +29,64 @@ def _paragraphs(body: str) -> list[list[str]]:
     return [block.strip("\n").split("\n") for block in blocks]
 
 
-def render_mfa(group: Group, env: jinja2.Environment) -> dict[str, bytes]:
-    """Files under `mfa/`, relative to the group folder; none when MFA is off."""
+def _templates(env: jinja2.Environment) -> tuple[SkeletonTemplate, SkeletonTemplate]:
+    found = _TEMPLATES.get(env)
+    if found is None:
+        found = (SkeletonTemplate(env, HTML_TEMPLATE), SkeletonTemplate(env, TEXT_TEMPLATE))
+        _TEMPLATES[env] = found
+    return found
+
+
+def _link_color(primary: str) -> str:
+    # The email is always light; a light primary would make unreadable links.
+    return primary if colors.contrast_ratio(primary, colors.WHITE) >= 4.5 else "#1a1a1a"
+
+
+def email_context(group: Group, primary: str) -> dict[str, Any]:
+    """What the email templates see; `primary` is the group's normalised primary colour."""
+    mfa = group.authentication.mfa
+    footer = group.look_and_feel.footer
+    assert mfa.email_subject is not None and mfa.email_body is not None
+    return {
+        "name": group.name,
+        "subject": mfa.email_subject.strip(),
+        "paragraphs": _paragraphs(mfa.email_body),
+        "body": mfa.email_body.replace("\r\n", "\n").strip("\n"),
+        "logo_url": group.branding.logo_url,
+        "primary": primary,
+        "on_primary": colors.on_color(primary),
+        "link_color": _link_color(primary),
+        "footer_text": footer.text,
+        "footer_email": footer.email,
+        "phone": phone_formats(footer.phone) if footer.phone else None,
+    }
+
+
+def render_mfa(
+    group: Group, env: jinja2.Environment, primary: str | None = None, *, direct: bool = False
+) -> dict[str, bytes]:
+    """Files under `mfa/`, relative to the group folder; none when MFA is off.
+
+    `primary` saves recomputing the palette when the caller has it; `direct` renders
+    with plain Jinja (what the skeleton path must equal, for the tests).
+    """
     mfa = group.authentication.mfa
     if not mfa.enabled:
         return {}
     out: dict[str, bytes] = {}
-    footer = group.look_and_feel.footer
-    phone = phone_formats(footer.phone) if footer.phone else None
-    palette = group.theme.palette()
     if mfa.email_subject is not None and mfa.email_body is not None:
-        context: dict[str, Any] = {
-            "name": group.name,
-            "subject": mfa.email_subject.strip(),
-            "paragraphs": _paragraphs(mfa.email_body),
-            "body": mfa.email_body.replace("\r\n", "\n").strip("\n"),
-            "logo_url": group.branding.logo_url,
-            "primary": palette["primary"],
-            "on_primary": colors.on_color(palette["primary"]),
-            # The email is always light; a light primary would make unreadable links.
-            "link_color": palette["primary"]
-            if colors.contrast_ratio(palette["primary"], colors.WHITE) >= 4.5
-            else "#1a1a1a",
-            "footer_text": footer.text,
-            "footer_email": footer.email,
-            "phone": phone,
-        }
-        out["mfa/email.html"] = env.get_template("mfa/email.html.j2").render(context).encode()
-        out["mfa/email.txt"] = env.get_template("mfa/email.txt.j2").render(context).encode()
+        if primary is None:
+            primary = group.theme.palette()["primary"]
+        context = email_context(group, primary)
+        html, text = _templates(env)
+        if direct:
+            out["mfa/email.html"] = html.template.render(context).encode()
+            out["mfa/email.txt"] = text.template.render(context).encode()
+        else:
+            values: list[str] = []
+            flat = (shape_of(context, values), values)
+            out["mfa/email.html"] = html.render(context, flat).encode()
+            out["mfa/email.txt"] = text.render(context, flat).encode()
         out["mfa/email-subject.txt"] = (context["subject"] + "\n").encode()
     if mfa.sms_message is not None:
         out["mfa/sms.txt"] = (mfa.sms_message.replace("\r\n", "\n").strip("\n") + "\n").encode()
