@@ -16,14 +16,17 @@ Vuetify's APCA one, and are spelled out so Vuetify never computes its own.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+import operator
+import weakref
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import jinja2
 
 from compiler import colors as colorlib
 from compiler.model.theme import COLOR_NAMES
+from compiler.render.skeleton import Skeleton, prints_only, slot
 
 TEMPLATE = "theme.css.j2"
 UTILITIES_TEMPLATE = "theme-utilities.css.j2"
@@ -85,11 +88,17 @@ _DARK_OPACITIES: dict[str, float] = {
 }
 
 # --- colour maths, mirroring Vuetify's util/color/transformSRGB and transformCIELAB ---
+# Arithmetic is written out with the same operations in the same order as the
+# textbook form, so every float (and so every rounded channel) is unchanged; the
+# per-colour results are memoised because groups share colours from defaults and bases.
 
 _SRGB_TO_XYZ = ((0.4124, 0.3576, 0.1805), (0.2126, 0.7152, 0.0722), (0.0193, 0.1192, 0.9505))
 _XYZ_TO_SRGB = ((3.2406, -1.5372, -0.4986), (-0.9689, 1.8758, 0.0415), (0.0557, -0.2040, 1.0570))
 _D65 = (0.95047, 1.0, 1.08883)
 _DELTA = 0.20689655172413793  # 6/29, the CIELAB knee, as Vuetify spells it
+_DELTA_CUBED = _DELTA**3
+_KNEE_SLOPE = 3 * _DELTA**2
+_CACHE = colorlib.CACHE_SIZE
 
 
 def _js_round(value: float) -> int:
@@ -105,28 +114,48 @@ def _linear_to_srgb(channel: float) -> float:
     return channel * 12.92 if channel <= 0.0031308 else 1.055 * channel ** (1 / 2.4) - 0.055
 
 
+# _srgb_to_linear(c / 255) for every channel value: the same floats, no power per colour.
+_LINEAR = tuple(_srgb_to_linear(c / 255) for c in range(256))
+
+
+def _xyz_of(r: int, g: int, b: int) -> tuple[float, float, float]:
+    """CIE XYZ of sRGB channels with Vuetify's (rounded) sRGB matrix."""
+    lr, lg, lb = _LINEAR[r], _LINEAR[g], _LINEAR[b]
+    (xr, xg, xb), (yr, yg, yb), (zr, zg, zb) = _SRGB_TO_XYZ
+    return xr * lr + xg * lg + xb * lb, yr * lr + yg * lg + yb * lb, zr * lr + zg * lg + zb * lb
+
+
+@lru_cache(maxsize=_CACHE)
 def _to_xyz(color: str) -> tuple[float, float, float]:
-    """CIE XYZ of a hex colour with Vuetify's (rounded) sRGB matrix."""
-    lin = [_srgb_to_linear(c / 255) for c in colorlib.rgb(color)]
-    x, y, z = (m[0] * lin[0] + m[1] * lin[1] + m[2] * lin[2] for m in _SRGB_TO_XYZ)
-    return x, y, z
+    """CIE XYZ of a hex colour."""
+    return _xyz_of(*colorlib.rgb(color))
+
+
+def _channels_of_xyz(xyz: Sequence[float]) -> tuple[int, int, int]:
+    """sRGB channels of an XYZ triple, clamped into sRGB and rounded like Vuetify:
+    _js_round(clamp(_linear_to_srgb(M · xyz)) * 255) per channel, written out."""
+    x, y, z = xyz
+    out = []
+    for mx, my, mz in _XYZ_TO_SRGB:
+        v = mx * x + my * y + mz * z
+        v = v * 12.92 if v <= 0.0031308 else 1.055 * v ** (1 / 2.4) - 0.055
+        v = 0.0 if v < 0.0 else 1.0 if v > 1.0 else v
+        out.append(math.floor(v * 255 + 0.5))
+    return out[0], out[1], out[2]
 
 
 def _from_xyz(xyz: Sequence[float]) -> str:
     """Hex colour of an XYZ triple, clamped into sRGB and rounded like Vuetify."""
-    channels = []
-    for m in _XYZ_TO_SRGB:
-        value = _linear_to_srgb(m[0] * xyz[0] + m[1] * xyz[1] + m[2] * xyz[2])
-        channels.append(_js_round(min(max(value, 0.0), 1.0) * 255))
-    return "#{:02x}{:02x}{:02x}".format(*channels)
+    r, g, b = _channels_of_xyz(xyz)
+    return f"#{r:02x}{g:02x}{b:02x}"
 
 
 def _lab_forward(t: float) -> float:
-    return math.cbrt(t) if t > _DELTA**3 else t / (3 * _DELTA**2) + 4 / 29
+    return math.cbrt(t) if t > _DELTA_CUBED else t / _KNEE_SLOPE + 4 / 29
 
 
 def _lab_reverse(t: float) -> float:
-    return t**3 if t > _DELTA else 3 * _DELTA**2 * (t - 4 / 29)
+    return t**3 if t > _DELTA else _KNEE_SLOPE * (t - 4 / 29)
 
 
 def _to_lab(xyz: Sequence[float]) -> tuple[float, float, float]:
@@ -147,9 +176,14 @@ def _lab_to_xyz(lab: Sequence[float]) -> tuple[float, float, float]:
     )
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=_CACHE)
+def _lab(color: str) -> tuple[float, float, float]:
+    return _to_lab(_to_xyz(color))
+
+
+@lru_cache(maxsize=_CACHE)
 def _move_lightness(color: str, delta_l: float) -> str:
-    lab = _to_lab(_to_xyz(color))
+    lab = _lab(color)
     return _from_xyz(_lab_to_xyz((lab[0] + delta_l, lab[1], lab[2])))
 
 
@@ -169,7 +203,7 @@ def shift_lightness(color: str, steps: float) -> str:
     return lighten(color, steps) if steps >= 0 else darken(color, -steps)
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=_CACHE)
 def overlay_multiplier(color: str, dark: bool) -> int:
     """Vuetify's `<c>-overlay-multiplier`: hover/focus overlays are doubled on the
     side (light or dark colour) where they would otherwise be hard to see."""
@@ -177,10 +211,11 @@ def overlay_multiplier(color: str, dark: bool) -> int:
     return light_overlay if _to_xyz(color)[1] > 0.18 else dark_overlay
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=_CACHE)
 def rgb_triple(color: str, sep: str = ",") -> str:
     """`r,g,b` (Vuetify theme colours) or `r, g, b` (with sep=", ") for rgb(var(...))."""
-    return sep.join(str(c) for c in colorlib.rgb(color))
+    r, g, b = colorlib.rgb(color)
+    return f"{r}{sep}{g}{sep}{b}"
 
 
 # --- the theme definition ---
@@ -231,14 +266,169 @@ def theme_variables(colors: Mapping[str, str], dark: bool) -> dict[str, str | fl
     return out
 
 
-def vuetify_theme(colors: Mapping[str, str], dark: bool) -> dict[str, Any]:
-    """The Vuetify 3 theme definition (dark, colors incl. every on-colour and
-    lighten/darken variation spelled out, variables) that the portal passes unchanged to
-    createVuetify({theme:{defaultTheme:'pops', themes:{pops: ...}}})."""
+def reference_theme(colors: Mapping[str, str], dark: bool) -> dict[str, Any]:
+    """The theme definition spelled out plainly: what theme_artifacts() must equal."""
     return {
         "dark": dark,
         "colors": theme_colors(colors, dark),
         "variables": theme_variables(colors, dark),
+    }
+
+
+# --- the fast path: per-colour pieces, memoised, assembled per group ---
+#
+# A part is everything one base colour contributes: the colour and what derives from
+# it (surface roles, lighten/darken variations), as one flat tuple laid out by
+# _part_fields. A group's theme is nine parts; one itemgetter per output picks the
+# values from them in output order, so assembling a group costs a few C calls.
+
+_PART_FIELDS = ("hexes", "on_hexes", "css", "css_on", "pops")
+
+
+def _part_fields(size: int) -> dict[str, slice]:
+    """Where a part of `size` colours keeps each field: the colours, their on-colours,
+    the theme.css `r,g,b` and overlay multiplier of each colour, the `r,g,b` of each
+    on-colour, and the three --pops-* values of the base colour."""
+    bounds = {"hexes": size, "on_hexes": size, "css": 2 * size, "css_on": size, "pops": 3}
+    out: dict[str, slice] = {}
+    start = 0
+    for field in _PART_FIELDS:
+        out[field] = slice(start, start + bounds[field])
+        start += bounds[field]
+    return out
+
+
+# rgb_triple() of the two on-colours.
+_ON_RGB = {colorlib.BLACK: "0,0,0", colorlib.WHITE: "255,255,255"}
+
+
+def _part(colors: Sequence[tuple[str, tuple[int, int, int]]], dark: bool) -> tuple[str, ...]:
+    """The part of a base colour (first) and the colours derived from it, each given
+    with its channels, laid out as _part_fields says. Written out rather than through
+    the per-colour functions (on_color, overlay_multiplier, rgb_triple): a 10,000-group
+    build meets most derived colours once, so call overhead is the cost."""
+    light_overlay, dark_overlay = ("2", "1") if dark else ("1", "2")
+    yr, yg, yb = _SRGB_TO_XYZ[1]
+    on_channels = colorlib.on_channels
+    on_hexes: list[str] = []
+    css: list[str] = []
+    css_on: list[str] = []
+    for _, (r, g, b) in colors:
+        on = on_channels(r, g, b)
+        on_hexes.append(on)
+        # overlay_multiplier(): the Y of _xyz_of(r, g, b) against Vuetify's 0.18.
+        y = yr * _LINEAR[r] + yg * _LINEAR[g] + yb * _LINEAR[b]
+        css.append(f"{r},{g},{b}")
+        css.append(light_overlay if y > 0.18 else dark_overlay)
+        css_on.append(_ON_RGB[on])
+    base, (r, g, b) = colors[0]
+    hexes = [value for value, _ in colors]
+    pops = [colorlib.normalize(base), f"{r}, {g}, {b}", on_hexes[0]]
+    return (*hexes, *on_hexes, *css, *css_on, *pops)
+
+
+def _channels(color: str) -> tuple[int, int, int]:
+    """colorlib.rgb() without filling its memo: most colours here are met once."""
+    r, g, b = bytes.fromhex(colorlib.normalize(color)[1:])
+    return r, g, b
+
+
+@lru_cache(maxsize=_CACHE)
+def _plain_part(color: str, dark: bool) -> tuple[str, ...]:
+    """_part() of one colour, written out: most parts are plain, most colours new."""
+    normal = colorlib.normalize(color)
+    r, g, b = bytes.fromhex(normal[1:])
+    on = colorlib.on_channels(r, g, b)
+    yr, yg, yb = _SRGB_TO_XYZ[1]
+    y = yr * _LINEAR[r] + yg * _LINEAR[g] + yb * _LINEAR[b]
+    multiplier = ("2" if y > 0.18 else "1") if dark else ("1" if y > 0.18 else "2")
+    return (color, on, f"{r},{g},{b}", multiplier, _ON_RGB[on], normal, f"{r}, {g}, {b}", on)
+
+
+# lighten(c, 1..VARIATION_LIGHTEN) then darken(c, 1..VARIATION_DARKEN), as L* deltas.
+_VARIATION_DELTAS = (
+    *(step * 10 for step in range(1, VARIATION_LIGHTEN + 1)),
+    *(-(step * 10) for step in range(1, VARIATION_DARKEN + 1)),
+)
+
+
+@lru_cache(maxsize=_CACHE)
+def _varied_part(color: str, dark: bool) -> tuple[str, ...]:
+    """A colour with its variations, each _move_lightness(color, delta): one CIELAB
+    for all, and _lab_to_xyz and _channels_of_xyz written out (same operations, same
+    order, so the same floats) because nearly every brand colour is new."""
+    channels = _channels(color)
+    lightness, lab_a, lab_b = _to_lab(_xyz_of(*channels))
+    (rx, ry, rz), (gx, gy, gz), (bx, by, bz) = _XYZ_TO_SRGB
+    d65_x, _, d65_z = _D65
+    colors = [(color, channels)]
+    for delta in _VARIATION_DELTAS:
+        ln = (lightness + delta + 16) / 116
+        t = ln + lab_a / 500
+        x = (t**3 if t > _DELTA else _KNEE_SLOPE * (t - 4 / 29)) * d65_x
+        y = ln**3 if ln > _DELTA else _KNEE_SLOPE * (ln - 4 / 29)
+        t = ln - lab_b / 200
+        z = (t**3 if t > _DELTA else _KNEE_SLOPE * (t - 4 / 29)) * d65_z
+        out = []
+        for v in (rx * x + ry * y + rz * z, gx * x + gy * y + gz * z, bx * x + by * y + bz * z):
+            v = v * 12.92 if v <= 0.0031308 else 1.055 * v ** (1 / 2.4) - 0.055
+            v = 0.0 if v < 0.0 else 1.0 if v > 1.0 else v
+            out.append(math.floor(v * 255 + 0.5))
+        r, g, b = out
+        colors.append((f"#{r:02x}{g:02x}{b:02x}", (r, g, b)))
+    return _part(colors, dark)
+
+
+@lru_cache(maxsize=4096)
+def _surface_part(
+    surface: str, dark: bool
+) -> tuple[tuple[str, ...], dict[str, str | float], tuple[str, ...]]:
+    """The surface with its roles, the theme `variables` (they follow from the surface
+    alone) and their theme.css values other than the constant opacities."""
+    steps = _DARK_SURFACE_STEPS if dark else _LIGHT_SURFACE_STEPS
+    hexes = (surface, *(shift_lightness(surface, amount) for amount in steps.values()))
+    variables = theme_variables({"surface": surface}, dark)
+    css = tuple(
+        rgb_triple(value, ", ")
+        for value in variables.values()
+        if isinstance(value, str) and value.startswith("#")
+    )
+    return _part([(value, _channels(value)) for value in hexes], dark), variables, css
+
+
+def _parts(colors: Mapping[str, str], dark: bool) -> tuple[list[tuple[str, ...]], Any]:
+    """The nine parts in BASE_COLORS order, then the theme `variables` and their values."""
+    surface, variables, variables_css = _surface_part(colors["surface"], dark)
+    parts = [_plain_part(colors["background"], dark), surface]
+    for name in BRAND_COLORS:
+        value = colors[name]
+        varied = name in VARIATION_COLORS
+        parts.append(_varied_part(value, dark) if varied else _plain_part(value, dark))
+    parts.append(variables_css)
+    return parts, variables
+
+
+def _part_sizes(dark: bool) -> list[int]:
+    """Colours per part, in BASE_COLORS order (the same for every palette)."""
+    steps = _DARK_SURFACE_STEPS if dark else _LIGHT_SURFACE_STEPS
+    variations = VARIATION_LIGHTEN + VARIATION_DARKEN
+    return [1, 1 + len(steps)] + [1 + variations * (n in VARIATION_COLORS) for n in BRAND_COLORS]
+
+
+def _assemble(parts: Sequence[Sequence[Any]], sizes: Sequence[int]) -> dict[str, list[Any]]:
+    """The theme's values in output order, plainly: every colour, then every on-colour
+    (Vuetify `colors`); the --pops-* values; the Vuetify values of theme.css (each
+    colour's `r,g,b` and multiplier, each on-colour's `r,g,b`, the variables). Run once
+    per layout on labels to derive the itemgetters that do it per group."""
+    fields: dict[str, list[Any]] = {field: [] for field in _PART_FIELDS}
+    for part, size in zip(parts, sizes, strict=False):
+        for field, where in _part_fields(size).items():
+            fields[field] += part[where]
+    tail = list(parts[len(sizes)])
+    return {
+        "colors": fields["hexes"] + fields["on_hexes"],
+        "pops": fields["pops"],
+        "vuetify_css": fields["css"] + fields["css_on"] + tail,
     }
 
 
@@ -310,21 +500,153 @@ def utility_rules(palette: Mapping[str, str]) -> list[Rule]:
     return background + foreground
 
 
-_UTILITIES: dict[tuple[int, tuple[str, ...]], str] = {}
-
-
 def _utilities_css(env: jinja2.Environment, names: tuple[str, ...]) -> str:
-    """The utility classes for these colour names, rendered once per run.
+    """The utility classes for these colour names.
 
     Every declaration in them refers to a colour through its variable
     (`rgb(var(--v-theme-primary))`), never by value, so they depend only on
     which colours exist.
     """
-    key = (id(env), names)
-    if key not in _UTILITIES:
-        rules = utility_rules(dict.fromkeys(names, ""))
-        _UTILITIES[key] = env.get_template(UTILITIES_TEMPLATE).render(utilities=rules)
-    return _UTILITIES[key]
+    rules = utility_rules(dict.fromkeys(names, ""))
+    return env.get_template(UTILITIES_TEMPLATE).render(utilities=rules)
+
+
+def _context(
+    colors: Mapping[str, str], dark: bool, theme: Mapping[str, Any], utilities: str
+) -> dict[str, Any]:
+    """theme.css.j2's context: the declarations of :root and of the theme class."""
+    variables = vuetify_declarations(theme)
+    root = [("color-scheme", "dark" if dark else "light"), *pops_declarations(colors), *variables]
+    # Vuetify writes `normal` (not `light`) on the theme class; keep its exact value.
+    theme_class = [("color-scheme", "dark" if dark else "normal"), *variables]
+    return {
+        "root": root,
+        "theme_selector": f".{PREFIX}theme--{THEME_NAME}",
+        "theme_class": theme_class,
+        "utilities": utilities,
+    }
+
+
+def render_theme_css_direct(colors: Mapping[str, str], dark: bool, env: jinja2.Environment) -> str:
+    """theme.css by a plain Jinja render of the reference theme: what the fast path equals."""
+    theme = reference_theme(colors, dark)
+    utilities = _utilities_css(env, tuple(theme["colors"]))
+    text = env.get_template(TEMPLATE).render(_context(colors, dark, theme, utilities))
+    return text.rstrip("\n") + "\n"
+
+
+class _Layout(NamedTuple):
+    """One (environment, dark) layout: theme.css's literal parts and the itemgetters
+    that pick, from [*literals, *parts...], theme.css's pieces and Vuetify's colours."""
+
+    literals: list[str]
+    css: Callable[[Sequence[str]], tuple[str, ...]]
+    colors: Callable[[Sequence[str]], tuple[str, ...]]
+    keys: tuple[str, ...]
+
+
+# Per environment and dark flag. Weak keys: a dropped environment drops its layouts.
+_LAYOUTS: weakref.WeakKeyDictionary[jinja2.Environment, dict[bool, _Layout]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _css_skeleton(env: jinja2.Environment, dark: bool) -> Skeleton:
+    """theme.css rendered once with slot i for the i-th value that varies between groups:
+    the --pops-* values, then the Vuetify values of :root, then those of the theme class.
+    Constant values (colour-scheme, opacities) and every name stay literal."""
+    source = env.loader.get_source(env, TEMPLATE)[0] if env.loader else ""
+    if not prints_only(env.parse(source)):
+        raise RuntimeError(f"{TEMPLATE} must only print values for the fast theme.css path")
+    sample = dict.fromkeys(BASE_COLORS, colorlib.BLACK)
+    theme = reference_theme(sample, dark)
+    constant = {f"--{PREFIX}{key}" for key in (_DARK_OPACITIES if dark else _LIGHT_OPACITIES)}
+    context = _context(sample, dark, theme, _utilities_css(env, tuple(theme["colors"])))
+    counter = 0
+
+    def slots(declarations: list[Declaration]) -> list[Declaration]:
+        nonlocal counter
+        out: list[Declaration] = [declarations[0]]  # color-scheme: constant
+        for name, value in declarations[1:]:
+            if name in constant:
+                out.append((name, value))
+            else:
+                out.append((name, slot(counter)))
+                counter += 1
+        return out
+
+    context["root"] = slots(context["root"])
+    context["theme_class"] = slots(context["theme_class"])
+    text = env.get_template(TEMPLATE).render(context)
+    skeleton = Skeleton(text.rstrip("\n") + "\n")
+    if not skeleton.sequential or not skeleton.parts[-1].strip():
+        raise RuntimeError(f"{TEMPLATE}: values must appear once each, in order, before the end")
+    return skeleton
+
+
+def _layout(env: jinja2.Environment, dark: bool) -> _Layout:
+    per_env = _LAYOUTS.setdefault(env, {})
+    found = per_env.get(dark)
+    if found is not None:
+        return found
+    skeleton = _css_skeleton(env, dark)
+    literals = skeleton.parts[0::2]
+    # Label every position of [*literals, *parts...] and let _assemble order the labels.
+    sizes = _part_sizes(dark)
+    labels: list[Any] = [("literal", index) for index in range(len(literals))]
+    parts: list[list[Any]] = []
+    for index, size in enumerate(sizes):
+        part = [(index, position) for position in range(_part_fields(size)["pops"].stop)]
+        parts.append(part)
+        labels += part
+    tail = [("tail", position) for position in range(len(_surface_part(colorlib.BLACK, dark)[2]))]
+    parts.append(tail)
+    labels += tail
+    where = {label: position for position, label in enumerate(labels)}
+    order = _assemble(parts, sizes)
+    values = order["pops"] + order["vuetify_css"] + order["vuetify_css"]
+    if len(values) != skeleton.count:
+        raise RuntimeError("theme.css skeleton and theme values disagree")
+    css: list[int] = [0]
+    for index, value in enumerate(values, start=1):
+        css += (where[value], where[("literal", index)])
+    keys = tuple(theme_colors(dict.fromkeys(BASE_COLORS, colorlib.BLACK), dark))
+    found = _Layout(
+        literals,
+        operator.itemgetter(*css),
+        operator.itemgetter(*(where[label] for label in order["colors"])),
+        keys,
+    )
+    per_env[dark] = found
+    return found
+
+
+def theme_artifacts(
+    colors: Mapping[str, str], dark: bool, env: jinja2.Environment
+) -> tuple[dict[str, Any], str]:
+    """The Vuetify theme definition and theme.css of one palette, from one pass over
+    its colours (the build needs both; computing the theme twice was a third of it).
+    Equal to (reference_theme(), render_theme_css_direct()); tests hold it to that."""
+    layout = _layout(env, dark)
+    parts, variables = _parts(colors, dark)
+    buffer = layout.literals.copy()
+    for part in parts:
+        buffer += part
+    theme = {
+        "dark": dark,
+        "colors": dict(zip(layout.keys, layout.colors(buffer), strict=True)),
+        "variables": dict(variables),
+    }
+    return theme, "".join(layout.css(buffer))
+
+
+def vuetify_theme(colors: Mapping[str, str], dark: bool) -> dict[str, Any]:
+    """The Vuetify 3 theme definition (dark, colors incl. every on-colour and
+    lighten/darken variation spelled out, variables) that the portal passes unchanged to
+    createVuetify({theme:{defaultTheme:'pops', themes:{pops: ...}}}).
+
+    The build takes it from theme_artifacts(), which computes it with theme.css."""
+    return reference_theme(colors, dark)
 
 
 def render_theme_css(
@@ -333,20 +655,10 @@ def render_theme_css(
     env: jinja2.Environment,
     theme: Mapping[str, Any] | None = None,
 ) -> str:
-    """theme.css text, ending with exactly one newline.
+    """theme.css text, ending with exactly one newline (the same text as
+    render_theme_css_direct, without running the template per group).
 
-    `theme` is `vuetify_theme(colors, dark)` when the caller already has it.
+    `theme` is accepted for callers that already have vuetify_theme(colors, dark);
+    the values come from the memoised per-colour pieces either way.
     """
-    if theme is None:
-        theme = vuetify_theme(colors, dark)
-    variables = vuetify_declarations(theme)
-    root = [("color-scheme", "dark" if dark else "light"), *pops_declarations(colors), *variables]
-    # Vuetify writes `normal` (not `light`) on the theme class; keep its exact value.
-    theme_class = [("color-scheme", "dark" if dark else "normal"), *variables]
-    text = env.get_template(TEMPLATE).render(
-        root=root,
-        theme_selector=f".{PREFIX}theme--{THEME_NAME}",
-        theme_class=theme_class,
-        utilities=_utilities_css(env, tuple(theme["colors"])),
-    )
-    return text.rstrip("\n") + "\n"
+    return theme_artifacts(colors, dark, env)[1]
