@@ -39,17 +39,21 @@ def environment() -> jinja2.Environment:
 
 
 def render_group(slug: str, group: Group) -> dict[str, bytes]:
-    """Every artifact of one group, keyed by path relative to the output folder."""
+    """Every artifact of one group, keyed by path relative to the output folder.
+
+    The palette and the Vuetify theme are computed once and shared by theme.css,
+    the MFA email and config.json.
+    """
     from compiler.render import mfa, portal_config, theme_css
 
     env = environment()
     palette = group.theme.palette()
-    vuetify = theme_css.vuetify_theme(palette, group.theme.dark)
-    css = theme_css.render_theme_css(palette, group.theme.dark, env, vuetify).encode()
+    vuetify, css = theme_css.theme_artifacts(palette, group.theme.dark, env)
+    group_files = {"theme.css": css.encode()}
+    group_files.update(mfa.render_mfa(group, env, palette["primary"]))
+    config = portal_config.render_config(slug, group, group_files, vuetify, palette)
     base = f"groups/{slug}/"
-    files: dict[str, bytes] = {base + "theme.css": css}
-    for name, data in mfa.render_mfa(group, env).items():
-        files[base + name] = data
-    group_files = {path.removeprefix(base): data for path, data in files.items()}
-    files[base + "config.json"] = portal_config.render_config(slug, group, group_files, vuetify)
-    return dict(sorted(files.items()))
+    files = {base + "config.json": config}
+    for name in sorted(group_files):
+        files[base + name] = group_files[name]
+    return files
