@@ -300,6 +300,9 @@ def _part_fields(size: int) -> dict[str, slice]:
 
 # rgb_triple() of the two on-colours.
 _ON_RGB = {colorlib.BLACK: "0,0,0", colorlib.WHITE: "255,255,255"}
+# Channel values as text: f"{c:02x}" and str(c), looked up (formatting was a third of a part).
+_HEX2 = tuple(f"{c:02x}" for c in range(256))
+_DEC = tuple(str(c) for c in range(256))
 
 
 def _part(colors: Sequence[tuple[str, tuple[int, int, int]]], dark: bool) -> tuple[str, ...]:
@@ -318,12 +321,12 @@ def _part(colors: Sequence[tuple[str, tuple[int, int, int]]], dark: bool) -> tup
         on_hexes.append(on)
         # overlay_multiplier(): the Y of _xyz_of(r, g, b) against Vuetify's 0.18.
         y = yr * _LINEAR[r] + yg * _LINEAR[g] + yb * _LINEAR[b]
-        css.append(f"{r},{g},{b}")
+        css.append(f"{_DEC[r]},{_DEC[g]},{_DEC[b]}")
         css.append(light_overlay if y > 0.18 else dark_overlay)
         css_on.append(_ON_RGB[on])
     base, (r, g, b) = colors[0]
     hexes = [value for value, _ in colors]
-    pops = [colorlib.normalize(base), f"{r}, {g}, {b}", on_hexes[0]]
+    pops = [colorlib.normalize(base), f"{_DEC[r]}, {_DEC[g]}, {_DEC[b]}", on_hexes[0]]
     return (*hexes, *on_hexes, *css, *css_on, *pops)
 
 
@@ -342,7 +345,8 @@ def _plain_part(color: str, dark: bool) -> tuple[str, ...]:
     yr, yg, yb = _SRGB_TO_XYZ[1]
     y = yr * _LINEAR[r] + yg * _LINEAR[g] + yb * _LINEAR[b]
     multiplier = ("2" if y > 0.18 else "1") if dark else ("1" if y > 0.18 else "2")
-    return (color, on, f"{r},{g},{b}", multiplier, _ON_RGB[on], normal, f"{r}, {g}, {b}", on)
+    rgb, rgb_spaced = f"{_DEC[r]},{_DEC[g]},{_DEC[b]}", f"{_DEC[r]}, {_DEC[g]}, {_DEC[b]}"
+    return (color, on, rgb, multiplier, _ON_RGB[on], normal, rgb_spaced, on)
 
 
 # lighten(c, 1..VARIATION_LIGHTEN) then darken(c, 1..VARIATION_DARKEN), as L* deltas.
@@ -354,29 +358,49 @@ _VARIATION_DELTAS = (
 
 @lru_cache(maxsize=_CACHE)
 def _varied_part(color: str, dark: bool) -> tuple[str, ...]:
-    """A colour with its variations, each _move_lightness(color, delta): one CIELAB
-    for all, and _lab_to_xyz and _channels_of_xyz written out (same operations, same
-    order, so the same floats) because nearly every brand colour is new."""
-    channels = _channels(color)
-    lightness, lab_a, lab_b = _to_lab(_xyz_of(*channels))
+    """A colour with its variations, each _move_lightness(color, delta): one CIELAB for
+    all, and _lab_to_xyz, _channels_of_xyz and _part written out (same operations in
+    the same order, so the same floats) because nearly every brand colour is new."""
+    normal = colorlib.normalize(color)
+    r, g, b = bytes.fromhex(normal[1:])
+    lightness, lab_a, lab_b = _to_lab(_xyz_of(r, g, b))
     (rx, ry, rz), (gx, gy, gz), (bx, by, bz) = _XYZ_TO_SRGB
     d65_x, _, d65_z = _D65
-    colors = [(color, channels)]
+    knee, slope = _DELTA, _KNEE_SLOPE
+    light_overlay, dark_overlay = ("2", "1") if dark else ("1", "2")
+    yr, yg, yb = _SRGB_TO_XYZ[1]
+    on_channels = colorlib.on_channels
+    hexes = [color]
+    on = on_channels(r, g, b)
+    on_hexes = [on]
+    y = yr * _LINEAR[r] + yg * _LINEAR[g] + yb * _LINEAR[b]
+    css = [f"{_DEC[r]},{_DEC[g]},{_DEC[b]}", light_overlay if y > 0.18 else dark_overlay]
+    css_on = [_ON_RGB[on]]
+    pops = (normal, f"{_DEC[r]}, {_DEC[g]}, {_DEC[b]}", on)
     for delta in _VARIATION_DELTAS:
         ln = (lightness + delta + 16) / 116
         t = ln + lab_a / 500
-        x = (t**3 if t > _DELTA else _KNEE_SLOPE * (t - 4 / 29)) * d65_x
-        y = ln**3 if ln > _DELTA else _KNEE_SLOPE * (ln - 4 / 29)
+        x = (t**3 if t > knee else slope * (t - 4 / 29)) * d65_x
+        y = ln**3 if ln > knee else slope * (ln - 4 / 29)
         t = ln - lab_b / 200
-        z = (t**3 if t > _DELTA else _KNEE_SLOPE * (t - 4 / 29)) * d65_z
-        out = []
-        for v in (rx * x + ry * y + rz * z, gx * x + gy * y + gz * z, bx * x + by * y + bz * z):
-            v = v * 12.92 if v <= 0.0031308 else 1.055 * v ** (1 / 2.4) - 0.055
-            v = 0.0 if v < 0.0 else 1.0 if v > 1.0 else v
-            out.append(math.floor(v * 255 + 0.5))
-        r, g, b = out
-        colors.append((f"#{r:02x}{g:02x}{b:02x}", (r, g, b)))
-    return _part(colors, dark)
+        z = (t**3 if t > knee else slope * (t - 4 / 29)) * d65_z
+        # Per channel: _linear_to_srgb, clamp to [0, 1], _js_round(v * 255).
+        v = rx * x + ry * y + rz * z
+        v = v * 12.92 if v <= 0.0031308 else 1.055 * v ** (1 / 2.4) - 0.055
+        r = 0 if v < 0.0 else 255 if v > 1.0 else math.floor(v * 255 + 0.5)
+        v = gx * x + gy * y + gz * z
+        v = v * 12.92 if v <= 0.0031308 else 1.055 * v ** (1 / 2.4) - 0.055
+        g = 0 if v < 0.0 else 255 if v > 1.0 else math.floor(v * 255 + 0.5)
+        v = bx * x + by * y + bz * z
+        v = v * 12.92 if v <= 0.0031308 else 1.055 * v ** (1 / 2.4) - 0.055
+        b = 0 if v < 0.0 else 255 if v > 1.0 else math.floor(v * 255 + 0.5)
+        hexes.append(f"#{_HEX2[r]}{_HEX2[g]}{_HEX2[b]}")
+        on = on_channels(r, g, b)
+        on_hexes.append(on)
+        y = yr * _LINEAR[r] + yg * _LINEAR[g] + yb * _LINEAR[b]
+        css += (f"{_DEC[r]},{_DEC[g]},{_DEC[b]}", light_overlay if y > 0.18 else dark_overlay)
+        css_on.append(_ON_RGB[on])
+    return (*hexes, *on_hexes, *css, *css_on, *pops)
 
 
 @lru_cache(maxsize=4096)
