@@ -38,6 +38,13 @@ def pairs(group: Group, foregrounds: tuple[str, ...]) -> Iterator[tuple[str, str
             yield fg, bg, ratios[fg, bg]
 
 
+def lowest(group: Group, foregrounds: tuple[str, ...]) -> float:
+    """The lowest ratio of the pairs of `foregrounds`; at or above a rule's minimum, the
+    rule has nothing to report and can skip building its findings."""
+    ratios = _ratios(group)
+    return min(ratios[fg, bg] for fg in foregrounds for bg in BACKDROPS)
+
+
 def paths(fg: str, bg: str) -> tuple[Path_, ...]:
     return (("theme", "colors", fg), ("theme", "colors", bg), ("theme", "dark"))
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from compiler import colors
 from compiler.model import Group
 from compiler.rules import Finding
-from compiler.rules.contrast import describe, pairs, paths
+from compiler.rules.contrast import describe, lowest, pairs, paths
 from compiler.rules.contrast_low import failing
 
 CODE = "contrast-aa"
@@ -28,6 +28,8 @@ MINIMUM = 4.5
 
 
 def check(group: Group) -> Iterator[Finding]:
+    if lowest(group, ("primary", "error")) >= MINIMUM:
+        return
     already = {(fg, bg) for fg, bg, _ in failing(group)}
     palette = group.theme.palette()
     for fg, bg, ratio in pairs(group, ("primary", "error")):

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from compiler import colors
 from compiler.model import Group
 from compiler.rules import Finding
-from compiler.rules.contrast import describe, pairs, paths
+from compiler.rules.contrast import describe, lowest, pairs, paths
 
 CODE = "contrast-low"
 SEVERITY = "error"
@@ -31,6 +31,8 @@ def failing(group: Group) -> Iterator[tuple[str, str, float]]:
 
 
 def check(group: Group) -> Iterator[Finding]:
+    if lowest(group, ("primary",)) >= MINIMUM:
+        return
     palette = group.theme.palette()
     for fg, bg, ratio in failing(group):
         direction = "lighter" if colors.is_dark(palette[bg]) else "darker"
