@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 import jinja2
@@ -132,43 +132,37 @@ def prints_only(tree: nodes.Template) -> bool:
 def shape_of(context: Any, values: list[str]) -> Hashable:
     """What a prints-only template can see of `context` besides the text of its values:
     which strings are empty, dict keys, list lengths, non-string scalars. The non-empty
-    strings are appended to `values` in traversal order. (Strings inside a container
-    are handled inline: a call per leaf was most of the cost.)"""
+    strings are appended to `values` in traversal order."""
     kind = type(context)
-    if kind is str:
-        if context:
-            values.append(context)
-            return _TEXT
-        return ""
     if kind is dict:
-        items: list[Any] = []
-        for key, item in context.items():
-            if type(item) is str:
-                if item:
-                    values.append(item)
-                    items.append((key, _TEXT))
-                else:
-                    items.append((key, ""))
-            else:
-                items.append((key, shape_of(item, values)))
-        return (dict, tuple(items))
+        return (dict, tuple(context), _shapes(context.values(), values))
     if kind is list or kind is tuple:
-        shapes: list[Any] = []
-        for item in context:
-            if type(item) is str:
-                if item:
-                    values.append(item)
-                    shapes.append(_TEXT)
-                else:
-                    shapes.append("")
+        return (kind, _shapes(context, values))
+    return _shapes((context,), values)[0]
+
+
+def _shapes(items: Iterable[Any], values: list[str]) -> tuple[Hashable, ...]:
+    """shape_of() of each item; strings and None inline (a call per leaf was the cost)."""
+    out: list[Hashable] = []
+    for item in items:
+        kind = type(item)
+        if kind is str:
+            if item:
+                values.append(item)
+                out.append(_TEXT)
             else:
-                shapes.append(shape_of(item, values))
-        return (kind, tuple(shapes))
-    if isinstance(context, Markup):
-        return (Markup, str(context))
-    if isinstance(context, Mapping | Sequence) and not isinstance(context, str | bytes):
-        raise TypeError(f"unsupported container in a template context: {kind.__name__}")
-    return (kind, context)
+                out.append("")
+        elif item is None:
+            out.append(None)
+        elif kind is dict or kind is list or kind is tuple:
+            out.append(shape_of(item, values))
+        elif isinstance(item, Markup):
+            out.append((Markup, str(item)))
+        elif isinstance(item, Mapping | Sequence) and not isinstance(item, str | bytes):
+            raise TypeError(f"unsupported container in a template context: {kind.__name__}")
+        else:
+            out.append((kind, item))  # bool, int, float: (True, 1) must not be equal shapes
+    return tuple(out)
 
 
 def escape_text(text: str) -> str:
@@ -222,7 +216,10 @@ class SkeletonTemplate:
             return self.template.render(context)
         if flat is None:
             values: list[str] = []
-            flat = (shape_of(context, values), values)
+            try:
+                flat = (shape_of(context, values), values)
+            except TypeError:  # a container type the shapes do not cover
+                return self.template.render(context)
         shape, values = flat
         skeleton = self._shapes.get(shape)
         if skeleton is None:

@@ -20,7 +20,7 @@ import operator
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any
 
 import jinja2
 
@@ -559,14 +559,24 @@ def render_theme_css_direct(colors: Mapping[str, str], dark: bool, env: jinja2.E
     return text.rstrip("\n") + "\n"
 
 
-class _Layout(NamedTuple):
+class _Layout:
     """One (environment, dark) layout: theme.css's literal parts and the itemgetters
-    that pick, from [*literals, *parts...], theme.css's pieces and Vuetify's colours."""
+    that pick, from [*literals, *parts...], theme.css's pieces and Vuetify's colours.
+    (A plain class: a NamedTuple here cost more import time than the rest of the module.)"""
 
-    literals: list[str]
-    css: Callable[[Sequence[str]], tuple[str, ...]]
-    colors: Callable[[Sequence[str]], tuple[str, ...]]
-    keys: tuple[str, ...]
+    __slots__ = ("colors", "css", "keys", "literals")
+
+    def __init__(
+        self,
+        literals: list[str],
+        css: Callable[[Sequence[str]], tuple[str, ...]],
+        colors: Callable[[Sequence[str]], tuple[str, ...]],
+        keys: tuple[str, ...],
+    ) -> None:
+        self.literals = literals
+        self.css = css
+        self.colors = colors
+        self.keys = keys
 
 
 # Per environment and dark flag. Weak keys: a dropped environment drops its layouts.
