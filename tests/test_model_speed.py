@@ -380,3 +380,24 @@ def test_leaves_of_a_merged_group_have_positions(tmp_path: Path) -> None:
     merged = merge_group(doc, "a", layers).doc
     for leaf, _value in leaves(merged.data, ()):
         assert leaf in merged.values and leaf in merged.origins
+
+
+def test_omitted_sections_share_one_frozen_default() -> None:
+    sparse = [Group.model_validate({"name": name}) for name in ("A", "B")]
+    assert sparse[0].authentication.mfa is sparse[1].authentication.mfa
+    assert sparse[0].look_and_feel.footer is sparse[1].look_and_feel.footer
+    written = Group.model_validate({"name": "C", "theme": {"dark": True}})
+    assert written.theme is not sparse[0].theme and written.theme.colors is sparse[0].theme.colors
+    for group in sparse:
+        assert group.authentication.mfa.model_fields_set == set()
+        assert group.model_dump()["payments"] == {
+            "apple_pay": False,
+            "credit_card": False,
+            "google_pay": False,
+            "payment_method_storage": False,
+            "auto_post": False,
+            "email_receipt": False,
+            "require_cvv": False,
+        }
+    with pytest.raises(Exception, match="frozen"):
+        sparse[0].authentication.mfa.enabled = True  # type: ignore[misc]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from compiler.model.base import Panel
+from compiler.model.base import Panel, shared_default
 from compiler.model.types import Message, Role, Subject
 
 MFA_CODE = "${mfa.code}"
@@ -72,4 +72,6 @@ class Authentication(Panel):
         description="How many times a quick-pay link can be opened before it stops working "
         "(1 to 100).",
     )
-    mfa: Mfa = Field(default_factory=Mfa, description="Multi-factor authentication.")
+    mfa: Mfa = Field(
+        default_factory=shared_default(Mfa), description="Multi-factor authentication."
+    )

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from compiler.model.authentication import Authentication
-from compiler.model.base import Panel
+from compiler.model.base import Panel, shared_default
 from compiler.model.branding import Branding
 from compiler.model.look_and_feel import LookAndFeel
 from compiler.model.notifications import Notifications, PatientPermissions
@@ -32,16 +32,20 @@ class Group(Panel):
         description="Name patients see, usually the practice name (1 to 100 characters).",
         examples=["Sunrise Pediatrics"],
     )
-    branding: Branding = Field(default_factory=Branding, description="Images.")
-    theme: Theme = Field(default_factory=Theme, description="Colours.")
-    payments: Payments = Field(default_factory=Payments, description="Payment options.")
+    branding: Branding = Field(default_factory=shared_default(Branding), description="Images.")
+    theme: Theme = Field(default_factory=shared_default(Theme), description="Colours.")
+    payments: Payments = Field(
+        default_factory=shared_default(Payments), description="Payment options."
+    )
     look_and_feel: LookAndFeel = Field(
-        default_factory=LookAndFeel, description="Footer and account-page options."
+        default_factory=shared_default(LookAndFeel), description="Footer and account-page options."
     )
     authentication: Authentication = Field(
-        default_factory=Authentication, description="Sessions, quick pay and MFA."
+        default_factory=shared_default(Authentication), description="Sessions, quick pay and MFA."
     )
-    notifications: Notifications = Field(default_factory=Notifications, description="Email sender.")
+    notifications: Notifications = Field(
+        default_factory=shared_default(Notifications), description="Email sender."
+    )
     patient_permissions: PatientPermissions = Field(
-        default_factory=PatientPermissions, description="What patients may change."
+        default_factory=shared_default(PatientPermissions), description="What patients may change."
     )

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from compiler.model.base import Panel
+from compiler.model.base import Panel, shared_default
 from compiler.model.types import Email, FooterText, Phone, parse_phone
 
 
@@ -62,7 +62,9 @@ class LookAndFeel(Panel):
     visits_pdf_export: bool = Field(
         False, description="Let patients download their visits as a PDF."
     )
-    footer: Footer = Field(default_factory=Footer, description="Footer contact details.")
+    footer: Footer = Field(
+        default_factory=shared_default(Footer), description="Footer contact details."
+    )
     landing_page: Literal["account", "visits", "payments"] = Field(
         "account", description="The page patients see first after signing in."
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from compiler.model.base import Panel
+from compiler.model.base import Panel, shared_default
 from compiler.model.types import Color
 
 COLOR_NAMES = (
@@ -89,7 +89,7 @@ class Theme(Panel):
         examples=[False],
     )
     colors: Colors = Field(
-        default_factory=Colors,
+        default_factory=shared_default(Colors),
         description="The nine theme colours. Quote each one: an unquoted # starts a comment.",
     )
 
