@@ -401,3 +401,27 @@ def test_omitted_sections_share_one_frozen_default() -> None:
         }
     with pytest.raises(Exception, match="frozen"):
         sparse[0].authentication.mfa.enabled = True  # type: ignore[misc]
+
+
+def test_partial_group_leaves_the_document_as_it_was() -> None:
+    text = (
+        b"name: A\ntheme:\n  dark: yes\n  colors:\n    primary: '#12345g'\n    error: '#b00020'\n"
+        b"payments: {credit_card: true, paymnets: 1}\nlook_and_feel:\n  footer:\n"
+        b"    email: not-an-email\n    text: Call us\n"
+    )
+    doc, _ = load_bytes(text, "groups/a.yaml")
+    assert doc is not None
+    before = copy.deepcopy(doc.data)
+    modelled = group_from_document(doc)
+    assert doc.data == before
+    assert modelled.group is None and modelled.partial is not None
+    assert modelled.partial.theme.dark is False and modelled.partial.theme.colors.primary is None
+    assert modelled.partial.theme.colors.error == "#b00020"
+    assert modelled.partial.look_and_feel.footer.text == "Call us"
+    assert modelled.partial.look_and_feel.footer.email is None
+    assert [d.code for d in modelled.diagnostics] == [
+        "type-bool",
+        "color-invalid",
+        "key-unknown",
+        "email-invalid",
+    ]

@@ -7,7 +7,6 @@ and column the admin wrote, and rewrites the message in the admin's terms
 
 from __future__ import annotations
 
-import copy
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -59,12 +58,21 @@ def group_from_document(doc: Document, *, broken: Iterable[Path_] = ()) -> Model
 
 
 def _partial(data: dict[str, Any], broken: set[Path_]) -> Group | None:
-    """The group with broken values removed; None if even that does not validate."""
-    pruned = copy.deepcopy(data)
+    """The group with broken values removed; None if even that does not validate.
+
+    Only the mappings on the way to a broken value are copied (the rest is
+    shared with `data` and only read), not the whole document.
+    """
+    pruned = dict(data)
+    copied = {id(pruned)}
     for path in sorted(broken, key=len, reverse=True):
         node: Any = pruned
         for part in path[:-1]:
-            node = node.get(part) if isinstance(node, dict) else None
+            child = node.get(part) if isinstance(node, dict) else None
+            if isinstance(child, dict) and id(child) not in copied:
+                child = node[part] = dict(child)
+                copied.add(id(child))
+            node = child
         if isinstance(node, dict) and path:
             node.pop(path[-1], None)
     pruned.setdefault("name", "unnamed")
