@@ -1,8 +1,7 @@
 """Colour arithmetic shared by rules and renderers: one definition of WCAG 2 contrast.
 
-Results are memoised per colour: thousands of groups share a few hundred colours,
-and a 10,000-group build meets tens of thousands of distinct ones, so the caches
-are sized for that rather than for a handful.
+Results are memoised per colour: thousands of groups share a few hundred colours
+(defaults, bases), which an LRU memo keeps however many one-off colours pass by.
 
 Contrast follows WCAG 2.x exactly: sRGB channels are linearised, relative
 luminance is 0.2126 R + 0.7152 G + 0.0722 B, and the ratio is
@@ -19,9 +18,10 @@ HEX_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
 BLACK = "#000000"
 WHITE = "#ffffff"
 
-# Memo size for per-colour results: above the distinct colours of a 10k-group build,
-# far below anything that matters for memory (a few MB at most).
-CACHE_SIZE = 1 << 17
+# Memo size for per-colour results. Shared colours stay whatever the size (they are
+# used all the time); past a few thousand entries a bigger memo mostly holds one-off
+# colours, but it also spares evictions. Entries are small: a few MB at most.
+CACHE_SIZE = 1 << 15
 
 
 def is_hex_color(text: str) -> bool:

@@ -99,6 +99,9 @@ _DELTA = 0.20689655172413793  # 6/29, the CIELAB knee, as Vuetify spells it
 _DELTA_CUBED = _DELTA**3
 _KNEE_SLOPE = 3 * _DELTA**2
 _CACHE = colorlib.CACHE_SIZE
+# Parts are larger (up to two dozen strings): a smaller memo (about 15 MB when full),
+# still far above the number of colours groups share.
+_PART_CACHE = 8192
 
 
 def _js_round(value: float) -> int:
@@ -336,7 +339,7 @@ def _channels(color: str) -> tuple[int, int, int]:
     return r, g, b
 
 
-@lru_cache(maxsize=_CACHE)
+@lru_cache(maxsize=_PART_CACHE)
 def _plain_part(color: str, dark: bool) -> tuple[str, ...]:
     """_part() of one colour, written out: most parts are plain, most colours new."""
     normal = colorlib.normalize(color)
@@ -356,7 +359,7 @@ _VARIATION_DELTAS = (
 )
 
 
-@lru_cache(maxsize=_CACHE)
+@lru_cache(maxsize=_PART_CACHE)
 def _varied_part(color: str, dark: bool) -> tuple[str, ...]:
     """A colour with its variations, each _move_lightness(color, delta): one CIELAB for
     all, and _lab_to_xyz, _channels_of_xyz and _part written out (same operations in
