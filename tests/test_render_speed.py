@@ -356,3 +356,20 @@ def test_skeleton_falls_back_when_its_first_check_fails() -> None:
     template = skeleton.SkeletonTemplate(env, "t")
     assert not template.fast
     assert template.render({"a": "x"}) == "X!"
+
+
+def test_theme_css_template_that_does_more_than_print_renders_through_jinja() -> None:
+    loader = jinja2.DictLoader(
+        {
+            theme_css.TEMPLATE: "{% for n, v in root %}{{ n|upper }}={{ v }};{% endfor %}"
+            "{{ theme_selector }}{{ utilities }}",
+            theme_css.UTILITIES_TEMPLATE: "{% for s, d in utilities %}{{ s }}{% endfor %}",
+        }
+    )
+    env = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined)
+    palette = dict(zip(theme_css.BASE_COLORS, ["#abcdef"] * 9, strict=True))
+    assert theme_css._layout(env, True) is None
+    css = theme_css.render_theme_css(palette, True, env)
+    assert css.startswith("COLOR-SCHEME=dark;--POPS-BACKGROUND=#abcdef;")
+    assert css == theme_css.render_theme_css_direct(palette, True, env)
+    assert theme_css._layout(environment(), True) is not None

@@ -25,7 +25,7 @@ from typing import Any
 import jinja2
 
 from compiler import colors as colorlib
-from compiler.model.theme import COLOR_NAMES
+from compiler.model.theme import COLOR_NAMES, DARK_PALETTE, LIGHT_PALETTE
 from compiler.render.skeleton import Skeleton, prints_only, slot
 
 TEMPLATE = "theme.css.j2"
@@ -583,9 +583,13 @@ class _Layout:
 
 
 # Per environment and dark flag. Weak keys: a dropped environment drops its layouts.
-_LAYOUTS: weakref.WeakKeyDictionary[jinja2.Environment, dict[bool, _Layout]] = (
+_LAYOUTS: weakref.WeakKeyDictionary[jinja2.Environment, dict[bool, _Layout | None]] = (
     weakref.WeakKeyDictionary()
 )
+
+
+class _NoLayout(Exception):
+    """theme.css.j2 does more than lay values out; it is rendered by Jinja per group."""
 
 
 def _css_skeleton(env: jinja2.Environment, dark: bool) -> Skeleton:
@@ -594,7 +598,7 @@ def _css_skeleton(env: jinja2.Environment, dark: bool) -> Skeleton:
     Constant values (colour-scheme, opacities) and every name stay literal."""
     source = env.loader.get_source(env, TEMPLATE)[0] if env.loader else ""
     if not prints_only(env.parse(source)):
-        raise RuntimeError(f"{TEMPLATE} must only print values for the fast theme.css path")
+        raise _NoLayout(f"{TEMPLATE} does more than print values")
     sample = dict.fromkeys(BASE_COLORS, colorlib.BLACK)
     theme = reference_theme(sample, dark)
     constant = {f"--{PREFIX}{key}" for key in (_DARK_OPACITIES if dark else _LIGHT_OPACITIES)}
@@ -617,15 +621,33 @@ def _css_skeleton(env: jinja2.Environment, dark: bool) -> Skeleton:
     text = env.get_template(TEMPLATE).render(context)
     skeleton = Skeleton(text.rstrip("\n") + "\n")
     if not skeleton.sequential or not skeleton.parts[-1].strip():
-        raise RuntimeError(f"{TEMPLATE}: values must appear once each, in order, before the end")
+        raise _NoLayout(f"{TEMPLATE}: values do not appear once each, in order, before the end")
     return skeleton
 
 
-def _layout(env: jinja2.Environment, dark: bool) -> _Layout:
+def _layout(env: jinja2.Environment, dark: bool) -> _Layout | None:
+    """The layout for this environment and flag, built and checked once; None when the
+    template does not allow one (theme_artifacts then renders directly)."""
     per_env = _LAYOUTS.setdefault(env, {})
-    found = per_env.get(dark)
-    if found is not None:
-        return found
+    if dark in per_env:
+        return per_env[dark]
+    try:
+        found: _Layout | None = _new_layout(env, dark)
+    except _NoLayout:
+        found = None
+    # Once per process: the fill must equal the direct render on sample palettes.
+    samples = [dict(DARK_PALETTE if dark else LIGHT_PALETTE), dict.fromkeys(BASE_COLORS, "#777")]
+    for sample in samples:
+        if found is not None and _fill(found, sample, dark) != (
+            reference_theme(sample, dark),
+            render_theme_css_direct(sample, dark, env),
+        ):
+            found = None
+    per_env[dark] = found
+    return found
+
+
+def _new_layout(env: jinja2.Environment, dark: bool) -> _Layout:
     skeleton = _css_skeleton(env, dark)
     literals = skeleton.parts[0::2]
     # Label every position of [*literals, *parts...] and let _assemble order the labels.
@@ -643,19 +665,17 @@ def _layout(env: jinja2.Environment, dark: bool) -> _Layout:
     order = _assemble(parts, sizes)
     values = order["pops"] + order["vuetify_css"] + order["vuetify_css"]
     if len(values) != skeleton.count:
-        raise RuntimeError("theme.css skeleton and theme values disagree")
+        raise _NoLayout("theme.css skeleton and theme values disagree")
     css: list[int] = [0]
     for index, value in enumerate(values, start=1):
         css += (where[value], where[("literal", index)])
     keys = tuple(theme_colors(dict.fromkeys(BASE_COLORS, colorlib.BLACK), dark))
-    found = _Layout(
+    return _Layout(
         literals,
         operator.itemgetter(*css),
         operator.itemgetter(*(where[label] for label in order["colors"])),
         keys,
     )
-    per_env[dark] = found
-    return found
 
 
 def theme_artifacts(
@@ -665,6 +685,12 @@ def theme_artifacts(
     its colours (the build needs both; computing the theme twice was a third of it).
     Equal to (reference_theme(), render_theme_css_direct()); tests hold it to that."""
     layout = _layout(env, dark)
+    if layout is None:
+        return reference_theme(colors, dark), render_theme_css_direct(colors, dark, env)
+    return _fill(layout, colors, dark)
+
+
+def _fill(layout: _Layout, colors: Mapping[str, str], dark: bool) -> tuple[dict[str, Any], str]:
     parts, variables = _parts(colors, dark)
     buffer = layout.literals.copy()
     for part in parts:
