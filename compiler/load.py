@@ -90,6 +90,9 @@ _LOST_COLOR = re.compile(r"#(?:[0-9a-fA-F]{6}|[0-9a-fA-F]{3})\b")
 _LOST_COLOR_ANY = re.compile(r"#[^\s#,\]}]+")
 # A `!` where a YAML tag could start; only then are the events scanned for tags.
 _TAG_HINT = re.compile(r"(?:^|[\s\[{,])!", re.MULTILINE)
+# A `&` or `*` where an anchor or alias could start: at the start of a token, followed by
+# a name. Prose such as "Smith & Jones" or "5 * 3" does not match.
+_ALIAS_HINT = re.compile(r"(?:^|[\s\[\]{},:?\"'])[&*][^\s\[\]{},]", re.MULTILINE)
 _STANDARD_TAG = "tag:yaml.org,2002:"
 # YAML 1.1 read these as booleans; here they are strings, remembered for the error message.
 _YAML11_BOOLEANS = frozenset({"yes", "no", "on", "off", "y", "n"})
@@ -236,7 +239,12 @@ def load_bytes(data: bytes, file: str) -> tuple[Document | None, list[Diagnostic
         ]
     if text.startswith("\ufeff"):
         text = text[1:]
-    if "&" in text or "*" in text or ("!" in text and _TAG_HINT.search(text)):
+    bang = "!" in text
+    if (
+        # Any `!` keeps the events scanned when `&` or `*` appear, as they always were.
+        (("&" in text or "*" in text) and (bang or _ALIAS_HINT.search(text)))
+        or (bang and _TAG_HINT.search(text))
+    ):
         found = list(_node_properties(text, file))
         if found:
             return None, found
