@@ -670,14 +670,7 @@ def _pipeline_build(
         if spare is not None and spare_record is not None:
             # Double buffering: bring the spare (the output before last) up to
             # date with only the files that differ, then swap it in.
-            written = {
-                _prefix(env, scope) + str(e["path"])
-                for scope, result in results.items()
-                for o in result.outcomes
-                if not o.cached
-                for e in o.entries or []
-            }
-            touched = bring_up_to_date(spare.dir, root, spare_record, wanted, written)
+            touched = bring_up_to_date(spare.dir, root, spare_record, wanted, recompiled)
             old = swap_in(spare.dir, root)
             _remove_strays(spare.dir, strays)  # the old output, now the spare
             staging.discard()

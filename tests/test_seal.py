@@ -20,10 +20,8 @@ from compiler import seal
 from compiler.build import build, check_output
 from compiler.cache import CACHE_DIR
 from tests.conftest import Run, write_group
+from tests.test_cache import GROUP, _tree
 
-GROUP = (
-    "name: {name}\npayments:\n  credit_card: true\nlook_and_feel:\n  footer:\n    text: Call us.\n"
-)
 STAGING = (
     "overlays:\n"
     "  - groups: all\n"
@@ -31,14 +29,6 @@ STAGING = (
     "      notifications:\n"
     "        email_from: no-reply@staging.example.com\n"
 )
-
-
-def _tree(root: Path) -> dict[str, str]:
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 @pytest.fixture
