@@ -493,7 +493,11 @@ def _syntax_hint(exc: yaml.YAMLError, text: str) -> tuple[tuple[int, int], str] 
     start = getattr(exc, "context_mark", None)
     mark = getattr(exc, "problem_mark", None)
     if start is not None and context == "while scanning a quoted scalar":
-        quote = text.split("\n")[start.line][start.column : start.column + 1] or '"'
+        lines = text.split("\n")
+        if start.line < len(lines):
+            quote = lines[start.line][start.column : start.column + 1] or '"'
+        else:  # libyaml also breaks lines at \r, NEL and U+2028/9; its index still holds
+            quote = "'" if text[start.index : start.index + 1] == "'" else '"'
         return (start.line + 1, start.column + 1), (
             f"the quoted value that starts here with {quote} is never closed; add the "
             f"closing {quote} (inside \"...\" write \\\" for a quote, inside '...' write '')"

@@ -260,6 +260,41 @@ def test_reading_a_file_sees_all_of_it(tmp_path: Path) -> None:
         assert doc is not None and "Name" in doc.data
 
 
+@pytest.mark.parametrize(
+    ("text", "codes"),
+    [
+        (b"name: Smith & Jones\nfooter: 5 * 3 = 15 & more\n", []),
+        (b"name: x\na: &anchor 1\n", ["yaml-alias"]),
+        (b"name: x\na: [1, *b]\n", ["yaml-alias"]),
+        (b'name: x\na: {"k":*b}\n', ["yaml-alias"]),
+        (b"name: x\n&a a: 1\n", ["yaml-alias"]),
+        (b"name: x\na: &\n", ["yaml-syntax"]),
+        (b'name: A & B\na: {"k":!!int 1}\n', ["yaml-tag"]),  # any `!` keeps the scan
+    ],
+)
+def test_anchor_hint_skips_prose_only(text: bytes, codes: list[str]) -> None:
+    doc, found = load_bytes(text, "f")
+    assert [d.code for d in found] == codes
+    assert (doc is None) == bool(codes)
+
+
+@pytest.mark.parametrize(
+    ("text", "quote", "line"),
+    [
+        ("\x85- '>", "'", 2),  # NEL, U+2028 and a lone CR are line breaks to libyaml
+        ('name: x\u2028"open', '"', 2),
+        ('a: 1\r"x', '"', 2),
+        ("a: 1\nb: 'x", "'", 2),
+    ],
+)
+def test_unclosed_quote_after_other_line_breaks_is_a_diagnostic(
+    text: str, quote: str, line: int
+) -> None:
+    doc, found = load_bytes(text.encode(), "f")
+    assert doc is None and [(d.code, d.line) for d in found] == [("yaml-syntax", line)]
+    assert f"starts here with {quote} is never closed" in found[0].message
+
+
 # --- model -----------------------------------------------------------------------------
 
 
