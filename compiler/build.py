@@ -432,38 +432,6 @@ def _scope_root(root: Path, env: str | None, scope: str | None) -> Path:
     return root if env is not None or scope is None else root / scope
 
 
-def _output_state(
-    scope_root: Path, result: ScopeResult, known: dict[str, list[Any]]
-) -> dict[str, Any]:
-    """What the build just left in `scope_root`: manifest hash and stat of every file.
-
-    A file written this run keeps the stat its worker took; a file in `known`
-    with the same hash keeps that record; only the others are stat'ed.
-    """
-    from compiler.spare import record_of
-
-    files: dict[str, list[Any]] = {}
-    unknown: dict[str, str] = {}
-    for outcome in result.outcomes:
-        written = outcome.written
-        for k, entry in enumerate(outcome.entries or []):
-            rel, sha = str(entry["path"]), str(entry["sha256"])
-            stat = written[k] if k < len(written) else None
-            record = known.get(rel)
-            if stat is not None:
-                files[rel] = [*stat, sha]
-            elif record is not None and record[-1] == sha:
-                files[rel] = record
-            else:
-                unknown[rel] = sha
-    files.update(record_of(scope_root, unknown))
-    return {
-        "root": str(scope_root.resolve()),
-        "manifest_sha": hashlib.sha256(result.manifest or b"").hexdigest(),
-        "files": files,
-    }
-
-
 def _changes(
     root: Path,
     env: str | None,
@@ -633,13 +601,17 @@ def _pipeline_build(
         # The old output's record, for when it becomes the spare. A group compiled
         # again may have had its files edited by hand: those records are dropped, so
         # the spare's copies are replaced, never trusted, next time.
-        recompiled = {
-            _prefix(env, scope) + str(e["path"])
-            for scope, result in results.items()
-            for o in result.outcomes
-            if not o.cached
-            for e in o.entries or []
-        }
+        recompiled = (
+            {
+                _prefix(env, scope) + str(e["path"])
+                for scope, result in results.items()
+                for o in result.outcomes
+                if not o.cached
+                for e in o.entries or []
+            }
+            if incremental
+            else set()
+        )
         previous = {
             _prefix(env, scope) + rel: entry
             for scope in results
@@ -661,13 +633,13 @@ def _pipeline_build(
             temporary = manifest.with_name(".manifest.json.pops-tmp")
             temporary.write_bytes(result.manifest or b"")
             os.replace(temporary, manifest)
-        wanted = {
-            _prefix(env, scope) + str(e["path"]): str(e["sha256"])
-            for scope, result in results.items()
-            for o in result.outcomes
-            for e in o.entries or []
-        }
         if spare is not None and spare_record is not None:
+            wanted = {
+                _prefix(env, scope) + str(e["path"]): str(e["sha256"])
+                for scope, result in results.items()
+                for o in result.outcomes
+                for e in o.entries or []
+            }
             # Double buffering: bring the spare (the output before last) up to
             # date with only the files that differ, then swap it in.
             touched = bring_up_to_date(spare.dir, root, spare_record, wanted, recompiled)
@@ -724,20 +696,15 @@ def _record_outputs(
     sealing: _Sealing | None,
     spare: dict[str, list[Any]] | None,
 ) -> Compilation:
-    """Save what the output folder now holds, so the next run can trust it by stat.
+    """Save the per-group caches and seal what the output folder now holds.
 
     `known` holds records (by path under the output root) still true for files
-    this build did not touch; every other file is stat'ed.
+    this build did not touch.
     """
-    for scope, result in results.items():
-        prefix = _prefix(env, scope)
-        scope_known = {
-            rel[len(prefix) :]: entry for rel, entry in known.items() if rel.startswith(prefix)
-        }
-        caches[scope].output = _output_state(_scope_root(root, env, scope), result, scope_known)
-        caches[scope].save()
+    for cache in caches.values():
+        cache.save()
     if sealing is not None:
-        sealing.seal_pipeline(compilation, root, env, results, caches, spare)
+        sealing.seal_pipeline(compilation, root, env, results, known, spare)
     return compilation
 
 
@@ -799,10 +766,14 @@ class _Sealing:
         root: Path,
         env: str | None,
         results: dict[str | None, ScopeResult],
-        caches: dict[str | None, Cache],
+        known: dict[str, list[Any]],
         spare: dict[str, list[Any]] | None,
     ) -> None:
-        """Record what the full pipeline just left in `root`, and in the spare tree."""
+        """Record what the full pipeline just left in `root`, and in the spare tree.
+
+        A file's stat comes from the worker that wrote it, else from `known`,
+        else from a stat call here.
+        """
         if self.inputs is None or not self.inputs_unchanged():
             seal.discard(self.path)
             return
@@ -810,42 +781,39 @@ class _Sealing:
         files: list[str] = []
         shas: list[str] = []
         sizes: list[int] = []
-        live: seal.Stats = array("q")
+        stats: list[tuple[int, int, int, int] | None] = []
         folders: dict[str, tuple[int, int, int, int]] = {}
         for name, result in results.items():
             prefix = _prefix(env, name)
+            start = len(files)
+            rows: list[tuple[str, str, int, tuple[int, int, int, int] | None]] = []
             for outcome in result.outcomes:
                 folders.update((prefix + rel, stat) for rel, stat in outcome.folders)
-            recorded = caches[name].output.get("files", {})
-            start = len(files)
-            entries = [e for o in result.outcomes for e in o.entries or []]
-            paths = [str(e["path"]) for e in entries]
-            if any(a > b for a, b in itertools.pairwise(paths)):
-                entries.sort(key=lambda e: str(e["path"]))  # slug order is not path order
-                paths = [str(e["path"]) for e in entries]
-            records = [recorded.get(rel) for rel in paths]
-            if any(r is None or r[4] != e["sha256"] for r, e in zip(records, entries, strict=True)):
-                seal.discard(self.path)
-                return
-            files += [prefix + rel for rel in paths]
-            shas += [str(e["sha256"]) for e in entries]
-            sizes += [int(e["size"]) for e in entries]
-            live.extend([n for r in records if r is not None for n in r[:4]])
+                written = outcome.written
+                for k, entry in enumerate(outcome.entries or []):
+                    stat = written[k] if k < len(written) else None
+                    rows.append((str(entry["path"]), str(entry["sha256"]), entry["size"], stat))
+            if any(a[0] > b[0] for a, b in itertools.pairwise(rows)):
+                rows.sort()  # slug order is not path order
+            for rel, sha, size, stat in rows:
+                if stat is None:
+                    record = known.get(prefix + rel)
+                    if record is not None and record[4] == sha:
+                        stat = (record[0], record[1], record[2], record[3])
+                files.append(prefix + rel)
+                shas.append(sha)
+                sizes.append(size)
+                stats.append(stat)
             manifest = result.manifest or b""
-            try:
-                live.extend(seal.stat_of(os.stat(root / (prefix + MANIFEST))))
-            except OSError:
-                seal.discard(self.path)
-                return
             files.append(prefix + MANIFEST)
             shas.append(hashlib.sha256(manifest).hexdigest())
             sizes.append(len(manifest))
+            stats.append(None)
             slugs = [o.slug for o in result.outcomes]
             digests = seal.blob(o.input_sha for o in result.outcomes)
-            scope = seal.Scope(
-                name, prefix, slugs, result.inputs_digest, start, len(files), digests
+            scopes.append(
+                seal.Scope(name, prefix, slugs, result.inputs_digest, start, len(files), digests)
             )
-            scopes.append(scope)
         made = seal.record(
             spare=_spare_for_seal(files, spare),
             folders=folders,
@@ -855,7 +823,7 @@ class _Sealing:
             files=files,
             shas=shas,
             sizes=sizes,
-            live=live,
+            stats=stats,
             root=root,
             diagnostics=compilation.diagnostics,
         )

@@ -168,7 +168,15 @@ def verified(raw: bytes) -> bytes | None:
 
 def group_key(parts: list[str]) -> str:
     """Key of one group from the digests of everything it depends on."""
-    return hashlib.sha256("\n".join([fingerprint(), *parts]).encode()).hexdigest()
+    digest = _keyed(fingerprint()).copy()
+    digest.update("\n".join(parts).encode())
+    return str(digest.hexdigest())
+
+
+@lru_cache(maxsize=2)
+def _keyed(compiler: str) -> Any:
+    """A sha256 already fed the compiler's fingerprint, copied for each key."""
+    return hashlib.sha256(f"{compiler}\n".encode())
 
 
 def cache_dir_for(groups_dir: Path) -> Path:

@@ -442,7 +442,7 @@ def record(
     files: list[str],
     shas: list[str],
     sizes: list[int],
-    live: Stats,
+    stats: Sequence[tuple[int, int, int, int] | None],
     root: Path,
     diagnostics: Iterable[Diagnostic],
     spare: tuple[bytes, Stats, list[str]] | None = None,
@@ -450,18 +450,24 @@ def record(
 ) -> Seal:
     """A seal for what a build just left in `root`.
 
-    `folders` holds stats the workers took of group folders they finished;
-    every other folder is stat'ed here.
+    `stats` and `folders` hold what the build already knows (workers stat
+    what they write); every file and folder without one is stat'ed here.
     """
     dirs = dirs_of(files)
     known = folders or {}
-    missing = [d for d in dirs if d not in known]
+    missing_dirs = [d for d in dirs if d not in known]
+    missing_files = [i for i, stat in enumerate(stats) if stat is None]
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        fresh = stat_paths(missing, fd)
+        found_dirs = stat_paths(missing_dirs, fd)
+        found_files = stat_paths([files[i] for i in missing_files], fd)
     finally:
         os.close(fd)
-    found = {d: tuple(fresh[4 * k : 4 * k + 4]) for k, d in enumerate(missing)}
+    filled: list[tuple[int, ...] | None] = list(stats)
+    for k, i in enumerate(missing_files):
+        filled[i] = tuple(found_files[4 * k : 4 * k + 4])
+    live: Stats = array("q", [n for stat in filled if stat is not None for n in stat])
+    found = {d: tuple(found_dirs[4 * k : 4 * k + 4]) for k, d in enumerate(missing_dirs)}
     live_dirs: Stats = array("q")
     for d in dirs:
         live_dirs.extend(known[d] if d in known else found[d])
