@@ -430,13 +430,16 @@ def _surface_part(
     return _part([(value, _channels(value)) for value in hexes], dark), variables, css
 
 
+# (name, has variations) of the brand colours, in order.
+_BRANDS = tuple((name, name in VARIATION_COLORS) for name in BRAND_COLORS)
+
+
 def _parts(colors: Mapping[str, str], dark: bool) -> tuple[list[tuple[str, ...]], Any]:
     """The nine parts in BASE_COLORS order, then the theme `variables` and their values."""
     surface, variables, variables_css = _surface_part(colors["surface"], dark)
     parts = [_plain_part(colors["background"], dark), surface]
-    for name in BRAND_COLORS:
+    for name, varied in _BRANDS:
         value = colors[name]
-        varied = name in VARIATION_COLORS
         parts.append(_varied_part(value, dark) if varied else _plain_part(value, dark))
     parts.append(variables_css)
     return parts, variables
@@ -698,13 +701,15 @@ def theme_artifacts(
 
 
 def _fill(layout: _Layout, colors: Mapping[str, str], dark: bool) -> tuple[dict[str, Any], str]:
+    """theme_artifacts() through the layout: the parts laid end to end after the
+    literals, then one itemgetter for Vuetify's colours and one for theme.css."""
     parts, variables = _parts(colors, dark)
     buffer = layout.literals.copy()
     for part in parts:
         buffer += part
     theme = {
         "dark": dark,
-        "colors": dict(zip(layout.keys, layout.colors(buffer), strict=True)),
+        "colors": dict(zip(layout.keys, layout.colors(buffer), strict=False)),
         "variables": dict(variables),
     }
     return theme, "".join(layout.css(buffer))
