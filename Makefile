@@ -11,6 +11,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# Bytecode now, for machines where PYTHONDONTWRITEBYTECODE is set: otherwise
+	# every run of pops compiles its own modules again.
+	$(BIN)/python -m compileall -q compiler
 	touch $(STAMP)
 
 venv: $(STAMP)
