@@ -30,7 +30,7 @@ import os
 import sys
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeAlias
@@ -487,6 +487,3 @@ def group_range(seal: Seal, scope: Scope, slug: str) -> tuple[int, int]:
     lo = bisect_left(seal.files, prefix, scope.start, end)
     hi = bisect_left(seal.files, prefix[:-1] + "0", lo, end)  # "0" follows "/"
     return lo, hi
-
-
-Compile = Callable[[str, Scope], tuple[str, dict[str, bytes]] | None]
