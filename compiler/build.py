@@ -152,7 +152,7 @@ def slug_problem(path: Path, display: str) -> Diagnostic | None:
 def compile_group(path: Path, *, render: bool = True, layers: Layers | None = None) -> GroupResult:
     """One file through load, (merge), model, rules and, when clean, render."""
     from compiler.layers import layered, merge_group
-    from compiler.load import load_file
+    from compiler.load import load_bytes, read_file
     from compiler.model.from_document import group_from_document
     from compiler.render import render_group
     from compiler.rules import run_rules
@@ -161,9 +161,12 @@ def compile_group(path: Path, *, render: bool = True, layers: Layers | None = No
     slug = path.name.removesuffix(".yaml")
     problem = slug_problem(path, display)
     diagnostics = [problem] if problem else []
-    doc, found = load_file(path, display)
+    data, found = read_file(path, display)  # read once: for the loader and the cache key
+    doc = None
+    if data is not None:
+        doc, found = load_bytes(data, display)
     diagnostics += found
-    sha = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+    sha = hashlib.sha256(data).hexdigest() if data is not None else ""
     if doc is None:
         return GroupResult(slug, display, sha, diagnostics)
     broken = {tuple(d.path.split(".")) for d in found if d.path}

@@ -181,21 +181,22 @@ def _line_col(data: bytes, offset: int) -> tuple[int, int]:
 def load_file(path: Path, display: str | None = None) -> tuple[Document | None, list[Diagnostic]]:
     """Read and load one file; every failure is a diagnostic, never an exception."""
     name = display if display is not None else str(path)
+    data, problems = read_file(path, name)
+    if data is None:
+        return None, problems
+    return load_bytes(data, name)
+
+
+def read_file(path: Path, name: str) -> tuple[bytes | None, list[Diagnostic]]:
+    """A group file's bytes, or None and why not (unreadable, over 1 MiB)."""
     try:
         size, data = _read(path)
     except OSError as exc:
         return None, [_error(name, 1, 1, "file-unreadable", f"cannot read file: {exc.strerror}")]
     if data is None:
-        return None, [
-            _error(
-                name,
-                1,
-                1,
-                "file-too-large",
-                f"file is {size} bytes; a group file may be at most {MAX_BYTES} bytes (1 MiB)",
-            )
-        ]
-    return load_bytes(data, name)
+        message = f"file is {size} bytes; a group file may be at most {MAX_BYTES} bytes (1 MiB)"
+        return None, [_error(name, 1, 1, "file-too-large", message)]
+    return data, []
 
 
 def _read(path: Path) -> tuple[int, bytes | None]:
