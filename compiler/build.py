@@ -730,38 +730,16 @@ class _Sealing:
         return cls(seal.seal_path(cache_dir_for(groups_dir), root), key, groups_dir, env_dir)
 
     def scan(self) -> tuple[list[str], seal.Stats] | None:
-        """The inputs as the build is about to read them (once per build)."""
+        """The inputs as the build is about to read them (once per build).
+
+        Taken before any file is read, these are the stats the seal records: a
+        file edited while the build runs then differs from its record next
+        time and is compiled again (git's index works the same way).
+        """
         if not self.scanned:
             self.inputs = seal.scan_inputs(self.groups_dir, self.env_dir)
             self.scanned = True
         return self.inputs
-
-    def read_unchanged(self, slugs: list[str]) -> bool:
-        """The files a build of just these groups read are still as scanned.
-
-        (The groups' own files, shared layers and overlays; another group
-        edited meanwhile keeps its old stat in the seal and is compiled next time.)
-        """
-        if self.inputs is None:
-            return False
-        names, stats = self.inputs
-        own = {f"g/{slug}.yaml" for slug in slugs}
-        for i, name in enumerate(names):
-            if name in own or not name.startswith("g/") or name[2] in "_.":
-                folder = self.groups_dir if name.startswith("g/") else self.env_dir
-                try:
-                    now = seal.stat_of(os.stat(folder / name[2:]))
-                except OSError:
-                    return False
-                if now != tuple(stats[4 * i : 4 * i + 4]):
-                    return False
-        return True
-
-    def inputs_unchanged(self) -> bool:
-        """The inputs still are what they were when the build began (so it used them)."""
-        return self.inputs is not None and seal.scan_inputs(self.groups_dir, self.env_dir) == (
-            self.inputs
-        )
 
     def seal_pipeline(
         self,
@@ -777,7 +755,7 @@ class _Sealing:
         A file's stat comes from the worker that wrote it, else from `known`,
         else from a stat call here.
         """
-        if self.inputs is None or not self.inputs_unchanged():
+        if self.inputs is None:
             seal.discard(self.path)
             return
         scopes: list[seal.Scope] = []
@@ -930,7 +908,7 @@ def _sealed_build(
             return None  # problems are merged across groups; the pipeline knows how
         check.offload()  # all of the outputs to children: this process compiles
         update = _compile_changed(sealed, changes.groups, groups_dir, folder, root)
-        if not check.intact() or update is None or not sealing.read_unchanged(changes.groups):
+        if not check.intact() or update is None:
             return None
         wanted, sizes, data = update
         seal.discard(sealing.path)
