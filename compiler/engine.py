@@ -50,6 +50,10 @@ class Outcome:
     written: list[tuple[int, int, int, int] | None] = field(default_factory=list)
     folders: list[tuple[str, tuple[int, int, int, int]]] = field(default_factory=list)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as a plain tuple of fields: workers send back ten thousand of these."""
+        return (Outcome, tuple(getattr(self, name) for name in Outcome.__slots__))
+
 
 @dataclass(slots=True)
 class ScopeResult:
