@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,7 @@ def validate(
     if not paths:
         _require_groups(groups_dir)
     require_env(groups_dir, env, env_dir)
+    gc.disable()  # for the life of this short process: see compiler.build.gc_paused
     progress = progress_bar("validating")
     try:
         compilation = compile_all(
@@ -195,6 +197,7 @@ def build_command(
     """
     _require_groups(groups_dir)
     require_env(groups_dir, env, env_dir)
+    gc.disable()  # for the life of this short process: see compiler.build.gc_paused
     shown = (out_dir / env if env is not None else out_dir).as_posix()
     options: dict[str, Any] = {
         "strict": strict,
