@@ -6,18 +6,21 @@
 from __future__ import annotations
 
 import weakref
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from compiler import colors
 from compiler.model import Group, phone_formats
+from compiler.render import environment, shipped, store
 from compiler.render.skeleton import SkeletonTemplate, shape_of
+
+if TYPE_CHECKING:
+    import jinja2
 
 HTML_TEMPLATE = "mfa/email.html.j2"
 TEXT_TEMPLATE = "mfa/email.txt.j2"
 
-# Per environment: the two email templates, rendered through skeletons (see skeleton.py).
+# Per environment other than the shipped one (whose pair lives in store.built): the two
+# email templates, rendered through skeletons (see skeleton.py).
 _TEMPLATES: weakref.WeakKeyDictionary[
     jinja2.Environment, tuple[SkeletonTemplate, SkeletonTemplate]
 ] = weakref.WeakKeyDictionary()
@@ -29,7 +32,20 @@ def _paragraphs(body: str) -> list[list[str]]:
     return [block.strip("\n").split("\n") for block in blocks]
 
 
-def _templates(env: jinja2.Environment) -> tuple[SkeletonTemplate, SkeletonTemplate]:
+def _templates(env: jinja2.Environment | None) -> tuple[SkeletonTemplate, SkeletonTemplate]:
+    """The two email templates of `env` (None: the shipped ones, set up from their records)."""
+    if env is None or shipped(env):
+        pair: tuple[SkeletonTemplate, SkeletonTemplate] | None = store.built.get("mfa")
+        if pair is None:
+            html, text = (
+                SkeletonTemplate.recorded(
+                    environment, name, store.record("template", name), store.learned
+                )
+                for name in (HTML_TEMPLATE, TEXT_TEMPLATE)
+            )
+            pair = (html, text)
+            store.built["mfa"] = pair
+        return pair
     found = _TEMPLATES.get(env)
     if found is None:
         found = (SkeletonTemplate(env, HTML_TEMPLATE), SkeletonTemplate(env, TEXT_TEMPLATE))
@@ -63,12 +79,17 @@ def email_context(group: Group, primary: str) -> dict[str, Any]:
 
 
 def render_mfa(
-    group: Group, env: jinja2.Environment, primary: str | None = None, *, direct: bool = False
+    group: Group,
+    env: jinja2.Environment | None = None,
+    primary: str | None = None,
+    *,
+    direct: bool = False,
 ) -> dict[str, bytes]:
     """Files under `mfa/`, relative to the group folder; none when MFA is off.
 
-    `primary` saves recomputing the palette when the caller has it; `direct` renders
-    with plain Jinja (what the skeleton path must equal, for the tests).
+    `env` None means the shipped templates. `primary` saves recomputing the palette
+    when the caller has it; `direct` renders with plain Jinja (what the skeleton path
+    must equal, for the tests).
     """
     mfa = group.authentication.mfa
     if not mfa.enabled:

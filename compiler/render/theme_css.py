@@ -17,7 +17,8 @@ plainly what the theme and the file are (a Jinja render of theme.css.j2); the bu
 uses `theme_artifacts`, which renders the template once per process with a
 placeholder per value and fills each group's values from memoised per-colour parts
 (a 10,000-group build spent most of its render time here). tests/test_render_speed.py
-holds the two to equality.
+holds the two to equality. The layouts of the shipped templates are kept across
+processes by store.py, with the verdict of their check.
 """
 
 from __future__ import annotations
@@ -27,13 +28,15 @@ import operator
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from compiler import colors as colorlib
 from compiler.model.theme import COLOR_NAMES, DARK_PALETTE, LIGHT_PALETTE
+from compiler.render import environment, shipped, store
 from compiler.render.skeleton import Skeleton, prints_only, slot
+
+if TYPE_CHECKING:
+    import jinja2
 
 TEMPLATE = "theme.css.j2"
 UTILITIES_TEMPLATE = "theme-utilities.css.j2"
@@ -577,22 +580,48 @@ class _Layout:
     that pick, from [*literals, *parts...], theme.css's pieces and Vuetify's colours.
     (A plain class: a NamedTuple here cost more import time than the rest of the module.)"""
 
-    __slots__ = ("colors", "css", "keys", "literals")
+    __slots__ = ("colors", "css", "keys", "literals", "saved")
 
     def __init__(
         self,
         literals: list[str],
-        css: Callable[[Sequence[str]], tuple[str, ...]],
-        colors: Callable[[Sequence[str]], tuple[str, ...]],
+        css: tuple[int, ...],
+        colors: tuple[int, ...],
         keys: tuple[str, ...],
     ) -> None:
         self.literals = literals
-        self.css = css
-        self.colors = colors
+        self.css: Callable[[Sequence[str]], tuple[str, ...]] = operator.itemgetter(*css)
+        self.colors: Callable[[Sequence[str]], tuple[str, ...]] = operator.itemgetter(*colors)
         self.keys = keys
+        # What the cache folder keeps (marshal-able); restore() takes it back.
+        self.saved = (tuple(literals), css, colors, keys)
+
+    @classmethod
+    def restore(cls, saved: Any, dark: bool) -> _Layout | None:
+        """The layout of `saved`, as a file gave it back; None unless it is well formed
+        and fills a sample palette into its reference theme."""
+        if type(saved) is not tuple or len(saved) != 4:
+            return None
+        literals, css, colors, keys = saved
+        if not all(type(x) is tuple for x in saved) or len(css) < 2 or len(colors) < 2:
+            return None
+        if not all(type(x) is str for x in (*literals, *keys)):
+            return None
+        if not all(type(x) is int and x >= 0 for x in (*css, *colors)):
+            return None
+        layout = cls(list(literals), css, colors, keys)
+        sample = dict(DARK_PALETTE if dark else LIGHT_PALETTE)
+        try:
+            theme, text = _fill(layout, sample, dark)
+        except (IndexError, TypeError):
+            return None
+        if theme != reference_theme(sample, dark) or not isinstance(text, str):
+            return None
+        return layout
 
 
-# Per environment and dark flag. Weak keys: a dropped environment drops its layouts.
+# Per environment other than the shipped one (whose layouts live in store.built) and
+# dark flag. Weak keys: a dropped environment drops its layouts.
 _LAYOUTS: weakref.WeakKeyDictionary[jinja2.Environment, dict[bool, _Layout | None]] = (
     weakref.WeakKeyDictionary()
 )
@@ -635,12 +664,38 @@ def _css_skeleton(env: jinja2.Environment, dark: bool) -> Skeleton:
     return skeleton
 
 
-def _layout(env: jinja2.Environment, dark: bool) -> _Layout | None:
-    """The layout for this environment and flag, built and checked once; None when the
-    template does not allow one (theme_artifacts then renders directly)."""
+def _layout(env: jinja2.Environment | None, dark: bool) -> _Layout | None:
+    """The layout for this environment (None: the shipped one) and flag, built and
+    checked once; None when the template does not allow one (theme_artifacts then
+    renders directly)."""
+    if env is None or shipped(env):
+        return _shipped_layout(dark)
     per_env = _LAYOUTS.setdefault(env, {})
-    if dark in per_env:
-        return per_env[dark]
+    if dark not in per_env:
+        per_env[dark] = _checked_layout(env, dark)
+    return per_env[dark]
+
+
+def _shipped_layout(dark: bool) -> _Layout | None:
+    """The shipped template's layout: from its record when an earlier process left one
+    (with its check's verdict), else built, checked and recorded."""
+    built: dict[bool, _Layout | None] = store.built.setdefault("layouts", {})
+    if dark in built:
+        return built[dark]
+    record = store.record("layout", dark)
+    saved = record.get("layout", False)  # False: nothing recorded; None: no layout possible
+    found = _Layout.restore(saved, dark) if saved else None
+    if found is None and saved is not None:
+        found = _checked_layout(environment(), dark)
+        record["layout"] = found.saved if found is not None else None
+        store.learned()
+    built[dark] = found
+    return found
+
+
+def _checked_layout(env: jinja2.Environment, dark: bool) -> _Layout | None:
+    """A new layout, or None when the template allows none or the fill disagrees with
+    the direct render."""
     try:
         found: _Layout | None = _new_layout(env, dark)
     except _NoLayout:
@@ -653,7 +708,6 @@ def _layout(env: jinja2.Environment, dark: bool) -> _Layout | None:
             render_theme_css_direct(sample, dark, env),
         ):
             found = None
-    per_env[dark] = found
     return found
 
 
@@ -680,23 +734,20 @@ def _new_layout(env: jinja2.Environment, dark: bool) -> _Layout:
     for index, value in enumerate(values, start=1):
         css += (where[value], where[("literal", index)])
     keys = tuple(theme_colors(dict.fromkeys(BASE_COLORS, colorlib.BLACK), dark))
-    return _Layout(
-        literals,
-        operator.itemgetter(*css),
-        operator.itemgetter(*(where[label] for label in order["colors"])),
-        keys,
-    )
+    return _Layout(literals, tuple(css), tuple(where[label] for label in order["colors"]), keys)
 
 
 def theme_artifacts(
-    colors: Mapping[str, str], dark: bool, env: jinja2.Environment
+    colors: Mapping[str, str], dark: bool, env: jinja2.Environment | None = None
 ) -> tuple[dict[str, Any], str]:
     """The Vuetify theme definition and theme.css of one palette, from one pass over
     its colours (the build needs both; computing the theme twice was a third of it).
-    Equal to (reference_theme(), render_theme_css_direct()); tests hold it to that."""
+    Equal to (reference_theme(), render_theme_css_direct()); tests hold it to that.
+    `env` None means the shipped templates."""
     layout = _layout(env, dark)
     if layout is None:
-        return reference_theme(colors, dark), render_theme_css_direct(colors, dark, env)
+        css = render_theme_css_direct(colors, dark, env if env is not None else environment())
+        return reference_theme(colors, dark), css
     return _fill(layout, colors, dark)
 
 
@@ -727,7 +778,7 @@ def vuetify_theme(colors: Mapping[str, str], dark: bool) -> dict[str, Any]:
 def render_theme_css(
     colors: Mapping[str, str],
     dark: bool,
-    env: jinja2.Environment,
+    env: jinja2.Environment | None = None,
     theme: Mapping[str, Any] | None = None,
 ) -> str:
     """theme.css text, ending with exactly one newline (the same text as
