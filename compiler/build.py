@@ -535,24 +535,30 @@ def build(
     groups are compiled and written; the others are hard-linked from the old
     tree into the new one, and a build that changes nothing touches nothing.
     """
+    from compiler import render
+
     root = output_dir(out_dir, env)
     folder = env_dir_for(groups_dir, env_dir)
-    sealing = _Sealing.begin(groups_dir, folder, root, env, strict) if use_cache else None
-    if sealing is not None:
-        done = _sealed_build(sealing, groups_dir, folder, root, jobs)
-        if done is not None:
-            return done
-    return _pipeline_build(
-        groups_dir,
-        out_dir,
-        strict=strict,
-        env=env,
-        env_dir=env_dir,
-        jobs=jobs,
-        use_cache=use_cache,
-        progress=progress,
-        sealing=sealing,
-    )
+    render.use_cache(cache_dir_for(groups_dir) if use_cache else None)
+    try:
+        sealing = _Sealing.begin(groups_dir, folder, root, env, strict) if use_cache else None
+        if sealing is not None:
+            done = _sealed_build(sealing, groups_dir, folder, root, jobs)
+            if done is not None:
+                return done
+        return _pipeline_build(
+            groups_dir,
+            out_dir,
+            strict=strict,
+            env=env,
+            env_dir=env_dir,
+            jobs=jobs,
+            use_cache=use_cache,
+            progress=progress,
+            sealing=sealing,
+        )
+    finally:
+        render.save_cache()  # what this process learned about the templates, if anything
 
 
 def _pipeline_build(
@@ -1029,6 +1035,25 @@ def check_output(
     files (and by hash where those moved); the rest are rendered and compared
     byte for byte.
     """
+    from compiler import render
+
+    render.use_cache(cache_dir_for(groups_dir) if use_cache else None)
+    try:
+        return _check_output(groups_dir, out_dir, strict, env, env_dir, jobs, use_cache, progress)
+    finally:
+        render.save_cache()
+
+
+def _check_output(
+    groups_dir: Path,
+    out_dir: Path,
+    strict: bool,
+    env: str | None,
+    env_dir: Path | None,
+    jobs: int | None,
+    use_cache: bool,
+    progress: Progress | None,
+) -> CheckReport:
     from compiler.engine import list_files
     from compiler.layers import environments
 

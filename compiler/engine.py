@@ -106,7 +106,13 @@ def _scope_parts(layers: Layers) -> list[str]:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(groups_dir: str, env: str | None, env_dir: str | None) -> None:
+def _init_worker(
+    groups_dir: str, env: str | None, env_dir: str | None, render_cache: str | None
+) -> None:
+    from compiler import render
+
+    render.use_cache(Path(render_cache) if render_cache else None)
+    render.save_cache_at_exit()  # the template shapes this worker meets are kept
     _WORKER["layers"] = load_layers(Path(groups_dir), env, Path(env_dir) if env_dir else None)
 
 
@@ -260,13 +266,20 @@ def compile_paths(
     from concurrent.futures import ProcessPoolExecutor  # (a build of a few groups never needs it)
     from multiprocessing import get_context
 
+    from compiler.render import cache_folder
+
     context = get_context("fork") if "fork" in _start_methods() else None
     size = max(8, min(CHUNK, len(raw) // (jobs * 8) or 8))
     with ProcessPoolExecutor(
         max_workers=jobs,
         mp_context=context,
         initializer=_init_worker,
-        initargs=(str(groups_dir), env, str(env_dir) if env_dir else None),
+        initargs=(
+            str(groups_dir),
+            env,
+            str(env_dir) if env_dir else None,
+            str(render_cache) if (render_cache := cache_folder()) else None,
+        ),
     ) as pool:
         futures = [
             pool.submit(_compile_chunk, chunk, render, wd, cd, None, replace)
