@@ -586,6 +586,8 @@ def _pipeline_build(
     if sealing is not None:
         sealing.scan()
     sealed = seal.load(sealing.path, sealing.key) if sealing is not None else None
+    if sealed is not None and not seal.complete(sealed):
+        sealed = None
     if sealing is not None:
         seal.discard(sealing.path)  # the output and the spare may change from here on
     if sealed is not None:
@@ -943,6 +945,9 @@ def _sealed_build(
             check.abandon()
             return None  # problems are merged across groups; the pipeline knows how
         check.offload()  # all of the outputs to children: this process compiles
+        if not seal.complete(sealed):
+            check.abandon()
+            return None
         update = _compile_changed(sealed, changes.groups, groups_dir, folder, root)
         if not check.intact() or update is None:
             return None
@@ -1054,9 +1059,6 @@ def _check_output(
     use_cache: bool,
     progress: Progress | None,
 ) -> CheckReport:
-    from compiler.engine import list_files
-    from compiler.layers import environments
-
     root = output_dir(out_dir, env)
     folder = env_dir_for(groups_dir, env_dir)
     if use_cache:
@@ -1071,6 +1073,9 @@ def _check_output(
                     return CheckReport(_from_seal(sealed, 0), [])
             else:
                 check.abandon()
+    from compiler.engine import list_files
+    from compiler.layers import environments
+
     envs = set(environments(folder)) if env is None else set()
 
     def targets(scope: str | None) -> tuple[Path | None, Path | None]:

@@ -39,7 +39,7 @@ from compiler import __version__
 from compiler.cache import verified, with_checksum
 from compiler.diagnostics import Diagnostic
 
-FORMAT = 1
+FORMAT = 2
 MANIFEST = "manifest.json"
 # Fewer outputs than this are stat'ed by one process; more are split with a forked helper.
 SPLIT_AT = 6000
@@ -110,6 +110,7 @@ class Seal:
     diagnostics: list[tuple[Any, ...]] = field(default_factory=list)
     mtime_ns: int = 0  # of the seal file: nothing at least this recent is trusted by stat
     inode: int = 0  # of the seal file, to tell whether another build replaced it
+    pending: bytes | None = None  # the undecoded rest of the file: see complete()
 
     @property
     def groups(self) -> int:
@@ -155,46 +156,68 @@ def seal_path(cache_dir: Path, root: Path) -> Path:
 
 
 def load(path: Path, key: tuple[Any, ...]) -> Seal | None:
-    """The seal at `path` if it is intact and was made under the same `key`."""
+    """The seal at `path` if it is intact and was made under the same `key`.
+
+    Only what a no-op needs is decoded here; the hashes and the spare's record
+    wait in `pending` until `complete` is called.
+    """
     try:
         with open(path, "rb") as handle:
             st = os.fstat(handle.fileno())
             raw = handle.read()
-        body = verified(raw)
+        split = int.from_bytes(raw[:8], "big")
+        body = verified(raw[8 : 8 + split])
         if body is None:
             return None
         data = marshal.loads(body)
         if data[0] != key:
             return None
-        (_, inputs, input_stats, scopes, files, shas, sizes, live, dirs, live_dirs) = data[:10]
-        spare_shas, spare, spare_dirs, spare_extra, diagnostics = data[10:]
+        _, inputs, input_stats, scopes, files, live, dirs, live_dirs, diagnostics = data
         seal = Seal(
             key,
             inputs,
             _stats(input_stats),
             [Scope(*s) for s in scopes],
             files.split("\n") if files else [],
-            shas,
-            sizes,
+            b"",
+            [],
             _stats(live),
             dirs.split("\n"),
             _stats(live_dirs),
-            spare_shas,
-            _stats(spare) if spare is not None else None,
-            _stats(spare_dirs) if spare_dirs is not None else None,
-            spare_extra,
-            diagnostics,
-            st.st_mtime_ns,
-            st.st_ino,
+            diagnostics=diagnostics,
+            mtime_ns=st.st_mtime_ns,
+            inode=st.st_ino,
+            pending=raw[8 + split :],
         )
     except (OSError, EOFError, ValueError, TypeError, IndexError):
         return None
-    n = len(seal.files)
-    if len(seal.live) != 4 * n or len(seal.sha_blob) != 32 * n or len(seal.sizes) != n:
-        return None
-    if len(seal.live_dirs) != 4 * len(seal.dirs):
+    if len(seal.live) != 4 * len(seal.files) or len(seal.live_dirs) != 4 * len(seal.dirs):
         return None
     return seal
+
+
+def complete(seal: Seal) -> bool:
+    """Decode the rest of a loaded seal (hashes, sizes, the spare); False if it is damaged."""
+    if seal.pending is None:
+        return True
+    try:
+        body = verified(seal.pending)
+        if body is None:
+            return False
+        shas, sizes, spare_blob, spare, spare_dirs, spare_extra, digests = marshal.loads(body)
+    except (EOFError, ValueError, TypeError):
+        return False
+    n = len(seal.files)
+    if len(shas) != 32 * n or len(sizes) != n or len(digests) != len(seal.scopes):
+        return False
+    seal.sha_blob, seal.sizes, seal.spare_extra = shas, sizes, spare_extra
+    seal.spare_blob = spare_blob
+    seal.spare = _stats(spare) if spare is not None else None
+    seal.spare_dirs = _stats(spare_dirs) if spare_dirs is not None else None
+    for scope, blob_ in zip(seal.scopes, digests, strict=True):
+        scope.digest_blob = blob_
+    seal.pending = None
+    return True
 
 
 def _stats(raw: bytes) -> Stats:
@@ -204,33 +227,41 @@ def _stats(raw: bytes) -> Stats:
 
 
 def save(path: Path, seal: Seal) -> None:
-    """Write atomically; failing to save only costs speed next time."""
-    data = (
+    """Write atomically; failing to save only costs speed next time.
+
+    Two parts, each behind its own checksum: what a no-op reads, then the rest.
+    """
+    if not complete(seal):
+        discard(path)
+        return
+    main = (
         seal.key,
         seal.inputs,
         seal.input_stats.tobytes(),
-        [
-            (s.env, s.prefix, s.slugs, s.inputs_digest, s.start, s.end, s.digest_blob)
-            for s in seal.scopes
-        ],
+        [(s.env, s.prefix, s.slugs, s.inputs_digest, s.start, s.end) for s in seal.scopes],
         "\n".join(seal.files),
-        seal.sha_blob,
-        seal.sizes,
         seal.live.tobytes(),
         "\n".join(seal.dirs),
         seal.live_dirs.tobytes(),
+        seal.diagnostics,
+    )
+    rest = (
+        seal.sha_blob,
+        seal.sizes,
         seal.spare_blob,
         seal.spare.tobytes() if seal.spare is not None else None,
         seal.spare_dirs.tobytes() if seal.spare_dirs is not None else None,
         seal.spare_extra,
-        seal.diagnostics,
+        [s.digest_blob for s in seal.scopes],
     )
-    body = marshal.dumps(data)
+    first = with_checksum(marshal.dumps(main))
     temporary = path.with_name(f".{path.name}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(temporary, "wb") as handle:
-            handle.write(with_checksum(body))
+            handle.write(len(first).to_bytes(8, "big"))
+            handle.write(first)
+            handle.write(with_checksum(marshal.dumps(rest)))
         os.replace(temporary, path)
     except OSError:
         discard(path)
@@ -404,6 +435,8 @@ def unchanged_since_load(path: Path, sealed: Seal) -> bool:
 
 def _recheck(seal: Seal, root: Path, found: Stats, expected: Stats) -> bool:
     """Slow lane of outputs_intact: a file whose stat moved or is too recent is hashed."""
+    if not complete(seal):
+        return False
     files = len(seal.files)
     for i in range(len(seal.files) + len(seal.dirs)):
         j = 4 * i

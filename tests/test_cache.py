@@ -137,7 +137,7 @@ def test_template_change_changes_the_fingerprint(tmp_path: Path) -> None:
 
 DAMAGE = {
     "garbage": lambda data: b"\x00\xffnot json",
-    "flipped": lambda data: data[:-20] + bytes([data[-20] ^ 1]) + data[-19:],
+    "flipped": lambda data: data[:40] + bytes([data[40] ^ 1]) + data[41:],
     "empty": lambda data: b"",
     "truncated": lambda data: data[: len(data) // 2],
 }

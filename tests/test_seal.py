@@ -72,13 +72,15 @@ def _age(repo: Path) -> None:
         os.utime(seal_file, ns=(later, later))
 
 
-def test_noop_build_never_imports_the_pipeline(six: Path) -> None:
+def test_noop_build_and_check_never_import_the_pipeline(six: Path) -> None:
     script = (
         "import sys\nfrom pathlib import Path\nfrom compiler.build import build\n"
         "c = build(Path('groups'), Path('dist'))\n"
+        "from compiler.build import check_output\n"
+        "ok = check_output(Path('groups'), Path('dist')).ok\n"
         "heavy = sorted(m for m in ('yaml', 'pydantic', 'jinja2', 'compiler.model') "
         "if m in sys.modules)\n"
-        "print(c.compiled, c.reused, len(c.groups), c.files, heavy)\n"
+        "print(c.compiled, c.reused, len(c.groups), c.files, ok, heavy)\n"
     )
     runs = [
         subprocess.run(
@@ -87,8 +89,8 @@ def test_noop_build_never_imports_the_pipeline(six: Path) -> None:
         for _ in range(2)
     ]
     assert runs == [
-        "12 0 6 26 ['compiler.model', 'jinja2', 'pydantic', 'yaml']",
-        "0 12 6 26 []",
+        "12 0 6 26 True ['compiler.model', 'jinja2', 'pydantic', 'yaml']",
+        "0 12 6 26 True []",
     ]
 
 
@@ -289,3 +291,17 @@ def test_an_output_edited_in_place_never_comes_back_from_the_spare(
         write_group(six, "g1", GROUP.format(name=f"One {round_}"))
         _build(six)
         _same_as_fresh(six, tmp_path / str(round_))
+
+
+def test_damage_in_the_seal_s_second_part_is_caught_when_it_is_needed(
+    six: Path, tmp_path: Path
+) -> None:
+    """A no-op reads only the seal's first part; the hashes behind it are checked on use."""
+    _build(six)
+    (seal_file,) = (six / CACHE_DIR).glob("seal-*.bin")
+    data = seal_file.read_bytes()
+    seal_file.write_bytes(data[:-20] + bytes([data[-20] ^ 1]) + data[-19:])
+    assert _build(six) == (0, 12)
+    write_group(six, "g2", GROUP.format(name="Two"))
+    assert _build(six) == (12, 0)  # the seal cannot say what dist/ holds: all written
+    _same_as_fresh(six, tmp_path)
