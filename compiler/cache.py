@@ -160,10 +160,11 @@ def with_checksum(body: bytes) -> bytes:
     return zlib.crc32(body).to_bytes(4, "big") + body
 
 
-def verified(raw: bytes) -> bytes | None:
-    """The body of a with_checksum file, or None when it is damaged."""
-    body = raw[4:]
-    return body if len(raw) >= 4 and zlib.crc32(body).to_bytes(4, "big") == raw[:4] else None
+def verified(raw: bytes | memoryview) -> memoryview | None:
+    """The body of a with_checksum file (without copying it), or None when it is damaged."""
+    view = memoryview(raw)
+    body = view[4:]
+    return body if len(view) >= 4 and zlib.crc32(body).to_bytes(4, "big") == view[:4] else None
 
 
 def group_key(parts: list[str]) -> str:

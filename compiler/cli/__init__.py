@@ -9,6 +9,8 @@ does not pay for the preview, publish or editing machinery at start-up.
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 
 import click
 
@@ -55,3 +57,25 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, prog_name="pops")
 def main() -> None:
     """Validate POPS Group files and compile them into the artifacts the portal reads."""
+
+
+def run() -> None:
+    """The `pops` executable: the CLI, then a fast exit.
+
+    A build leaves a large heap (results, caches) that the interpreter would
+    free object by object on the way out, tens of milliseconds for nothing:
+    once the output is flushed, the process just ends with the CLI's exit code.
+    Anything unexpected still propagates with its traceback.
+    """
+    try:
+        main()
+        code: int = 0
+    except SystemExit as stop:
+        if stop.code is None or isinstance(stop.code, int):
+            code = stop.code or 0
+        else:
+            print(stop.code, file=sys.stderr)
+            code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
