@@ -971,23 +971,25 @@ def _sealed_build(
 
 def _compile_changed(
     sealed: seal.Seal, slugs: list[str], groups_dir: Path, folder: Path, root: Path
-) -> tuple[list[str], list[int], dict[int, bytes]] | None:
-    """Each output's sha256 and size after compiling the changed groups, and new bytes.
+) -> tuple[bytearray, list[int], dict[int, bytes]] | None:
+    """Each output's sha256 (raw, 32 bytes each) and size after compiling the changed
+    groups, and the new bytes of the files that differ, by index in sealed.files.
 
-    By index in sealed.files; the bytes only of files that differ. None unless
-    every changed group compiles without a single diagnostic in every scope
-    and writes the same files as before (so the seal's layout still holds).
+    None unless every changed group compiles without a single diagnostic in every
+    scope and writes the same files as before (so the seal's layout still holds).
     The scopes' digests and manifests' records are updated in place.
     """
     from compiler.engine import input_sha
     from compiler.layers import load_layers
 
-    wanted = seal.hexes(sealed.sha_blob)
+    wanted = bytearray(sealed.sha_blob)
     sizes = list(sealed.sizes)
     data: dict[int, bytes] = {}
     for scope in sealed.scopes:
         layers = load_layers(groups_dir, scope.env, folder)
         digests = scope.digests
+        cut = len(scope.prefix)
+        changed: dict[str, tuple[str, int]] = {}  # for the manifest
         for slug in slugs:
             position = bisect.bisect_left(scope.slugs, slug)
             if position == len(scope.slugs) or scope.slugs[position] != slug:
@@ -999,17 +1001,14 @@ def _compile_changed(
             if [scope.prefix + rel for rel in result.files] != sealed.files[lo:hi]:
                 return None
             for i, content in zip(range(lo, hi), result.files.values(), strict=True):
-                sha = hashlib.sha256(content).hexdigest()
-                if sha != wanted[i]:
-                    wanted[i], sizes[i], data[i] = sha, len(content), content
+                sha = hashlib.sha256(content).digest()
+                if sha != wanted[32 * i : 32 * i + 32]:
+                    wanted[32 * i : 32 * i + 32], sizes[i], data[i] = sha, len(content), content
+                    changed[sealed.files[i][cut:]] = (sha.hex(), len(content))
             digests[position] = input_sha(result.source_sha256, result.file, result.inputs, layers)
         scope.inputs_digest = inputs_digest(zip(scope.slugs, digests, strict=True))
         scope.digest_blob = seal.blob(digests)
-        cut = len(scope.prefix)
         at = scope.end - 1
-        changed = {
-            sealed.files[i][cut:]: (wanted[i], sizes[i]) for i in data if scope.start <= i < at
-        }
         try:
             old = (root / sealed.files[at]).read_bytes()
         except OSError:
@@ -1017,8 +1016,8 @@ def _compile_changed(
         manifest = patch_manifest(old, scope.inputs_digest, changed)
         if manifest is None:
             return None
-        wanted[at], sizes[at] = hashlib.sha256(manifest).hexdigest(), len(manifest)
-        data[at] = manifest
+        wanted[32 * at : 32 * at + 32] = hashlib.sha256(manifest).digest()
+        sizes[at], data[at] = len(manifest), manifest
     return wanted, sizes, data
 
 

@@ -39,7 +39,7 @@ from compiler import __version__
 from compiler.cache import verified, with_checksum
 from compiler.diagnostics import Diagnostic
 
-FORMAT = 2
+FORMAT = 3
 MANIFEST = "manifest.json"
 # Fewer outputs than this are stat'ed by one process; more are split with a forked helper.
 SPLIT_AT = 6000
@@ -107,6 +107,7 @@ class Seal:
     spare: Stats | None = None
     spare_dirs: Stats | None = None
     spare_extra: list[str] = field(default_factory=list)  # spare files the output lacks
+    spare_delta: list[int] | None = None  # where the spare may differ from the output
     diagnostics: list[tuple[Any, ...]] = field(default_factory=list)
     mtime_ns: int = 0  # of the seal file: nothing at least this recent is trusted by stat
     inode: int = 0  # of the seal file, to tell whether another build replaced it
@@ -205,14 +206,16 @@ def complete(seal: Seal) -> bool:
         body = verified(seal.pending)
         if body is None:
             return False
-        shas, sizes, spare_blob, spare, spare_dirs, spare_extra, digests = marshal.loads(body)
+        shas, sizes, spare_blob, spare, spare_dirs, spare_extra, delta, digests = marshal.loads(
+            body
+        )
     except (EOFError, ValueError, TypeError):
         return False
     n = len(seal.files)
     if len(shas) != 32 * n or len(sizes) != n or len(digests) != len(seal.scopes):
         return False
     seal.sha_blob, seal.sizes, seal.spare_extra = shas, sizes, spare_extra
-    seal.spare_blob = spare_blob
+    seal.spare_blob, seal.spare_delta = spare_blob, delta
     seal.spare = _stats(spare) if spare is not None else None
     seal.spare_dirs = _stats(spare_dirs) if spare_dirs is not None else None
     for scope, blob_ in zip(seal.scopes, digests, strict=True):
@@ -253,6 +256,7 @@ def save(path: Path, seal: Seal) -> None:
         seal.spare.tobytes() if seal.spare is not None else None,
         seal.spare_dirs.tobytes() if seal.spare_dirs is not None else None,
         seal.spare_extra,
+        seal.spare_delta,
         [s.digest_blob for s in seal.scopes],
     )
     first = with_checksum(marshal.dumps(main))
@@ -361,6 +365,9 @@ class OutputCheck:
         if pid == 0:  # the child: stat, send, leave without running any cleanup
             try:
                 os.close(reader)
+                # Yield to the parent when it compiles on a busy core meanwhile.
+                with contextlib.suppress(OSError):
+                    os.nice(10)
                 view = memoryview(stat_paths(self.rels[start:end], self.fd).tobytes())
                 while view:
                     view = view[os.write(writer, view) :]

@@ -19,14 +19,13 @@ import hashlib
 import os
 import shutil
 from array import array
+from bisect import bisect_left
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from compiler.output import exchange
 from compiler.seal import UNKNOWN, Seal, Stats, stat_of
-from compiler.seal import blob as seal_blob
-from compiler.seal import hexes as seal_hexes
 
 Record = dict[str, list[Any]]  # relative path -> [size, mtime_ns, ctime_ns, inode, sha256]
 
@@ -139,33 +138,35 @@ def record_of(tree: Path, shas: dict[str, str]) -> Record:
 
 
 def advance(
-    sealed: Seal, root: Path, spare_dir: Path, wanted: list[str], data: dict[int, bytes]
+    sealed: Seal, root: Path, spare_dir: Path, wanted: bytes | bytearray, data: dict[int, bytes]
 ) -> bool:
     """Make the spare tree hold `wanted`, swap it in as the output, and update `sealed`.
 
-    `wanted` is the sha256 of each file in `sealed.files` after this build and
-    `data` the bytes of those this build rendered anew. A spare the seal knows
-    gets only the files that differ from what it holds: new bytes, or a hard
-    link to the live file where that already is right. Without one, a spare is
-    made of hard links to the whole output first (once). After the atomic
-    exchange the replaced output is the new spare; only files touched here are
-    stat'ed again, the other records swap sides with their trees. False (and
-    the seal forgets the spare) when the exchange is impossible here.
+    `wanted` is the sha256 (raw, 32 bytes each) of each file in `sealed.files`
+    after this build and `data` the bytes of those this build rendered anew. A
+    spare the seal knows differs from the output only where the seal's delta
+    says; those files and the new ones get new bytes, or a hard link to the live
+    file where that already is right. Without a known spare, one is made of hard
+    links to the whole output first (once). After the atomic exchange the
+    replaced output is the new spare; only files touched here are stat'ed again,
+    the other records swap sides with their trees. False (and the seal forgets
+    the spare) when the exchange is impossible here.
     """
     files, n = sealed.files, len(sealed.files)
     fresh = sealed.spare_blob is None or sealed.spare is None or not spare_dir.is_dir()
     if fresh:
         _fresh_spare(spare_dir, root, sealed)
-        held = seal_hexes(sealed.sha_blob)
+        held: bytes | bytearray = sealed.sha_blob
         touched = list(range(n))
     else:
-        held = seal_hexes(sealed.spare_blob or b"")
-        touched = [i for i in range(n) if held[i] != wanted[i]]
+        held = sealed.spare_blob or b""
+        delta = _delta(sealed) if sealed.spare_delta is None else sealed.spare_delta
+        touched = sorted(i for i in set(data).union(delta) if _sha(held, i) != _sha(wanted, i))
     live_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     spare_fd = os.open(spare_dir, os.O_RDONLY | os.O_DIRECTORY)
     try:
         for i in touched:
-            if i in data or held[i] != wanted[i]:
+            if i in data or _sha(held, i) != _sha(wanted, i):
                 _replace(files[i], spare_fd, live_fd, data.get(i))
         for rel in [] if fresh else sealed.spare_extra:
             _remove(rel, spare_fd)
@@ -176,17 +177,11 @@ def advance(
     new_live = sealed.spare if sealed.spare is not None else array("q", UNKNOWN * n)
     new_live_dirs = sealed.spare_dirs
     if not exchange(spare_dir, root):
-        sealed.spare_blob = sealed.spare = sealed.spare_dirs = None
+        sealed.spare_blob = sealed.spare = sealed.spare_dirs = sealed.spare_delta = None
         return False
     # Records that changed sides: the old output is the spare now, and vice versa.
-    dirty = {"."}
-    for i in touched:
-        parent = files[i].rpartition("/")[0]
-        while parent and parent not in dirty:
-            dirty.add(parent)
-            parent = parent.rpartition("/")[0]
     dirs = sealed.dirs
-    marked = [j for j, d in enumerate(dirs) if d in dirty]
+    marked = _folders_of(dirs, (files[i] for i in touched))
     sealed.live = _refresh(new_live, files, touched, root)
     sealed.spare = _refresh(old_live, files, touched, spare_dir)
     if new_live_dirs is None:
@@ -198,8 +193,34 @@ def advance(
     sealed.spare_dirs = _refresh(old_live_dirs, dirs, marked, spare_dir)
     sealed.spare_blob = old_blob
     sealed.spare_extra = []
-    sealed.sha_blob = seal_blob(wanted)
+    sealed.sha_blob = bytes(wanted)
+    # The new spare (the old output) differs from the new output where this build changed.
+    sealed.spare_delta = sorted(i for i in data if _sha(old_blob, i) != _sha(wanted, i))
     return True
+
+
+def _delta(sealed: Seal) -> list[int]:
+    """Where the spare's record and the output's differ (the seal did not keep it)."""
+    held, live = sealed.spare_blob or b"", sealed.sha_blob
+    return [i for i in range(len(sealed.files)) if _sha(held, i) != _sha(live, i)]
+
+
+def _sha(blob: bytes | bytearray, i: int) -> bytes | bytearray:
+    """The i-th raw sha256 of a blob of them."""
+    return blob[32 * i : 32 * i + 32]
+
+
+def _folders_of(dirs: list[str], rels: Iterable[str]) -> list[int]:
+    """Indexes in `dirs` (".", then sorted) of "." and every folder above `rels`."""
+    found = {0}
+    for rel in rels:
+        parent = rel.rpartition("/")[0]
+        while parent:
+            at = bisect_left(dirs, parent, 1)
+            if at < len(dirs) and dirs[at] == parent:
+                found.add(at)
+            parent = parent.rpartition("/")[0]
+    return sorted(found)
 
 
 def _fresh_spare(spare_dir: Path, root: Path, sealed: Seal) -> None:
