@@ -805,24 +805,31 @@ class _Sealing:
         for name, result in results.items():
             prefix = _prefix(env, name)
             start = len(files)
-            rows: list[tuple[str, str, int, tuple[int, int, int, int] | None]] = []
+            entries: list[dict[str, Any]] = []
+            written: list[tuple[int, int, int, int] | None] = []
             for outcome in result.outcomes:
                 folders.update((prefix + rel, stat) for rel, stat in outcome.folders)
-                written = outcome.written
-                for k, entry in enumerate(outcome.entries or []):
-                    stat = written[k] if k < len(written) else None
-                    rows.append((str(entry["path"]), str(entry["sha256"]), entry["size"], stat))
-            if any(a[0] > b[0] for a, b in itertools.pairwise(rows)):
-                rows.sort()  # slug order is not path order
-            for rel, sha, size, stat in rows:
-                if stat is None:
-                    record = known.get(prefix + rel)
-                    if record is not None and record[4] == sha:
-                        stat = (record[0], record[1], record[2], record[3])
-                files.append(prefix + rel)
-                shas.append(sha)
-                sizes.append(size)
-                stats.append(stat)
+                found = outcome.entries or []
+                entries += found
+                written += (
+                    outcome.written if len(outcome.written) == len(found) else [None] * len(found)
+                )
+            paths = [str(e["path"]) for e in entries]
+            if any(a > b for a, b in itertools.pairwise(paths)):  # slug order is not path order
+                order = sorted(range(len(paths)), key=paths.__getitem__)
+                entries = [entries[k] for k in order]
+                written = [written[k] for k in order]
+                paths = [paths[k] for k in order]
+            scope_shas = [str(e["sha256"]) for e in entries]
+            if None in written:  # not written this run: the record from before, if it holds
+                for k, stat in enumerate(written):
+                    record = known.get(prefix + paths[k]) if stat is None else None
+                    if record is not None and record[4] == scope_shas[k]:
+                        written[k] = (record[0], record[1], record[2], record[3])
+            files += [prefix + rel for rel in paths] if prefix else paths
+            shas += scope_shas
+            sizes += [int(e["size"]) for e in entries]
+            stats += written
             manifest = result.manifest or b""
             files.append(prefix + MANIFEST)
             shas.append(hashlib.sha256(manifest).hexdigest())
