@@ -19,7 +19,7 @@ from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, ParamSpec, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, ParamSpec, Protocol, TypeVar
 
 from compiler import seal
 from compiler.cache import Cache, cache_dir_for, fingerprint
@@ -177,14 +177,36 @@ def slug_problem(path: Path, display: str) -> Diagnostic | None:
     )
 
 
-def compile_group(path: Path, *, render: bool = True, layers: Layers | None = None) -> GroupResult:
-    """One file through load, (merge), model, rules and, when clean, render."""
+class _Stages(NamedTuple):
+    layered: Callable[..., bool]
+    merge_group: Callable[..., Any]
+    read_file: Callable[..., Any]
+    load_bytes: Callable[..., Any]
+    group_from_document: Callable[..., Any]
+    render_group: Callable[..., dict[str, bytes]]
+    run_rules: Callable[..., list[Diagnostic]]
+
+
+@functools.lru_cache(maxsize=1)
+def _stages() -> _Stages:
+    """The pipeline's functions, imported on first use (an import statement per group
+    call costs more than some stages)."""
     from compiler.layers import layered, merge_group
     from compiler.load import load_bytes, read_file
     from compiler.model.from_document import group_from_document
     from compiler.render import render_group
     from compiler.rules import run_rules
 
+    return _Stages(
+        layered, merge_group, read_file, load_bytes, group_from_document, render_group, run_rules
+    )
+
+
+def compile_group(path: Path, *, render: bool = True, layers: Layers | None = None) -> GroupResult:
+    """One file through load, (merge), model, rules and, when clean, render."""
+    (layered, merge_group, read_file, load_bytes, group_from_document, render_group, run_rules) = (
+        _stages()
+    )
     display = display_path(path)
     slug = path.name.removesuffix(".yaml")
     problem = slug_problem(path, display)
