@@ -889,10 +889,16 @@ def _outputs_from_seal(sealed: seal.Seal, root: Path) -> dict[str | None, dict[s
             sealed.files[i][cut:]: [*live[4 * i : 4 * i + 4], shas[i]]
             for i in range(scope.start, scope.end - 1)
         }
+        entries: dict[str, list[dict[str, Any]]] = {}
+        for i in range(scope.start, scope.end - 1):
+            rel = sealed.files[i][cut:]
+            entry = {"path": rel, "sha256": shas[i], "size": sealed.sizes[i]}
+            entries.setdefault(rel.split("/", 2)[1], []).append(entry)
         states[scope.env] = {
             "root": str((root / scope.prefix).resolve()),
             "manifest_sha": shas[scope.end - 1],
             "files": files,
+            "entries": entries,  # slug -> the manifest's entries for its files
         }
     return states
 

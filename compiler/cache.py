@@ -28,7 +28,7 @@ from typing import Any
 from compiler import __version__
 from compiler.diagnostics import Diagnostic
 
-FORMAT = 3
+FORMAT = 4
 CACHE_DIR = ".pops-cache"
 # A file changed within this window of the cache being written could share its
 # recorded mtime; such files are hashed again rather than trusted by stat.
@@ -56,12 +56,14 @@ def fingerprint(roots: tuple[Path, ...] | None = None) -> str:
 
 @dataclass(slots=True)
 class Entry:
-    """What one group produced: diagnostics and, when rendered, its files."""
+    """What one group produced: its key, the files it read and its diagnostics.
+
+    (The files it wrote are the seal's to record.)
+    """
 
     key: str
     inputs: list[str]
     diagnostics: list[Diagnostic]
-    files: list[dict[str, Any]] | None  # manifest entries; None when not rendered
 
 
 @dataclass(slots=True)
@@ -92,8 +94,8 @@ class Cache:
             if data["fingerprint"] != fingerprint():
                 return cache
             cache.groups = {
-                slug: Entry(key, inputs, [Diagnostic(*d) for d in diagnostics], files)
-                for slug, (key, inputs, diagnostics, files) in data["groups"].items()
+                slug: Entry(key, inputs, [Diagnostic(*d) for d in diagnostics])
+                for slug, (key, inputs, diagnostics) in data["groups"].items()
             }
             cache.stats = data["stats"]
             cache.written_ns = int(data["written_ns"])
@@ -119,7 +121,6 @@ class Cache:
                         (d.file, d.line, d.column, d.path, d.code, d.severity, d.message)
                         for d in e.diagnostics
                     ],
-                    e.files,
                 )
                 for slug, e in self.groups.items()
             },

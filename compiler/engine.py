@@ -331,11 +331,14 @@ def run_scope(
     scope = _scope_parts(layers)
     outcomes: dict[str, Outcome] = {}
     misses: list[Path] = []
+    # What each group wrote last time, as the seal records it (the cache keeps no copy).
+    written_before: dict[str, list[dict[str, Any]]] = cache.output.get("entries", {})
     for path in files_in:
         display = display_path(path)
         slug = path.name.removesuffix(".yaml")
         entry = cache.groups.get(slug) if use_hits else None
-        if entry is None or (render and entry.files is None):
+        files = written_before.get(slug) if entry is not None and render else None
+        if entry is None or (render and files is None):
             misses.append(path)
             continue
         sha = cache.file_sha(path, display)
@@ -343,7 +346,7 @@ def run_scope(
         if group_key([*scope, digest]) != entry.key or not sha:
             misses.append(path)
             continue
-        if verify_root is not None and not _output_intact(verify_root, entry.files or [], recorded):
+        if verify_root is not None and not _output_intact(verify_root, files or [], recorded):
             misses.append(path)
             continue
         outcome = Outcome(
@@ -352,7 +355,7 @@ def run_scope(
             digest,
             entry.inputs,
             entry.diagnostics,
-            entry.files if render else None,
+            files,
             cached=True,
         )
         outcomes[slug] = outcome
@@ -377,10 +380,7 @@ def run_scope(
     for outcome in compiled:
         outcomes[outcome.slug] = outcome
         cache.groups[outcome.slug] = Entry(
-            group_key([*scope, outcome.input_sha]),
-            outcome.inputs,
-            outcome.diagnostics,
-            outcome.entries if render else None,
+            group_key([*scope, outcome.input_sha]), outcome.inputs, outcome.diagnostics
         )
     present = {p.name.removesuffix(".yaml") for p in files_in}
     for slug in [s for s in cache.groups if s not in present]:
