@@ -596,6 +596,7 @@ def _pipeline_build(
     sealing: _Sealing | None,
 ) -> Compilation:
     """The full pipeline's build: every group through the cache, then the writer."""
+    from compiler.engine import PARALLEL_THRESHOLD, start_workers, stop_workers
     from compiler.layers import environments
     from compiler.spare import Spare, bring_up_to_date, record_of
 
@@ -639,6 +640,11 @@ def _pipeline_build(
     def targets(scope: str | None) -> tuple[Path | None, Path | None]:
         return _scope_root(write_root, env, scope), None
 
+    workers = jobs or default_jobs()
+    if not incremental and workers > 1 and _group_count(groups_dir) >= PARALLEL_THRESHOLD:
+        # A whole build ahead: fork the workers now (the inputs' stats are taken),
+        # so they warm up while this process finishes setting up.
+        start_workers(groups_dir, scopes[0], folder, workers)
     try:
         compilation, results, caches = _run(
             groups_dir,
@@ -742,7 +748,15 @@ def _pipeline_build(
         staging.discard()
         raise
     finally:
+        stop_workers()
         staging.release()
+
+
+def _group_count(groups_dir: Path) -> int:
+    try:
+        return sum(n.endswith(".yaml") and n[0] not in "_." for n in os.listdir(groups_dir))
+    except OSError:
+        return 0
 
 
 def _prefix(env: str | None, scope: str | None) -> str:

@@ -18,7 +18,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from compiler import __version__
 from compiler.cache import Cache, Entry, group_key
@@ -26,6 +26,9 @@ from compiler.diagnostics import Diagnostic, finalize
 from compiler.layers import Layers, aggregate, load_layers
 from compiler.output import Stale, file_entry, inputs_digest, manifest_bytes
 from compiler.seal import stat_of
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 Progress = Callable[[int, int], None]
 
@@ -263,24 +266,9 @@ def compile_paths(
             if progress is not None:
                 progress(done_before + len(results), total)
         return results
-    from concurrent.futures import ProcessPoolExecutor  # (a build of a few groups never needs it)
-    from multiprocessing import get_context
-
-    from compiler.render import cache_folder
-
-    context = get_context("fork") if "fork" in _start_methods() else None
     size = max(8, min(CHUNK, len(raw) // (jobs * 8) or 8))
-    with ProcessPoolExecutor(
-        max_workers=jobs,
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(
-            str(groups_dir),
-            env,
-            str(env_dir) if env_dir else None,
-            str(render_cache) if (render_cache := cache_folder()) else None,
-        ),
-    ) as pool:
+    pool = _STARTED.pop((str(groups_dir), env, str(env_dir), jobs), None)
+    with pool if pool is not None else _new_pool(groups_dir, env, env_dir, jobs) as pool:
         futures = [
             pool.submit(_compile_chunk, chunk, render, wd, cd, None, replace)
             for chunk in _chunks(raw, size)
@@ -290,6 +278,61 @@ def compile_paths(
             if progress is not None:
                 progress(done_before + len(results), total)
     return results
+
+
+def _new_pool(groups_dir: Path, env: str | None, env_dir: Path | None, jobs: int) -> Executor:
+    from concurrent.futures import ProcessPoolExecutor  # (a build of a few groups never needs it)
+    from multiprocessing import get_context
+
+    from compiler.render import cache_folder
+
+    context = get_context("fork") if "fork" in _start_methods() else None
+    return ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(
+            str(groups_dir),
+            env,
+            str(env_dir) if env_dir else None,
+            str(render_cache) if (render_cache := cache_folder()) else None,
+        ),
+    )
+
+
+# Pools forked ahead of need, by (groups folder, environment, environments folder, jobs).
+_STARTED: dict[tuple[str, str | None, str, int], Executor] = {}
+
+
+def start_workers(groups_dir: Path, env: str | None, env_dir: Path, jobs: int) -> None:
+    """Fork the worker pool now, while this process still has set-up to do.
+
+    The workers spend that time importing and warming the per-group pipeline
+    instead of on their first chunk; compile_paths takes the pool over.
+    Call stop_workers() afterwards in any case.
+    """
+    if jobs <= 1:
+        return
+    pool = _new_pool(groups_dir, env, env_dir, jobs)
+    for _ in range(jobs):
+        pool.submit(_warm)
+    _STARTED[(str(groups_dir), env, str(env_dir), jobs)] = pool
+
+
+def stop_workers() -> None:
+    """Shut down any pool start_workers() made that compile_paths did not use."""
+    while _STARTED:
+        _, pool = _STARTED.popitem()
+        pool.shutdown(cancel_futures=True)
+
+
+def _warm() -> None:
+    """In a fresh worker: import the pipeline and the validators' libraries up front."""
+    from compiler.build import _stages
+    from compiler.model import types
+
+    _stages()
+    types.warm()
 
 
 def _start_methods() -> list[str]:

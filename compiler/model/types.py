@@ -135,6 +135,13 @@ def _email(value: str) -> str:
     return str(result.normalized)
 
 
+def warm() -> None:
+    """Import what validating emails and phones needs now (a worker about to check
+    thousands of them), not on the first one."""
+    _email_validator()
+    import phonenumbers  # noqa: F401
+
+
 def parse_phone(value: str) -> phonenumbers.PhoneNumber:
     """Parse with US as the region for numbers written without `+country`."""
     import phonenumbers  # on first use: ~9 ms of import that only phone values need
