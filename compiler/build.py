@@ -611,6 +611,8 @@ def _pipeline_build(
     sealed = seal.load(sealing.path, sealing.key) if sealing is not None else None
     if sealed is not None and not seal.complete(sealed):
         sealed = None
+    if sealed is not None and sealing is not None:
+        sealing.valid = sealed.valid
     if sealing is not None:
         seal.discard(sealing.path)  # the output and the spare may change from here on
     if sealed is not None:
@@ -795,6 +797,7 @@ class _Sealing:
     env_dir: Path
     inputs: tuple[list[str], seal.Stats] | None = None  # as they were when the build began
     scanned: bool = False
+    valid: dict[str, str] = field(default_factory=dict)  # the last seal's, carried over
 
     @classmethod
     def begin(
@@ -876,6 +879,10 @@ class _Sealing:
             scopes.append(
                 seal.Scope(name, prefix, slugs, result.inputs_digest, start, len(files), digests)
             )
+        valid = dict(self.valid) if len(self.valid) < 4 * len(files) else {}  # (bounded)
+        for result in results.values():
+            for outcome in result.outcomes:
+                valid.update(outcome.validated)
         made = seal.record(
             spare=_spare_for_seal(files, spare),
             folders=folders,
@@ -889,6 +896,7 @@ class _Sealing:
             root=root,
             diagnostics=compilation.diagnostics,
         )
+        made.valid = valid
         seal.save(self.path, made)
 
 
@@ -997,7 +1005,11 @@ def _sealed_build(
         if not seal.complete(sealed):
             check.abandon()
             return None
+        from compiler.model import types
+
+        types.remember(sealed.valid)  # emails and phones checked before need no library
         update = _compile_changed(sealed, changes.groups, groups_dir, folder, root)
+        sealed.valid.update(types.learned())
         if not check.intact() or update is None:
             return None
         wanted, sizes, data = update

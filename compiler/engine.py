@@ -52,6 +52,9 @@ class Outcome:
     # The stat of each file as this run wrote it (None: left alone, already right).
     written: list[tuple[int, int, int, int] | None] = field(default_factory=list)
     folders: list[tuple[str, tuple[int, int, int, int]]] = field(default_factory=list)
+    # Emails and phones validated while compiling (see model.types.learned), on the
+    # last outcome of a worker's chunk.
+    validated: dict[str, str] = field(default_factory=dict)
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled as a plain tuple of fields: workers send back ten thousand of these."""
@@ -231,7 +234,17 @@ def _compile_chunk(
     finally:
         if writer is not None:
             writer.close()
+    if out:
+        out[-1].validated = learned_values()
     return out
+
+
+def learned_values() -> dict[str, str]:
+    """What this process validated since last asked (nothing when it validated nothing)."""
+    import sys
+
+    types = sys.modules.get("compiler.model.types")
+    return types.learned() if types is not None else {}
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:

@@ -39,7 +39,7 @@ from compiler import __version__
 from compiler.cache import verified, with_checksum
 from compiler.diagnostics import Diagnostic
 
-FORMAT = 3
+FORMAT = 5
 MANIFEST = "manifest.json"
 # Fewer outputs than this are stat'ed by one process; more are split with a forked helper.
 SPLIT_AT = 6000
@@ -108,6 +108,7 @@ class Seal:
     spare_dirs: Stats | None = None
     spare_extra: list[str] = field(default_factory=list)  # spare files the output lacks
     spare_delta: list[int] | None = None  # where the spare may differ from the output
+    valid: dict[str, str] = field(default_factory=dict)  # see model.types.remember
     diagnostics: list[tuple[Any, ...]] = field(default_factory=list)
     mtime_ns: int = 0  # of the seal file: nothing at least this recent is trusted by stat
     inode: int = 0  # of the seal file, to tell whether another build replaced it
@@ -206,16 +207,15 @@ def complete(seal: Seal) -> bool:
         body = verified(seal.pending)
         if body is None:
             return False
-        shas, sizes, spare_blob, spare, spare_dirs, spare_extra, delta, digests = marshal.loads(
-            body
-        )
+        rest = marshal.loads(body)
+        shas, sizes, spare_blob, spare, spare_dirs, spare_extra, delta, digests, valid = rest
     except (EOFError, ValueError, TypeError):
         return False
     n = len(seal.files)
-    if len(shas) != 32 * n or len(sizes) != n or len(digests) != len(seal.scopes):
+    if len(shas) != 32 * n or len(sizes) != 8 * n or len(digests) != len(seal.scopes):
         return False
-    seal.sha_blob, seal.sizes, seal.spare_extra = shas, sizes, spare_extra
-    seal.spare_blob, seal.spare_delta = spare_blob, delta
+    seal.sha_blob, seal.sizes, seal.spare_extra = shas, _stats(sizes).tolist(), spare_extra
+    seal.spare_blob, seal.spare_delta, seal.valid = spare_blob, delta, valid
     seal.spare = _stats(spare) if spare is not None else None
     seal.spare_dirs = _stats(spare_dirs) if spare_dirs is not None else None
     for scope, blob_ in zip(seal.scopes, digests, strict=True):
@@ -251,13 +251,14 @@ def save(path: Path, seal: Seal) -> None:
     )
     rest = (
         seal.sha_blob,
-        seal.sizes,
+        array("q", seal.sizes).tobytes(),
         seal.spare_blob,
         seal.spare.tobytes() if seal.spare is not None else None,
         seal.spare_dirs.tobytes() if seal.spare_dirs is not None else None,
         seal.spare_extra,
         seal.spare_delta,
         [s.digest_blob for s in seal.scopes],
+        seal.valid,
     )
     first = with_checksum(marshal.dumps(main))
     temporary = path.with_name(f".{path.name}.tmp")

@@ -305,3 +305,29 @@ def test_damage_in_the_seal_s_second_part_is_caught_when_it_is_needed(
     write_group(six, "g2", GROUP.format(name="Two"))
     assert _build(six) == (12, 0)  # the seal cannot say what dist/ holds: all written
     _same_as_fresh(six, tmp_path)
+
+
+def test_emails_and_phones_checked_before_need_no_library(six: Path, run_pops: Run) -> None:
+    """A changed group whose contact details were valid last time needs neither
+    email-validator nor phonenumbers; a new address is still checked by them."""
+    contact = "    email: billing@practice.example.com\n    phone: '+1 212 555 0199'\n"
+    for slug in ("g1", "g2"):
+        path = six / f"groups/{slug}.yaml"
+        path.write_text(path.read_text() + contact)
+    assert run_pops("build", cwd=six).returncode == 0
+    script = (
+        "import sys\nfrom pathlib import Path\nfrom compiler.build import build\n"
+        "c = build(Path('groups'), Path('dist'))\n"
+        "libs = sorted(m for m in ('email_validator', 'phonenumbers') if m in sys.modules)\n"
+        "print(c.ok, c.compiled, libs)\n"
+    )
+    path = six / "groups/g1.yaml"
+    path.write_text(path.read_text().replace("Group 1", "Group One"))
+    run = subprocess.run([sys.executable, "-c", script], cwd=six, capture_output=True, text=True)
+    assert run.stdout.strip() == "True 2 []"
+    config = (six / "dist/groups/g1/config.json").read_text()
+    assert '"e164": "+12125550199"' in config and '"name": "Group One"' in config
+    path.write_text(path.read_text().replace("billing@practice", "billing@@practice"))
+    proc = run_pops("build", cwd=six)
+    assert proc.returncode == 1
+    assert "email-invalid" in proc.stdout

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from compiler.model import types
 from compiler.model.base import Panel, shared_default
 from compiler.model.types import Email, FooterText, Phone, parse_phone
 
@@ -41,6 +42,9 @@ def phone_formats(phone: str) -> dict[str, str]:
 
 @lru_cache(maxsize=4096)
 def _phone_formats(phone: str) -> tuple[str, str]:
+    known = types.known_phone_formats(phone)
+    if known is not None:
+        return known
     import phonenumbers  # on first use, like parse_phone
 
     number = parse_phone(phone)
@@ -50,10 +54,12 @@ def _phone_formats(phone: str) -> tuple[str, str]:
         if region == "US"
         else phonenumbers.PhoneNumberFormat.INTERNATIONAL
     )
-    return (
+    formats = (
         phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
         phonenumbers.format_number(number, style),
     )
+    types.learn_phone_formats(phone, formats)
+    return formats
 
 
 class LookAndFeel(Panel):
