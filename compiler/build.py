@@ -797,7 +797,7 @@ class _Sealing:
     env_dir: Path
     inputs: tuple[list[str], seal.Stats] | None = None  # as they were when the build began
     scanned: bool = False
-    valid: dict[str, str] = field(default_factory=dict)  # the last seal's, carried over
+    valid: str = ""  # the last seal's validated values, carried over
 
     @classmethod
     def begin(
@@ -879,10 +879,10 @@ class _Sealing:
             scopes.append(
                 seal.Scope(name, prefix, slugs, result.inputs_digest, start, len(files), digests)
             )
-        valid = dict(self.valid) if len(self.valid) < 4 * len(files) else {}  # (bounded)
-        for result in results.values():
-            for outcome in result.outcomes:
-                valid.update(outcome.validated)
+        outcomes = (o for r in results.values() for o in r.outcomes)
+        learned = {k: v for o in outcomes for k, v in o.validated.items()}
+        kept = self.valid if len(self.valid) < 200 * len(files) else ""  # (bounded)
+        valid = kept + "".join(f"\n{k}\t{v}" for k, v in learned.items())
         made = seal.record(
             spare=_spare_for_seal(files, spare),
             folders=folders,
@@ -1009,7 +1009,7 @@ def _sealed_build(
 
         types.remember(sealed.valid)  # emails and phones checked before need no library
         update = _compile_changed(sealed, changes.groups, groups_dir, folder, root)
-        sealed.valid.update(types.learned())
+        sealed.valid += "".join(f"\n{k}\t{v}" for k, v in types.learned().items())
         if not check.intact() or update is None:
             return None
         wanted, sizes, data = update

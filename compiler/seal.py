@@ -108,7 +108,7 @@ class Seal:
     spare_dirs: Stats | None = None
     spare_extra: list[str] = field(default_factory=list)  # spare files the output lacks
     spare_delta: list[int] | None = None  # where the spare may differ from the output
-    valid: dict[str, str] = field(default_factory=dict)  # see model.types.remember
+    valid: str = ""  # "\n<kind>:<value>\t<normalised>" lines: see model.types.remember
     diagnostics: list[tuple[Any, ...]] = field(default_factory=list)
     mtime_ns: int = 0  # of the seal file: nothing at least this recent is trusted by stat
     inode: int = 0  # of the seal file, to tell whether another build replaced it

@@ -121,26 +121,41 @@ def _email_validator() -> tuple[Callable[..., Any], type[Exception]]:
     return email_validator.validate_email, email_validator.EmailNotValidError
 
 
-# Emails and phone numbers an earlier run found valid ("e:" or "p:" + value -> the
-# normalised value), handed over by the orchestrator from the seal: a run that
-# compiles the one group a pull request changed then imports neither library.
-_known: dict[str, str] = {}
+# Emails and phone numbers an earlier run found valid, handed over by the
+# orchestrator from the seal as one text of "\n<kind>:<value>\t<normalised>" lines
+# (searched, never parsed: a run needs a handful of its thirty thousand lines).
+# A run that compiles the one group a pull request changed then imports neither
+# email-validator nor phonenumbers.
+_known = ""
 _learned: dict[str, str] = {}
 
 
-def remember(known: dict[str, str]) -> None:
+def remember(known: str) -> None:
     """Trust these earlier verdicts (same compiler, so the same libraries' rules)."""
-    _known.update(known)
+    global _known
+    _known = known
+
+
+def _recall(key: str) -> str | None:
+    if "\n" in key or "\t" in key:
+        return None  # never a valid value, and it could match across lines
+    at = _known.find(f"\n{key}\t")
+    if at < 0:
+        return None
+    start = at + len(key) + 2
+    end = _known.find("\n", start)
+    return _known[start : end if end >= 0 else len(_known)]
 
 
 def known_phone_formats(value: str) -> tuple[str, str] | None:
     """(E.164, display) of a phone number an earlier run formatted, if one did."""
-    e164, _, display = _known.get("p:" + value, "").partition("\n")
+    e164, _, display = (_recall("p:" + value) or "").partition("\x1f")
     return (e164, display) if display else None
 
 
 def learn_phone_formats(value: str, formats: tuple[str, str]) -> None:
-    _learned["p:" + value] = "\n".join(formats)
+    if not any("\n" in f or "\t" in f or "\x1f" in f for f in formats):
+        _learned["p:" + value] = "\x1f".join(formats)
 
 
 def learned() -> dict[str, str]:
@@ -152,7 +167,7 @@ def learned() -> dict[str, str]:
 
 @lru_cache(maxsize=4096)
 def _email(value: str) -> str:
-    known = _known.get("e:" + value)
+    known = _recall("e:" + value)
     if known is not None:
         return known
     validate_email, invalid = _email_validator()
@@ -164,7 +179,9 @@ def _email(value: str) -> str:
             '"{value}" is not a valid email address: {reason}',
             {"value": value[:200], "reason": str(exc)},
         ) from None
-    _learned["e:" + value] = normalized = str(result.normalized)
+    normalized = str(result.normalized)
+    if "\n" not in normalized and "\t" not in normalized:
+        _learned["e:" + value] = normalized
     return normalized
 
 
@@ -184,7 +201,7 @@ def parse_phone(value: str) -> phonenumbers.PhoneNumber:
 
 @lru_cache(maxsize=4096)
 def _phone(value: str) -> str:
-    if "p:" + value in _known:
+    if _recall("p:" + value) is not None:
         return value
     import phonenumbers
 
