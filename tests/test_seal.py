@@ -331,3 +331,16 @@ def test_emails_and_phones_checked_before_need_no_library(six: Path, run_pops: R
     proc = run_pops("build", cwd=six)
     assert proc.returncode == 1
     assert "email-invalid" in proc.stdout
+
+
+def test_remembered_values_cannot_be_reached_by_a_crafted_value() -> None:
+    from compiler.model import types
+
+    try:
+        types.remember("\ne:ok@example.com\tok@example.com\np:+1 212 555 0199\t+12125550199")
+        assert types._recall("e:ok@example.com") == "ok@example.com"
+        assert types._recall("e:x\ne:ok@example.com") is None
+        assert types._recall("e:ok@example.com\tok") is None
+        assert types._recall("e:nobody@example.com") is None
+    finally:
+        types.remember("")
