@@ -20,11 +20,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+from compiler.digests import sha256_hex
+
 MANIFEST = "manifest.json"
 
 
 def file_entry(path: str, data: bytes) -> dict[str, str | int]:
-    return {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    return {"path": path, "sha256": sha256_hex(data), "size": len(data)}
 
 
 def inputs_digest(groups: Iterable[tuple[str, str]]) -> str:

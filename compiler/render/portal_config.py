@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import keyword
 import types
 import typing
@@ -13,6 +12,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
+from compiler.digests import sha256_hex
 from compiler.model import Group, phone_formats
 
 SCHEMA_VERSION = 1
@@ -124,7 +124,7 @@ def options(group: Group) -> dict[str, Any]:
 
 
 def _file_ref(path: str, data: bytes) -> dict[str, Any]:
-    return {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    return {"path": path, "sha256": sha256_hex(data), "size": len(data)}
 
 
 _MFA_FILES = (
