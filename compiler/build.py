@@ -16,7 +16,7 @@ import os
 import re
 import shutil
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, ParamSpec, Protocol, TypeVar
@@ -557,12 +557,9 @@ def build(
     groups are compiled and written; the others are hard-linked from the old
     tree into the new one, and a build that changes nothing touches nothing.
     """
-    from compiler import render
-
     root = output_dir(out_dir, env)
     folder = env_dir_for(groups_dir, env_dir)
-    render.use_cache(cache_dir_for(groups_dir) if use_cache else None)
-    try:
+    with _render_cache(groups_dir, use_cache):
         sealing = _Sealing.begin(groups_dir, folder, root, env, strict) if use_cache else None
         if sealing is not None:
             done = _sealed_build(sealing, groups_dir, folder, root, jobs)
@@ -579,8 +576,18 @@ def build(
             progress=progress,
             sealing=sealing,
         )
+
+
+@contextlib.contextmanager
+def _render_cache(groups_dir: Path, use_cache: bool) -> Iterator[None]:
+    """Renderers keep their set-up in .pops-cache/ for the run, and save what they learned."""
+    from compiler import render
+
+    render.use_cache(cache_dir_for(groups_dir) if use_cache else None)
+    try:
+        yield
     finally:
-        render.save_cache()  # what this process learned about the templates, if anything
+        render.save_cache()
 
 
 def _pipeline_build(
@@ -921,6 +928,7 @@ def _outputs_from_seal(sealed: seal.Seal, root: Path) -> dict[str | None, dict[s
             "manifest_sha": shas[scope.end - 1],
             "files": files,
             "entries": entries,  # slug -> the manifest's entries for its files
+            "digests": dict(zip(scope.slugs, scope.digests, strict=True)),  # ... made from
         }
     return states
 
@@ -1100,13 +1108,8 @@ def check_output(
     files (and by hash where those moved); the rest are rendered and compared
     byte for byte.
     """
-    from compiler import render
-
-    render.use_cache(cache_dir_for(groups_dir) if use_cache else None)
-    try:
+    with _render_cache(groups_dir, use_cache):
         return _check_output(groups_dir, out_dir, strict, env, env_dir, jobs, use_cache, progress)
-    finally:
-        render.save_cache()
 
 
 def _check_output(

@@ -387,19 +387,24 @@ def run_scope(
     scope = _scope_parts(layers)
     outcomes: dict[str, Outcome] = {}
     misses: list[Path] = []
-    # What each group wrote last time, as the seal records it (the cache keeps no copy).
+    # What each group wrote last time and from which inputs, as the seal records it (the
+    # cache keeps no copy): only a group whose inputs are those can reuse those files.
     written_before: dict[str, list[dict[str, Any]]] = cache.output.get("entries", {})
+    written_from: dict[str, str] = cache.output.get("digests", {})
     for path in files_in:
         display = display_path(path)
         slug = path.name.removesuffix(".yaml")
         entry = cache.groups.get(slug) if use_hits else None
-        files = written_before.get(slug) if entry is not None and render else None
-        if entry is None or (render and files is None):
+        if entry is None:
             misses.append(path)
             continue
         sha = cache.file_sha(path, display)
         digest = input_sha(sha, display, entry.inputs, layers)
         if group_key([*scope, digest]) != entry.key or not sha:
+            misses.append(path)
+            continue
+        files = written_before.get(slug) if render and written_from.get(slug) == digest else None
+        if render and files is None:
             misses.append(path)
             continue
         if verify_root is not None and not _output_intact(verify_root, files or [], recorded):

@@ -344,3 +344,16 @@ def test_remembered_values_cannot_be_reached_by_a_crafted_value() -> None:
         assert types._recall("e:nobody@example.com") is None
     finally:
         types.remember("")
+
+
+def test_a_check_between_a_change_and_the_build_leaves_nothing_stale(
+    six: Path, tmp_path: Path
+) -> None:
+    """`build --check` caches its groups' results under the new inputs; the build that
+    follows must not pair those with the files the old inputs wrote."""
+    _build(six)
+    (six / "groups/_brand.yaml").write_text('theme:\n  colors:\n    primary: "#1a237e"\n')
+    write_group(six, "g0", GROUP.format(name="Zero"))
+    assert not check_output(six / "groups", six / "dist", jobs=1).ok
+    _build(six)
+    _same_as_fresh(six, tmp_path)
