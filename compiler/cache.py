@@ -45,13 +45,23 @@ def fingerprint(roots: tuple[Path, ...] | None = None) -> str:
     """The compiler as a build input: its version, its Python source and its templates."""
     digest = hashlib.sha256(f"pops {__version__} format {FORMAT}\n".encode())
     for root in roots if roots is not None else compiler_roots():
-        if not root.is_dir():
-            continue
-        for path in sorted(root.rglob("*")):
-            if path.is_file() and path.suffix in {".py", ".j2", ".html", ".css", ".txt"}:
-                digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-                digest.update(path.read_bytes())
+        found: list[tuple[str, str]] = []  # (path relative to root, path)
+        for folder, _, names in os.walk(root):
+            rel = os.path.relpath(folder, root).replace(os.sep, "/")
+            found += [
+                (name if rel == "." else f"{rel}/{name}", os.path.join(folder, name))
+                for name in names
+                if name.endswith(_SOURCE_SUFFIXES)
+            ]
+        # In path order, part by part (as sorting Path objects would), every run alike.
+        for rel, path in sorted(found, key=lambda item: item[0].split("/")):
+            digest.update(rel.encode() + b"\0")
+            with open(path, "rb") as handle:
+                digest.update(handle.read())
     return digest.hexdigest()
+
+
+_SOURCE_SUFFIXES = (".py", ".j2", ".html", ".css", ".txt")
 
 
 @dataclass(slots=True)
