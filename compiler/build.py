@@ -70,6 +70,10 @@ def gc_paused(run: Callable[P, R]) -> Callable[P, R]:
     return paused
 
 
+# Output stat calls a build that compiles changed groups keeps for itself, after
+# compiling, rather than leaving all to the children sharing the other core.
+OFFLOAD_KEEP = 4000
+
 SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 
@@ -1009,7 +1013,7 @@ def _sealed_build(
         if sealed.diagnostics:
             check.abandon()
             return None  # problems are merged across groups; the pipeline knows how
-        check.offload()  # all of the outputs to children: this process compiles
+        check.offload(keep=OFFLOAD_KEEP)  # the outputs to children: this process compiles
         if not seal.complete(sealed):
             check.abandon()
             return None
