@@ -24,7 +24,15 @@ from compiler import __version__
 from compiler.cache import Cache, Entry, group_key
 from compiler.diagnostics import Diagnostic, finalize
 from compiler.layers import Layers, aggregate, load_layers
-from compiler.output import Stale, file_entry, inputs_digest, manifest_bytes
+from compiler.output import (
+    Stale,
+    file_entry,
+    inputs_digest,
+    make_folders,
+    manifest_bytes,
+    temporary_for,
+    write_at,
+)
 from compiler.seal import stat_of
 
 if TYPE_CHECKING:
@@ -143,48 +151,25 @@ class _Writer:
         folders = sorted({rel.rpartition("/")[0] for rel in rels} - {"", "groups"})
         return [(f, stat_of(os.stat(f, dir_fd=self.fd))) for f in folders]
 
-    def _folder(self, rel: str) -> None:
-        head = rel.rpartition("/")[0]
-        if not head or head in self.made:
-            return
-        parts = head.split("/")
-        for k in range(1, len(parts) + 1):
-            folder = "/".join(parts[:k])
-            if folder in self.made:
-                continue
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(folder, 0o755, dir_fd=self.fd)
-            self.made.add(folder)
-
     def write(self, rel: str, data: bytes) -> tuple[int, int, int, int] | None:
         """Write one file; its stat, or None when it was left alone (already right)."""
-        self._folder(rel)
-        target = rel
-        if self.replace:
-            # Never write through an existing file: in the spare tree it may share
-            # its inode with the live output. And leave a file that already holds
-            # these bytes alone, so a shared inode (and its stat record) stays.
-            try:
-                with open(rel, "rb", opener=self._opener) as handle:
-                    if handle.read() == data:
-                        return None
-            except OSError:
-                pass
-            head, _, name = rel.rpartition("/")
-            target = f"{head}/.{name}.pops-tmp" if head else f".{name}.pops-tmp"
-            with contextlib.suppress(FileNotFoundError):  # a killed build's, maybe a link
-                os.unlink(target, dir_fd=self.fd)
-        flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if target != rel else os.O_TRUNC)
-        fd = os.open(target, flags, 0o644, dir_fd=self.fd)
+        make_folders(self.fd, rel.rpartition("/")[0], self.made)
+        if not self.replace:
+            return stat_of(write_at(self.fd, rel, data, exclusive=False))
+        # Never write through an existing file: in the spare tree it may share its
+        # inode with the live output. And leave a file that already holds these
+        # bytes alone, so a shared inode (and its stat record) stays.
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            st = os.fstat(fd)
-        finally:
-            os.close(fd)
-        if target != rel:
-            os.replace(target, rel, src_dir_fd=self.fd, dst_dir_fd=self.fd)
+            with open(rel, "rb", opener=self._opener) as handle:
+                if handle.read() == data:
+                    return None
+        except OSError:
+            pass
+        temporary = temporary_for(rel)
+        with contextlib.suppress(FileNotFoundError):  # a killed build's, maybe a link
+            os.unlink(temporary, dir_fd=self.fd)
+        st = write_at(self.fd, temporary, data, exclusive=True)
+        os.replace(temporary, rel, src_dir_fd=self.fd, dst_dir_fd=self.fd)
         return stat_of(st)
 
     def _opener(self, path: str, flags: int) -> int:

@@ -8,6 +8,7 @@ output exactly as it was. `compare` backs `build --check`: it never writes.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import itertools
@@ -213,6 +214,38 @@ def recover(out_dir: Path) -> None:
     where, prefix = _beside(out_dir.absolute())
     for leftover in sorted(where.glob(f"{prefix}.tmp-*")):
         shutil.rmtree(leftover, ignore_errors=True)
+
+
+def temporary_for(rel: str) -> str:
+    """Where a file is written before it is renamed over `rel`: hidden, same folder."""
+    head, _, name = rel.rpartition("/")
+    return f"{head}/.{name}.pops-tmp" if head else f".{name}.pops-tmp"
+
+
+def make_folders(dir_fd: int, folder: str, made: set[str] | None = None) -> None:
+    """Create `folder` and its parents below `dir_fd`; `made` remembers what exists."""
+    parts = folder.split("/") if folder else []
+    for k in range(1, len(parts) + 1):
+        step = "/".join(parts[:k])
+        if made is not None and step in made:
+            continue
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(step, 0o755, dir_fd=dir_fd)
+        if made is not None:
+            made.add(step)
+
+
+def write_at(dir_fd: int, rel: str, data: bytes, *, exclusive: bool) -> os.stat_result:
+    """Write `data` to `rel` below `dir_fd` (a new file when `exclusive`); its stat."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+    fd = os.open(rel, flags, 0o644, dir_fd=dir_fd)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        return os.fstat(fd)
+    finally:
+        os.close(fd)
 
 
 def link_files(source: Path, target: Path, rels: list[str]) -> None:

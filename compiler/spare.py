@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from compiler.output import exchange
+from compiler.output import exchange, make_folders, temporary_for, write_at
 from compiler.seal import UNKNOWN, Seal, Stats, stat_of
 
 Record = dict[str, list[Any]]  # relative path -> [size, mtime_ns, ctime_ns, inode, sha256]
@@ -249,13 +249,11 @@ def _replace(rel: str, spare_fd: int, live_fd: int, data: bytes | None) -> None:
     A spare file may share its inode with a live one, so it is replaced by
     rename, never opened for writing.
     """
-    head, _, name = rel.rpartition("/")
-    temporary = f"{head}/.{name}.pops-tmp" if head else f".{name}.pops-tmp"
+    temporary = temporary_for(rel)
     try:
         os.unlink(temporary, dir_fd=spare_fd)
     except FileNotFoundError:
-        if head:
-            _makedirs(head, spare_fd)  # the spare may lack the folder
+        make_folders(spare_fd, rel.rpartition("/")[0])  # the spare may lack the folder
     if data is None:
         live = os.stat(rel, dir_fd=live_fd)
         with contextlib.suppress(FileNotFoundError):
@@ -264,13 +262,7 @@ def _replace(rel: str, spare_fd: int, live_fd: int, data: bytes | None) -> None:
                 return  # already the live file (and renaming a link onto itself does nothing)
         os.link(rel, temporary, src_dir_fd=live_fd, dst_dir_fd=spare_fd)
     else:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644, dir_fd=spare_fd)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
+        write_at(spare_fd, temporary, data, exclusive=True)
     os.replace(temporary, rel, src_dir_fd=spare_fd, dst_dir_fd=spare_fd)
 
 
@@ -285,15 +277,6 @@ def _remove(rel: str, dir_fd: int) -> None:
         except OSError:
             return
         parent = parent.rpartition("/")[0]
-
-
-def _makedirs(rel: str, dir_fd: int) -> None:
-    parts = rel.split("/")
-    for k in range(1, len(parts) + 1):
-        try:
-            os.mkdir("/".join(parts[:k]), 0o755, dir_fd=dir_fd)
-        except FileExistsError:
-            continue
 
 
 def _refresh(stats: Stats, rels: list[str], which: Iterable[int], root: Path) -> Stats:
