@@ -40,7 +40,6 @@ from compiler.cache import verified, with_checksum
 from compiler.diagnostics import Diagnostic
 
 FORMAT = 5
-MANIFEST = "manifest.json"
 # Fewer outputs than this are stat'ed by one process; more are split with a forked helper.
 SPLIT_AT = 6000
 # More changed groups than this go to the full pipeline, which uses every core.
@@ -113,10 +112,6 @@ class Seal:
     mtime_ns: int = 0  # of the seal file: nothing at least this recent is trusted by stat
     inode: int = 0  # of the seal file, to tell whether another build replaced it
     pending: memoryview | None = None  # the undecoded rest of the file: see complete()
-
-    @property
-    def groups(self) -> int:
-        return len(self.scopes[0].slugs) if self.scopes else 0
 
 
 def hexes(blob: bytes) -> list[str]:
