@@ -443,7 +443,7 @@ def unchanged_since_load(path: Path, sealed: Seal) -> bool:
 
 
 def _recheck(seal: Seal, root: Path, found: Stats, expected: Stats) -> bool:
-    """Slow lane of outputs_intact: a file whose stat moved or is too recent is hashed."""
+    """Slow lane of OutputCheck.intact: a file whose stat moved or is too recent is hashed."""
     if not complete(seal):
         return False
     files = len(seal.files)
