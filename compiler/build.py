@@ -829,6 +829,18 @@ class _Sealing:
             self.scanned = True
         return self.inputs
 
+    def compare(
+        self, sealed: seal.Seal, root: Path, jobs: int | None
+    ) -> tuple[seal.OutputCheck, seal.InputChanges | None]:
+        """Start checking the outputs against `sealed` and find which inputs changed.
+
+        The child's share assumes nothing changed: then this process stats the
+        inputs and the rest of the outputs, and both finish together.
+        """
+        check = seal.OutputCheck(sealed, root, parallel=jobs != 1, balance=len(sealed.inputs))
+        inputs = self.scan()
+        return check, seal.changed_inputs(sealed, *inputs) if inputs is not None else None
+
     def seal_pipeline(
         self,
         compilation: Compilation,
@@ -1000,11 +1012,7 @@ def _sealed_build(
         if not seal.unchanged_since_load(sealing.path, sealed):
             return None  # another build got the lock first and changed the output
         recover(root)  # what a killed build left beside the output
-        # The child's share assumes nothing changed: then this process stats the
-        # inputs and the rest of the outputs, and both finish together.
-        check = seal.OutputCheck(sealed, root, parallel=jobs != 1, balance=len(sealed.inputs))
-        inputs = sealing.scan()
-        changes = seal.changed_inputs(sealed, *inputs) if inputs is not None else None
+        check, changes = sealing.compare(sealed, root, jobs)
         if changes is None or len(changes.groups) > seal.MAX_CHANGED:
             check.abandon()
             return None
@@ -1035,7 +1043,8 @@ def _sealed_build(
         if data and not advance(sealed, root, spare.dir, wanted, data):
             return None
         sealed.sizes = sizes
-        sealed.input_stats = inputs[1] if inputs is not None else sealed.input_stats
+        if sealing.inputs is not None:
+            sealed.input_stats = sealing.inputs[1]
         seal.save(sealing.path, sealed)
     finally:
         os.close(lock)
@@ -1132,9 +1141,7 @@ def _check_output(
         sealing = _Sealing.begin(groups_dir, folder, root, env, strict)
         sealed = seal.load(sealing.path, sealing.key)
         if sealed is not None and sealed.scopes:
-            check = seal.OutputCheck(sealed, root, parallel=jobs != 1, balance=len(sealed.inputs))
-            inputs = sealing.scan()
-            changes = seal.changed_inputs(sealed, *inputs) if inputs is not None else None
+            check, changes = sealing.compare(sealed, root, jobs)
             if changes is not None and not changes.groups:
                 if check.intact(refresh=sealing.path):
                     return CheckReport(_from_seal(sealed, 0), [])
