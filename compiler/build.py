@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, ParamSpec, Protocol, TypeVar
 
 from compiler import seal
-from compiler.cache import Cache, cache_dir_for, fingerprint
+from compiler.cache import Cache, cache_dir_for
 from compiler.diagnostics import Diagnostic, count, finalize
 from compiler.output import (
     MANIFEST,
@@ -31,9 +31,7 @@ from compiler.output import (
     file_entry,
     inputs_digest,
     link_files,
-    lock_output,
     patch_manifest,
-    recover,
     swap_in,
 )
 
@@ -550,6 +548,7 @@ def build(
     jobs: int | None = None,
     use_cache: bool = True,
     progress: Progress | None = None,
+    resume: seal.Sealing | None = None,
 ) -> Compilation:
     """Compile and, only when every group is clean, update the output.
 
@@ -560,13 +559,18 @@ def build(
     cache knows the output folder is what the last build left, only changed
     groups are compiled and written; the others are hard-linked from the old
     tree into the new one, and a build that changes nothing touches nothing.
+    `resume` is a seal the caller already opened for these same options (the
+    CLI's quick path, see compiler.cli.building).
     """
     root = output_dir(out_dir, env)
     folder = env_dir_for(groups_dir, env_dir)
+    sealing = resume
+    if sealing is None and use_cache:
+        sealing = seal.Sealing.begin(groups_dir, folder, root, env, strict)
+        sealing.open(root, jobs, locking=True)
     with _render_cache(groups_dir, use_cache):
-        sealing = _Sealing.begin(groups_dir, folder, root, env, strict) if use_cache else None
-        if sealing is not None:
-            done = _sealed_build(sealing, groups_dir, folder, root, jobs)
+        if sealing is not None and sealing.sealed is not None:
+            done = _sealed_build(sealing, groups_dir, folder, root)
             if done is not None:
                 return done
         return _pipeline_build(
@@ -604,7 +608,7 @@ def _pipeline_build(
     jobs: int | None,
     use_cache: bool,
     progress: Progress | None,
-    sealing: _Sealing | None,
+    sealing: seal.Sealing | None,
 ) -> Compilation:
     """The full pipeline's build: every group through the cache, then the writer."""
     from compiler.engine import PARALLEL_THRESHOLD, start_workers, stop_workers
@@ -783,7 +787,7 @@ def _record_outputs(
     results: dict[str | None, ScopeResult],
     caches: dict[str | None, Cache],
     known: dict[str, list[Any]],
-    sealing: _Sealing | None,
+    sealing: seal.Sealing | None,
     spare: dict[str, list[Any]] | None,
 ) -> Compilation:
     """Save the per-group caches and seal what the output folder now holds.
@@ -794,133 +798,90 @@ def _record_outputs(
     for cache in caches.values():
         cache.save()
     if sealing is not None:
-        sealing.seal_pipeline(compilation, root, env, results, known, spare)
+        _seal_pipeline(sealing, compilation, root, env, results, known, spare)
     return compilation
 
 
-@dataclass(slots=True)
-class _Sealing:
-    """The seal of one output folder: read before a build, written after it."""
+def _seal_pipeline(
+    sealing: seal.Sealing,
+    compilation: Compilation,
+    root: Path,
+    env: str | None,
+    results: dict[str | None, ScopeResult],
+    known: dict[str, list[Any]],
+    spare: dict[str, list[Any]] | None,
+) -> None:
+    """Record what the full pipeline just left in `root`, and in the spare tree.
 
-    path: Path
-    key: tuple[Any, ...]
-    groups_dir: Path
-    env_dir: Path
-    inputs: tuple[list[str], seal.Stats] | None = None  # as they were when the build began
-    scanned: bool = False
-    valid: str = ""  # the last seal's validated values, carried over
-
-    @classmethod
-    def begin(
-        cls, groups_dir: Path, env_dir: Path, root: Path, env: str | None, strict: bool
-    ) -> _Sealing:
-        key = seal.key_for(fingerprint(), groups_dir, env_dir, root, env, strict)
-        return cls(seal.seal_path(cache_dir_for(groups_dir), root), key, groups_dir, env_dir)
-
-    def scan(self) -> tuple[list[str], seal.Stats] | None:
-        """The inputs as the build is about to read them (once per build).
-
-        Taken before any file is read, these are the stats the seal records: a
-        file edited while the build runs then differs from its record next
-        time and is compiled again (git's index works the same way).
-        """
-        if not self.scanned:
-            self.inputs = seal.scan_inputs(self.groups_dir, self.env_dir)
-            self.scanned = True
-        return self.inputs
-
-    def compare(
-        self, sealed: seal.Seal, root: Path, jobs: int | None
-    ) -> tuple[seal.OutputCheck, seal.InputChanges | None]:
-        """Start checking the outputs against `sealed` and find which inputs changed.
-
-        The child's share assumes nothing changed: then this process stats the
-        inputs and the rest of the outputs, and both finish together.
-        """
-        check = seal.OutputCheck(sealed, root, parallel=jobs != 1, balance=len(sealed.inputs))
-        inputs = self.scan()
-        return check, seal.changed_inputs(sealed, *inputs) if inputs is not None else None
-
-    def seal_pipeline(
-        self,
-        compilation: Compilation,
-        root: Path,
-        env: str | None,
-        results: dict[str | None, ScopeResult],
-        known: dict[str, list[Any]],
-        spare: dict[str, list[Any]] | None,
-    ) -> None:
-        """Record what the full pipeline just left in `root`, and in the spare tree.
-
-        A file's stat comes from the worker that wrote it, else from `known`,
-        else from a stat call here.
-        """
-        if self.inputs is None:
-            seal.discard(self.path)
-            return
-        scopes: list[seal.Scope] = []
-        files: list[str] = []
-        shas: list[str] = []
-        sizes: list[int] = []
-        stats: list[tuple[int, int, int, int] | None] = []
-        folders: dict[str, tuple[int, int, int, int]] = {}
-        for name, result in results.items():
-            prefix = _prefix(env, name)
-            start = len(files)
-            entries: list[dict[str, Any]] = []
-            written: list[tuple[int, int, int, int] | None] = []
-            for outcome in result.outcomes:
-                folders.update((prefix + rel, stat) for rel, stat in outcome.folders)
-                found = outcome.entries or []
-                entries += found
-                written += (
-                    outcome.written if len(outcome.written) == len(found) else [None] * len(found)
-                )
-            paths = [str(e["path"]) for e in entries]
-            if any(a > b for a, b in itertools.pairwise(paths)):  # slug order is not path order
-                order = sorted(range(len(paths)), key=paths.__getitem__)
-                entries = [entries[k] for k in order]
-                written = [written[k] for k in order]
-                paths = [paths[k] for k in order]
-            scope_shas = [str(e["sha256"]) for e in entries]
-            if None in written:  # not written this run: the record from before, if it holds
-                for k, stat in enumerate(written):
-                    record = known.get(prefix + paths[k]) if stat is None else None
-                    if record is not None and record[4] == scope_shas[k]:
-                        written[k] = (record[0], record[1], record[2], record[3])
-            files += [prefix + rel for rel in paths] if prefix else paths
-            shas += scope_shas
-            sizes += [int(e["size"]) for e in entries]
-            stats += written
-            manifest = result.manifest or b""
-            files.append(prefix + MANIFEST)
-            shas.append(hashlib.sha256(manifest).hexdigest())
-            sizes.append(len(manifest))
-            stats.append(None)
-            slugs = [o.slug for o in result.outcomes]
-            digests = seal.blob(o.input_sha for o in result.outcomes)
-            scopes.append(
-                seal.Scope(name, prefix, slugs, result.inputs_digest, start, len(files), digests)
+    A file's stat comes from the worker that wrote it, else from `known`,
+    else from a stat call here.
+    """
+    if sealing.inputs is None:
+        seal.discard(sealing.path)
+        return
+    scopes: list[seal.Scope] = []
+    files: list[str] = []
+    shas: list[str] = []
+    sizes: list[int] = []
+    stats: list[tuple[int, int, int, int] | None] = []
+    folders: dict[str, tuple[int, int, int, int]] = {}
+    for name, result in results.items():
+        prefix = _prefix(env, name)
+        start = len(files)
+        entries: list[dict[str, Any]] = []
+        written: list[tuple[int, int, int, int] | None] = []
+        for outcome in result.outcomes:
+            folders.update((prefix + rel, stat) for rel, stat in outcome.folders)
+            found = outcome.entries or []
+            entries += found
+            written += (
+                outcome.written if len(outcome.written) == len(found) else [None] * len(found)
             )
-        outcomes = (o for r in results.values() for o in r.outcomes)
-        learned = {k: v for o in outcomes for k, v in o.validated.items()}
-        kept = self.valid if len(self.valid) < 200 * len(files) else ""  # (bounded)
-        valid = kept + "".join(f"\n{k}\t{v}" for k, v in learned.items())
-        made = seal.record(
-            spare=_spare_for_seal(files, spare),
-            folders=folders,
-            key=self.key,
-            inputs=self.inputs,
-            scopes=scopes,
-            files=files,
-            shas=shas,
-            sizes=sizes,
-            stats=stats,
-            root=root,
-            diagnostics=compilation.diagnostics,
+        paths = [str(e["path"]) for e in entries]
+        if any(a > b for a, b in itertools.pairwise(paths)):  # slug order is not path order
+            order = sorted(range(len(paths)), key=paths.__getitem__)
+            entries = [entries[k] for k in order]
+            written = [written[k] for k in order]
+            paths = [paths[k] for k in order]
+        scope_shas = [str(e["sha256"]) for e in entries]
+        if None in written:  # not written this run: the record from before, if it holds
+            for k, stat in enumerate(written):
+                record = known.get(prefix + paths[k]) if stat is None else None
+                if record is not None and record[4] == scope_shas[k]:
+                    written[k] = (record[0], record[1], record[2], record[3])
+        files += [prefix + rel for rel in paths] if prefix else paths
+        shas += scope_shas
+        sizes += [int(e["size"]) for e in entries]
+        stats += written
+        manifest = result.manifest or b""
+        files.append(prefix + MANIFEST)
+        shas.append(hashlib.sha256(manifest).hexdigest())
+        sizes.append(len(manifest))
+        stats.append(None)
+        slugs = [o.slug for o in result.outcomes]
+        digests = seal.blob(o.input_sha for o in result.outcomes)
+        scopes.append(
+            seal.Scope(name, prefix, slugs, result.inputs_digest, start, len(files), digests)
         )
-        made.valid = valid
-        seal.save(self.path, made)
+    outcomes = (o for r in results.values() for o in r.outcomes)
+    learned = {k: v for o in outcomes for k, v in o.validated.items()}
+    kept = sealing.valid if len(sealing.valid) < 200 * len(files) else ""  # (bounded)
+    valid = kept + "".join(f"\n{k}\t{v}" for k, v in learned.items())
+    made = seal.record(
+        spare=_spare_for_seal(files, spare),
+        folders=folders,
+        key=sealing.key,
+        inputs=sealing.inputs,
+        scopes=scopes,
+        files=files,
+        shas=shas,
+        sizes=sizes,
+        stats=stats,
+        root=root,
+        diagnostics=compilation.diagnostics,
+    )
+    made.valid = valid
+    seal.save(sealing.path, made)
 
 
 def _outputs_from_seal(sealed: seal.Seal, root: Path) -> dict[str | None, dict[str, Any]]:
@@ -997,33 +958,24 @@ def _from_seal(sealed: seal.Seal, compiled: int) -> Compilation:
 
 
 def _sealed_build(
-    sealing: _Sealing, groups_dir: Path, folder: Path, root: Path, jobs: int | None
+    sealing: seal.Sealing, groups_dir: Path, folder: Path, root: Path
 ) -> Compilation | None:
-    """The build, done from the seal: None when the full pipeline must run instead.
+    """The build, done from the opened seal: None when the full pipeline must run instead.
 
-    While this process works out what changed (and compiles it), a forked
-    child stats the output tree on the other core.
+    While this process works out what changed (and compiles it), forked
+    children stat the output tree on the other core.
     """
-    sealed = seal.load(sealing.path, sealing.key)
-    if sealed is None or not sealed.scopes:
-        return None
-    lock = lock_output(root, cache_dir_for(groups_dir))
+    sealed, changes, check = sealing.sealed, sealing.changes, sealing.check
+    assert sealed is not None
     try:
-        if not seal.unchanged_since_load(sealing.path, sealed):
-            return None  # another build got the lock first and changed the output
-        recover(root)  # what a killed build left beside the output
-        check, changes = sealing.compare(sealed, root, jobs)
         if changes is None or len(changes.groups) > seal.MAX_CHANGED:
-            check.abandon()
             return None
         if not changes.groups:
-            return _from_seal(sealed, 0) if check.intact(refresh=sealing.path) else None
-        if sealed.diagnostics:
-            check.abandon()
+            return _from_seal(sealed, 0) if sealing.unchanged() else None
+        if sealed.diagnostics or check is None:
             return None  # problems are merged across groups; the pipeline knows how
         check.offload(keep=OFFLOAD_KEEP)  # the outputs to children: this process compiles
         if not seal.complete(sealed):
-            check.abandon()
             return None
         from compiler.model import types
 
@@ -1047,7 +999,7 @@ def _sealed_build(
             sealed.input_stats = sealing.inputs[1]
         seal.save(sealing.path, sealed)
     finally:
-        os.close(lock)
+        sealing.release()
     return _from_seal(sealed, len(changes.groups) * len(sealed.scopes))
 
 
@@ -1114,13 +1066,27 @@ def check_output(
     jobs: int | None = None,
     use_cache: bool = True,
     progress: Progress | None = None,
+    resume: seal.Sealing | None = None,
 ) -> CheckReport:
     """What `build` would change in the output; writes nothing to it.
 
     Groups the cache vouches for are checked by the size and mtime of their
     files (and by hash where those moved); the rest are rendered and compared
-    byte for byte.
+    byte for byte. `resume`: as for `build`.
     """
+    root = output_dir(out_dir, env)
+    if use_cache:
+        sealing = resume
+        if sealing is None:
+            folder = env_dir_for(groups_dir, env_dir)
+            sealing = seal.Sealing.begin(groups_dir, folder, root, env, strict)
+            sealing.open(root, jobs, locking=False)
+        try:
+            if sealing.unchanged():
+                assert sealing.sealed is not None
+                return CheckReport(_from_seal(sealing.sealed, 0), [])
+        finally:
+            sealing.release()
     with _render_cache(groups_dir, use_cache):
         return _check_output(groups_dir, out_dir, strict, env, env_dir, jobs, use_cache, progress)
 
@@ -1137,16 +1103,6 @@ def _check_output(
 ) -> CheckReport:
     root = output_dir(out_dir, env)
     folder = env_dir_for(groups_dir, env_dir)
-    if use_cache:
-        sealing = _Sealing.begin(groups_dir, folder, root, env, strict)
-        sealed = seal.load(sealing.path, sealing.key)
-        if sealed is not None and sealed.scopes:
-            check, changes = sealing.compare(sealed, root, jobs)
-            if changes is not None and not changes.groups:
-                if check.intact(refresh=sealing.path):
-                    return CheckReport(_from_seal(sealed, 0), [])
-            else:
-                check.abandon()
     from compiler.engine import list_files
     from compiler.layers import environments
 

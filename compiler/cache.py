@@ -19,49 +19,20 @@ import marshal
 import os
 import tempfile
 import time
-import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from compiler import __version__
 from compiler.diagnostics import Diagnostic
+from compiler.integrity import CACHE_DIR as CACHE_DIR
+from compiler.integrity import cache_folder, fingerprint
+from compiler.integrity import verified as verified
+from compiler.integrity import with_checksum as with_checksum
 
-FORMAT = 4
-CACHE_DIR = ".pops-cache"
 # A file changed within this window of the cache being written could share its
 # recorded mtime; such files are hashed again rather than trusted by stat.
 RACY_NS = 2_000_000_000
-
-
-def compiler_roots() -> tuple[Path, ...]:
-    package = Path(__file__).resolve().parent
-    return (package, package.parent / "templates")
-
-
-@lru_cache(maxsize=4)
-def fingerprint(roots: tuple[Path, ...] | None = None) -> str:
-    """The compiler as a build input: its version, its Python source and its templates."""
-    digest = hashlib.sha256(f"pops {__version__} format {FORMAT}\n".encode())
-    for root in roots if roots is not None else compiler_roots():
-        found: list[tuple[str, str]] = []  # (path relative to root, path)
-        for folder, _, names in os.walk(root):
-            rel = os.path.relpath(folder, root).replace(os.sep, "/")
-            found += [
-                (name if rel == "." else f"{rel}/{name}", os.path.join(folder, name))
-                for name in names
-                if name.endswith(_SOURCE_SUFFIXES)
-            ]
-        # In path order, part by part (as sorting Path objects would), every run alike.
-        for rel, path in sorted(found, key=lambda item: item[0].split("/")):
-            digest.update(rel.encode() + b"\0")
-            with open(path, "rb") as handle:
-                digest.update(handle.read())
-    return digest.hexdigest()
-
-
-_SOURCE_SUFFIXES = (".py", ".j2", ".html", ".css", ".txt")
 
 
 @dataclass(slots=True)
@@ -166,18 +137,6 @@ class Cache:
         return sha
 
 
-def with_checksum(body: bytes) -> bytes:
-    """`body` behind its CRC-32: enough to catch a truncated or damaged cache file."""
-    return zlib.crc32(body).to_bytes(4, "big") + body
-
-
-def verified(raw: bytes | memoryview) -> memoryview | None:
-    """The body of a with_checksum file (without copying it), or None when it is damaged."""
-    view = memoryview(raw)
-    body = view[4:]
-    return body if len(view) >= 4 and zlib.crc32(body).to_bytes(4, "big") == view[:4] else None
-
-
 def group_key(parts: list[str]) -> str:
     """Key of one group from the digests of everything it depends on."""
     digest = _keyed(fingerprint()).copy()
@@ -192,4 +151,4 @@ def _keyed(compiler: str) -> Any:
 
 
 def cache_dir_for(groups_dir: Path) -> Path:
-    return groups_dir.parent / CACHE_DIR
+    return Path(cache_folder(groups_dir))

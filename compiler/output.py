@@ -9,7 +9,6 @@ output exactly as it was. `compare` backs `build --check`: it never writes.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import itertools
 import os
@@ -22,8 +21,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from compiler.digests import sha256_hex
-
-MANIFEST = "manifest.json"
+from compiler.output_folder import MANIFEST as MANIFEST
+from compiler.output_folder import beside, lock_output, recover
 
 
 def file_entry(path: str, data: bytes) -> dict[str, str | int]:
@@ -138,7 +137,7 @@ class Staging:
     def __init__(self, out_dir: Path, lock_dir: Path | None = None) -> None:
         self.out_dir = out_dir.absolute()
         self.out_dir.parent.mkdir(parents=True, exist_ok=True)
-        where, prefix = _beside(self.out_dir)
+        where, prefix = beside(self.out_dir)
         # One build at a time per output folder: a second waits here.
         self._lock: int | None = lock_output(self.out_dir, lock_dir)
         recover(self.out_dir)
@@ -176,44 +175,6 @@ class Staging:
     def discard(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
         self.release()
-
-
-def lock_output(out_dir: Path, lock_dir: Path | None = None) -> int:
-    """Wait for, then hold, the one-build-at-a-time lock of `out_dir`; returns its fd.
-
-    The lock dies with its process, so a killed build never blocks the next one.
-    (A lock file, not a lock on the folder: on Linux a flock on a parent folder
-    makes creating files below it several times slower.) Close the fd to release.
-    """
-    out_dir = out_dir.absolute()
-    where, prefix = _beside(out_dir)
-    lock_dir = lock_dir if lock_dir is not None else where
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    name = hashlib.sha256(str(out_dir).encode()).hexdigest()[:16]
-    lock_path = lock_dir / (f"lock-{name}" if lock_dir != where else f"{prefix}.pops-lock")
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    return fd
-
-
-def _beside(out_dir: Path) -> tuple[Path, str]:
-    """Where a build's staging folder and lock go, and their name prefix.
-
-    Beside the output folder, on the same filesystem so the final rename is
-    atomic; but never inside another build's output (`dist/staging` stages in
-    the folder holding `dist/`), where it would count as an extra file.
-    """
-    parent = out_dir.parent
-    if (parent / MANIFEST).is_file():
-        return parent.parent, f".{parent.name}-{out_dir.name}"
-    return parent, f".{out_dir.name}"
-
-
-def recover(out_dir: Path) -> None:
-    """Remove what a killed build left beside the output: it never touched the output."""
-    where, prefix = _beside(out_dir.absolute())
-    for leftover in sorted(where.glob(f"{prefix}.tmp-*")):
-        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def temporary_for(rel: str) -> str:

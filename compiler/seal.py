@@ -17,27 +17,33 @@ with the disk using stat calls alone, the way git's index and ninja's log do:
 
 As git does for its index, a file whose mtime is not older than the seal file
 itself is never trusted by stat: it is hashed (outputs) or compiled (groups).
-This module is on the path of every build, so it imports nothing heavy at the
-top: the pipeline is imported only once a group actually has to be compiled.
+This module is on the path of every build, so it imports only the interpreter's
+C modules and our other light ones (no pathlib, dataclasses or typing): a build
+the seal proves up to date is done before anything else would have loaded.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import marshal
 import os
 import sys
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, TypeAlias
 
 from compiler import __version__
-from compiler.cache import verified, with_checksum
-from compiler.diagnostics import Diagnostic
+from compiler.integrity import cache_folder, fingerprint, verified, with_checksum
+from compiler.output_folder import lock_output, recover
+
+TYPE_CHECKING = False  # (typing itself costs a no-op build several milliseconds to import)
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from typing import Any, TypeAlias
+
+    from compiler.diagnostics import Diagnostic
+
+    Stats: TypeAlias = "array[int]"  # size, mtime_ns, ctime_ns, inode for each path in turn
+    PathLike: TypeAlias = "str | os.PathLike[str]"
 
 FORMAT = 5
 # Fewer outputs than this are stat'ed by one process; more are split with a forked helper.
@@ -46,8 +52,6 @@ SPLIT_AT = 6000
 MAX_CHANGED = 64
 UNKNOWN = (-1, -1, -1, -1)
 ABSENT = "0" * 64  # the sha256 recorded for a file the spare tree does not hold
-
-Stats: TypeAlias = "array[int]"  # array('q'): size, mtime_ns, ctime_ns, inode for each path in turn
 
 
 def stat_of(st: os.stat_result) -> tuple[int, int, int, int]:
@@ -73,45 +77,84 @@ def stat_paths(rels: Sequence[str], dir_fd: int) -> Stats:
     return out
 
 
-@dataclass(slots=True)
 class Scope:
     """The base build or one environment, as its manifest describes it."""
 
-    env: str | None
-    prefix: str  # where the scope's files sit below the output root: "" or "<env>/"
-    slugs: list[str]
-    inputs_digest: str  # the manifest's
-    start: int  # the scope's files in Seal.files: [start, end); its manifest is at end - 1
-    end: int
-    digest_blob: bytes = b""  # each group's input digest (32 bytes each, in slug order)
+    __slots__ = ("digest_blob", "end", "env", "inputs_digest", "prefix", "slugs", "start")
+
+    def __init__(
+        self,
+        env: str | None,
+        prefix: str,  # where the scope's files sit below the output root: "" or "<env>/"
+        slugs: list[str],
+        inputs_digest: str,  # the manifest's
+        start: int,  # the scope's files in Seal.files: [start, end); its manifest is at end - 1
+        end: int,
+        digest_blob: bytes = b"",  # each group's input digest (32 bytes each, in slug order)
+    ) -> None:
+        self.env, self.prefix, self.slugs, self.inputs_digest = env, prefix, slugs, inputs_digest
+        self.start, self.end, self.digest_blob = start, end, digest_blob
 
     @property
     def digests(self) -> list[str]:
         return hexes(self.digest_blob)
 
 
-@dataclass(slots=True)
 class Seal:
-    key: tuple[Any, ...]
-    inputs: list[str]  # "g/<name>" in the groups folder, "e/<name>" in environments/
-    input_stats: Stats
-    scopes: list[Scope]
-    files: list[str]  # every output file, relative to the output root
-    sha_blob: bytes  # sha256 of each file, 32 bytes each
-    sizes: list[int]
-    live: Stats  # stat of each file in the output folder
-    dirs: list[str]  # every output folder, "." first
-    live_dirs: Stats
-    spare_blob: bytes | None = None  # what the spare tree holds (32 zero bytes: no such file)
-    spare: Stats | None = None
-    spare_dirs: Stats | None = None
-    spare_extra: list[str] = field(default_factory=list)  # spare files the output lacks
-    spare_delta: list[int] | None = None  # where the spare may differ from the output
-    valid: str = ""  # "\n<kind>:<value>\t<normalised>" lines: see model.types.remember
-    diagnostics: list[tuple[Any, ...]] = field(default_factory=list)
-    mtime_ns: int = 0  # of the seal file: nothing at least this recent is trusted by stat
-    inode: int = 0  # of the seal file, to tell whether another build replaced it
-    pending: memoryview | None = None  # the undecoded rest of the file: see complete()
+    """What one build left: see the module's docstring."""
+
+    __slots__ = (
+        "checksum",
+        "diagnostics",
+        "dirs",
+        "files",
+        "inode",
+        "input_stats",
+        "inputs",
+        "key",
+        "live",
+        "live_dirs",
+        "mtime_ns",
+        "pending",
+        "scopes",
+        "sha_blob",
+        "sizes",
+        "spare",
+        "spare_blob",
+        "spare_delta",
+        "spare_dirs",
+        "spare_extra",
+        "valid",
+    )
+
+    def __init__(
+        self,
+        key: tuple[Any, ...],
+        inputs: list[str],  # "g/<name>" in the groups folder, "e/<name>" in environments/
+        input_stats: Stats,
+        scopes: list[Scope],
+        files: list[str],  # every output file, relative to the output root
+        sha_blob: bytes,  # sha256 of each file, 32 bytes each
+        sizes: list[int],
+        live: Stats,  # stat of each file in the output folder
+        dirs: list[str],  # every output folder, "." first
+        live_dirs: Stats,
+    ) -> None:
+        self.key, self.inputs, self.input_stats, self.scopes = key, inputs, input_stats, scopes
+        self.files, self.sha_blob, self.sizes, self.live = files, sha_blob, sizes, live
+        self.dirs, self.live_dirs = dirs, live_dirs
+        # What the spare tree holds (32 zero bytes: no such file), and its stats.
+        self.spare_blob: bytes | None = None
+        self.spare: Stats | None = None
+        self.spare_dirs: Stats | None = None
+        self.spare_extra: list[str] = []  # spare files the output lacks
+        self.spare_delta: list[int] | None = None  # where the spare may differ from the output
+        self.valid = ""  # "\n<kind>:<value>\t<normalised>" lines: see model.types.remember
+        self.diagnostics: list[tuple[Any, ...]] = []
+        self.mtime_ns = 0  # of the seal file: nothing at least this recent is trusted by stat
+        self.inode = 0  # of the seal file, to tell whether another build replaced it
+        self.pending: memoryview | None = None  # the undecoded rest: see complete()
+        self.checksum = b""  # the first part's, which the rest repeats
 
 
 def hexes(blob: bytes) -> list[str]:
@@ -126,9 +169,9 @@ def blob(hex_digests: Iterable[str]) -> bytes:
 
 def key_for(
     fingerprint: str,
-    groups_dir: Path,
-    env_dir: Path,
-    root: Path,
+    groups_dir: PathLike,
+    env_dir: PathLike,
+    root: PathLike,
     env: str | None,
     strict: bool,
 ) -> tuple[Any, ...]:
@@ -139,31 +182,37 @@ def key_for(
         fingerprint,
         sys.version,
         os.getcwd(),  # diagnostics name files relative to it
-        str(groups_dir.absolute()),
-        str(env_dir.absolute()),
-        str(root.absolute()),
+        os.path.abspath(groups_dir),
+        os.path.abspath(env_dir),
+        os.path.abspath(root),
         env,
         strict,
     )
 
 
-def seal_path(cache_dir: Path, root: Path) -> Path:
-    name = hashlib.sha256(str(root.absolute()).encode()).hexdigest()[:16]
-    return cache_dir / f"seal-{name}.bin"
+def seal_path(cache_dir: PathLike, root: PathLike) -> str:
+    name = hashlib.sha256(os.path.abspath(root).encode()).hexdigest()[:16]
+    return os.path.join(cache_dir, f"seal-{name}.bin")
 
 
-def load(path: Path, key: tuple[Any, ...]) -> Seal | None:
+def load(path: PathLike, key: tuple[Any, ...]) -> Seal | None:
     """The seal at `path` if it is intact and was made under the same `key`.
 
     Only what a no-op needs is decoded here; the hashes and the spare's record
-    wait in `pending` until `complete` is called.
+    wait in `pending` until `complete` is called. The file is mapped, not read:
+    a no-op never touches the pages of the part it does not need.
     """
+    import mmap
+
     try:
-        with open(path, "rb") as handle:
-            st = os.fstat(handle.fileno())
-            raw = handle.read()
-        split = int.from_bytes(raw[:8], "big")
-        view = memoryview(raw)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            st = os.fstat(fd)
+            mapped = mmap.mmap(fd, 0, prot=mmap.PROT_READ)
+        finally:
+            os.close(fd)
+        view = memoryview(mapped)
+        split = int.from_bytes(view[:8], "big")
         body = verified(view[8 : 8 + split])
         if body is None:
             return None
@@ -182,11 +231,11 @@ def load(path: Path, key: tuple[Any, ...]) -> Seal | None:
             _stats(live),
             dirs.split("\n"),
             _stats(live_dirs),
-            diagnostics=diagnostics,
-            mtime_ns=st.st_mtime_ns,
-            inode=st.st_ino,
-            pending=view[8 + split :],
         )
+        seal.diagnostics = diagnostics
+        seal.mtime_ns, seal.inode = st.st_mtime_ns, st.st_ino
+        seal.pending = view[8 + split :]
+        seal.checksum = bytes(view[8:12])
     except (OSError, EOFError, ValueError, TypeError, IndexError):
         return None
     if len(seal.live) != 4 * len(seal.files) or len(seal.live_dirs) != 4 * len(seal.dirs):
@@ -203,13 +252,15 @@ def complete(seal: Seal) -> bool:
         if body is None:
             return False
         rest = marshal.loads(body)
-        shas, sizes, spare_blob, spare, spare_dirs, spare_extra, delta, digests, valid = rest
+        first, shas, sizes, spare_blob, spare, spare_dirs, extra, delta, digests, valid = rest
     except (EOFError, ValueError, TypeError):
         return False
     n = len(seal.files)
-    if len(shas) != 32 * n or len(sizes) != 8 * n or len(digests) != len(seal.scopes):
+    if first != seal.checksum or len(shas) != 32 * n or len(sizes) != 8 * n:
+        return False  # (not the rest of the same seal, or damaged)
+    if len(digests) != len(seal.scopes):
         return False
-    seal.sha_blob, seal.sizes, seal.spare_extra = shas, _stats(sizes).tolist(), spare_extra
+    seal.sha_blob, seal.sizes, seal.spare_extra = shas, _stats(sizes).tolist(), extra
     seal.spare_blob, seal.spare_delta, seal.valid = spare_blob, delta, valid
     seal.spare = _stats(spare) if spare is not None else None
     seal.spare_dirs = _stats(spare_dirs) if spare_dirs is not None else None
@@ -225,7 +276,7 @@ def _stats(raw: bytes) -> Stats:
     return out
 
 
-def save(path: Path, seal: Seal) -> None:
+def save(path: PathLike, seal: Seal) -> None:
     """Write atomically; failing to save only costs speed next time.
 
     Two parts, each behind its own checksum: what a no-op reads, then the rest.
@@ -256,28 +307,31 @@ def save(path: Path, seal: Seal) -> None:
         seal.valid,
     )
     first = with_checksum(marshal.dumps(main))
-    temporary = path.with_name(f".{path.name}.tmp")
+    tied = (first[:4], *rest)  # the rest, tied to this first part
+    temporary = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         with open(temporary, "wb") as handle:
             handle.write(len(first).to_bytes(8, "big"))
             handle.write(first)
-            handle.write(with_checksum(marshal.dumps(rest)))
+            handle.write(with_checksum(marshal.dumps(tied)))
         os.replace(temporary, path)
     except OSError:
         discard(path)
 
 
-def discard(path: Path) -> None:
+def discard(path: PathLike) -> None:
     """Forget the seal (before an output changes in a way it does not record)."""
-    with contextlib.suppress(OSError):
+    try:  # noqa: SIM105 (contextlib is not imported on this path)
         os.unlink(path)
+    except OSError:
+        pass
 
 
 # --- inputs ---------------------------------------------------------------------------
 
 
-def scan_inputs(groups_dir: Path, env_dir: Path) -> tuple[list[str], Stats] | None:
+def scan_inputs(groups_dir: PathLike, env_dir: PathLike) -> tuple[list[str], Stats] | None:
     """Every file a build reads from the groups and environments folders, with its stat.
 
     None when a folder cannot be read (the full pipeline will say why).
@@ -301,9 +355,11 @@ def scan_inputs(groups_dir: Path, env_dir: Path) -> tuple[list[str], Stats] | No
     return names, stats
 
 
-@dataclass(slots=True)
 class InputChanges:
-    groups: list[str]  # slugs whose group file changed (or is too recent to trust)
+    __slots__ = ("groups",)
+
+    def __init__(self, groups: list[str]) -> None:
+        self.groups = groups  # slugs whose group file changed (or is too recent to trust)
 
 
 def changed_inputs(seal: Seal, names: list[str], stats: Stats) -> InputChanges | None:
@@ -337,15 +393,17 @@ class OutputCheck:
     verdict, doing whatever no child took.
     """
 
-    def __init__(self, sealed: Seal, root: Path, *, parallel: bool, balance: int = 0) -> None:
+    def __init__(self, sealed: Seal, root: PathLike, *, parallel: bool, balance: int = 0) -> None:
         self.seal = sealed
         self.root = root
         self.rels = sealed.files + sealed.dirs
         self.fd: int | None = None
         self.children: list[tuple[int, int, int, int]] = []  # start, end, pid, pipe
         self.done = 0  # rels[:done] are taken by children
-        with contextlib.suppress(OSError):
+        try:  # noqa: SIM105
             self.fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            pass
         total = len(self.rels)
         cores = os.cpu_count() or 1
         self.parallel = parallel and total >= SPLIT_AT and cores > 1 and hasattr(os, "fork")
@@ -362,8 +420,10 @@ class OutputCheck:
             try:
                 os.close(reader)
                 # Yield to the parent when it compiles on a busy core meanwhile.
-                with contextlib.suppress(OSError):
+                try:  # noqa: SIM105
                     os.nice(10)
+                except OSError:
+                    pass
                 view = memoryview(stat_paths(self.rels[start:end], self.fd).tobytes())
                 while view:
                     view = view[os.write(writer, view) :]
@@ -405,7 +465,7 @@ class OutputCheck:
             part = stat_paths(self.rels[start:end], self.fd)
         return part
 
-    def intact(self, refresh: Path | None = None) -> bool:
+    def intact(self, refresh: PathLike | None = None) -> bool:
         """Every output is as recorded. With `refresh` (the seal's path), a seal whose
         recent files had to be hashed is touched, as git refreshes its index: from then
         on they are old enough to be trusted by stat."""
@@ -428,12 +488,14 @@ class OutputCheck:
         if not _recheck(sealed, self.root, found, expected):
             return False
         if refresh is not None and found == expected:
-            with contextlib.suppress(OSError):
+            try:  # noqa: SIM105
                 os.utime(refresh)
+            except OSError:
+                pass
         return True
 
 
-def unchanged_since_load(path: Path, sealed: Seal) -> bool:
+def unchanged_since_load(path: PathLike, sealed: Seal) -> bool:
     """The seal file is still the one `sealed` was read from (no build replaced it)."""
     try:
         st = os.stat(path)
@@ -442,7 +504,7 @@ def unchanged_since_load(path: Path, sealed: Seal) -> bool:
     return st.st_mtime_ns == sealed.mtime_ns and st.st_ino == sealed.inode
 
 
-def _recheck(seal: Seal, root: Path, found: Stats, expected: Stats) -> bool:
+def _recheck(seal: Seal, root: PathLike, found: Stats, expected: Stats) -> bool:
     """Slow lane of OutputCheck.intact: a file whose stat moved or is too recent is hashed."""
     if not complete(seal):
         return False
@@ -455,7 +517,8 @@ def _recheck(seal: Seal, root: Path, found: Stats, expected: Stats) -> bool:
         if i >= files or now[0] != seal.sizes[i]:
             return False  # a folder changed, or a file's size did
         try:
-            data = (root / seal.files[i]).read_bytes()
+            with open(os.path.join(root, seal.files[i]), "rb") as handle:
+                data = handle.read()
         except OSError:
             return False
         if hashlib.sha256(data).digest() != seal.sha_blob[32 * i : 32 * i + 32]:
@@ -485,7 +548,7 @@ def record(
     shas: list[str],
     sizes: list[int],
     stats: Sequence[tuple[int, int, int, int] | None],
-    root: Path,
+    root: PathLike,
     diagnostics: Iterable[Diagnostic],
     spare: tuple[bytes, Stats, list[str]] | None = None,
     folders: dict[str, tuple[int, int, int, int]] | None = None,
@@ -529,3 +592,104 @@ def group_range(seal: Seal, scope: Scope, slug: str) -> tuple[int, int]:
     lo = bisect_left(seal.files, prefix, scope.start, end)
     hi = bisect_left(seal.files, prefix[:-1] + "0", lo, end)  # "0" follows "/"
     return lo, hi
+
+
+# --- one build's use of the seal ----------------------------------------------------
+
+
+class Sealing:
+    """The seal of one output folder, as one build reads it first and writes it last.
+
+    `open` loads it and starts comparing it with the disk (a child stats the
+    outputs meanwhile); `unchanged` is the verdict that nothing moved;
+    `release` lets go of the children and of the output's lock.
+    """
+
+    __slots__ = (
+        "changes",
+        "check",
+        "env_dir",
+        "groups_dir",
+        "inputs",
+        "key",
+        "lock",
+        "path",
+        "scanned",
+        "sealed",
+        "valid",
+        "verdict",
+    )
+
+    def __init__(
+        self, path: str, key: tuple[Any, ...], groups_dir: PathLike, env_dir: PathLike
+    ) -> None:
+        self.path, self.key, self.groups_dir, self.env_dir = path, key, groups_dir, env_dir
+        self.inputs: tuple[list[str], Stats] | None = None  # as they were when the build began
+        self.scanned = False
+        self.valid = ""  # the last seal's validated values, carried over
+        self.sealed: Seal | None = None  # once opened
+        self.check: OutputCheck | None = None
+        self.changes: InputChanges | None = None
+        self.lock: int | None = None
+        self.verdict: bool | None = None
+
+    @classmethod
+    def begin(
+        cls, groups_dir: PathLike, env_dir: PathLike, root: PathLike, env: str | None, strict: bool
+    ) -> Sealing:
+        key = key_for(fingerprint(), groups_dir, env_dir, root, env, strict)
+        return cls(seal_path(cache_folder(groups_dir), root), key, groups_dir, env_dir)
+
+    def scan(self) -> tuple[list[str], Stats] | None:
+        """The inputs as the build is about to read them (once per build).
+
+        Taken before any file is read, these are the stats the seal records: a
+        file edited while the build runs then differs from its record next
+        time and is compiled again (git's index works the same way).
+        """
+        if not self.scanned:
+            self.inputs = scan_inputs(self.groups_dir, self.env_dir)
+            self.scanned = True
+        return self.inputs
+
+    def open(self, root: PathLike, jobs: int | None, *, locking: bool) -> bool:
+        """Load the seal, start checking the outputs and find which inputs changed.
+
+        False when there is no usable seal. With `locking` (a build, not a
+        check) the output's lock is held from here until `release`, and what a
+        killed build left beside the output is cleared. The child's share of
+        the outputs assumes nothing changed: then this process stats the
+        inputs and the rest of the outputs, and both finish together.
+        """
+        sealed = load(self.path, self.key)
+        if sealed is None or not sealed.scopes:
+            return False
+        if locking:
+            self.lock = lock_output(root, os.path.dirname(self.path))
+            if not unchanged_since_load(self.path, sealed):
+                self.release()
+                return False  # another build got the lock first and changed the output
+            recover(root)
+        self.sealed = sealed
+        self.check = OutputCheck(sealed, root, parallel=jobs != 1, balance=len(sealed.inputs))
+        inputs = self.scan()
+        self.changes = changed_inputs(sealed, *inputs) if inputs is not None else None
+        return True
+
+    def unchanged(self) -> bool:
+        """No input and no output moved since the seal: the build has nothing to do."""
+        if self.verdict is None:
+            self.verdict = False
+            if self.check is not None and self.changes is not None and not self.changes.groups:
+                self.verdict = self.check.intact(refresh=self.path)
+                self.check = None
+        return self.verdict
+
+    def release(self) -> None:
+        """Reap the children (if their verdict is still pending) and unlock the output."""
+        if self.check is not None:
+            self.check.abandon()
+            self.check = None
+        if self.lock is not None:
+            os.close(self.lock)
+            self.lock = None

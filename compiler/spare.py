@@ -22,10 +22,13 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from compiler.output import exchange, make_folders, temporary_for, write_at
-from compiler.seal import UNKNOWN, Seal, Stats, stat_of
+from compiler.seal import UNKNOWN, Seal, stat_of
+
+if TYPE_CHECKING:
+    from compiler.seal import Stats
 
 Record = dict[str, list[Any]]  # relative path -> [size, mtime_ns, ctime_ns, inode, sha256]
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench.generate import generate
-from compiler import cache as cache_module
+from compiler import integrity
 from compiler.build import build, check_output, compile_all
 from compiler.cache import CACHE_DIR, fingerprint
 from tests.conftest import REPO, Run, pops_executable, write_group
@@ -115,12 +115,12 @@ def test_compiler_change_invalidates_everything(
     five: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _build(five)
-    monkeypatch.setattr(cache_module, "__version__", "999.0.0")
-    fingerprint.cache_clear()
+    monkeypatch.setattr(integrity, "__version__", "999.0.0")
+    integrity.forget_fingerprints()
     try:
         assert _build(five)[1] == 0
     finally:
-        fingerprint.cache_clear()
+        integrity.forget_fingerprints()
 
 
 def test_template_change_changes_the_fingerprint(tmp_path: Path) -> None:
@@ -130,9 +130,9 @@ def test_template_change_changes_the_fingerprint(tmp_path: Path) -> None:
     before = fingerprint(roots)
     email = roots[1] / "mfa/email.txt.j2"
     email.write_text(email.read_text() + "\n")
-    fingerprint.cache_clear()
+    integrity.forget_fingerprints()
     assert fingerprint(roots) != before
-    fingerprint.cache_clear()
+    integrity.forget_fingerprints()
 
 
 DAMAGE = {

@@ -357,3 +357,22 @@ def test_a_check_between_a_change_and_the_build_leaves_nothing_stale(
     assert not check_output(six / "groups", six / "dist", jobs=1).ok
     _build(six)
     _same_as_fresh(six, tmp_path)
+
+
+def test_a_second_part_from_another_seal_is_refused(six: Path, tmp_path: Path) -> None:
+    """The seal's rest repeats its first part's checksum: halves of two seals never mix."""
+    _build(six)
+    (seal_file,) = (six / CACHE_DIR).glob("seal-*.bin")
+    old = seal_file.read_bytes()
+    write_group(six, "g2", GROUP.format(name="Two"))
+    _build(six)
+    new = seal_file.read_bytes()
+    first = 8 + int.from_bytes(new[:8], "big")
+    seal_file.write_bytes(new[:first] + old[8 + int.from_bytes(old[:8], "big") :])
+    sealing = seal.Sealing.begin(six / "groups", six / "environments", six / "dist", None, False)
+    loaded = seal.load(sealing.path, sealing.key)
+    assert loaded is not None  # the first part alone is whole
+    assert not seal.complete(loaded)
+    write_group(six, "g3", GROUP.format(name="Three"))
+    _build(six)
+    _same_as_fresh(six, tmp_path)

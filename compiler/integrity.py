@@ -1,0 +1,77 @@
+"""What lets a file in `.pops-cache/` be trusted: the compiler's fingerprint and a checksum.
+
+Every build reads these first, before it knows whether anything changed, so
+this module imports nothing beyond the interpreter's own C modules: a build
+the seal proves up to date never pays for pathlib, dataclasses or typing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zlib
+
+from compiler import __version__
+
+CACHE_DIR = ".pops-cache"
+_SOURCE_SUFFIXES = (".py", ".j2", ".html", ".css", ".txt")
+
+
+def compiler_roots() -> tuple[str, ...]:
+    package = os.path.dirname(os.path.realpath(__file__))
+    return (package, os.path.join(os.path.dirname(package), "templates"))
+
+
+def fingerprint(roots: tuple[str | os.PathLike[str], ...] | None = None) -> str:
+    """The compiler as a build input: its version, its Python source and its templates.
+
+    Worked out once per process (per `roots`), until `forget_fingerprints`.
+    """
+    known = _FINGERPRINTS.get(roots)
+    if known is None:
+        known = _FINGERPRINTS[roots] = _fingerprint(roots)
+    return known
+
+
+_FINGERPRINTS: dict[tuple[str | os.PathLike[str], ...] | None, str] = {}
+
+
+def forget_fingerprints() -> None:
+    """For tests that change the compiler under a running process."""
+    _FINGERPRINTS.clear()
+
+
+def _fingerprint(roots: tuple[str | os.PathLike[str], ...] | None) -> str:
+    digest = hashlib.sha256(f"pops {__version__}\n".encode())
+    for root in roots if roots is not None else compiler_roots():
+        found: list[tuple[str, str]] = []  # (path relative to root, path)
+        for folder, _, names in os.walk(root):
+            rel = os.path.relpath(folder, root).replace(os.sep, "/")
+            found += [
+                (name if rel == "." else f"{rel}/{name}", os.path.join(folder, name))
+                for name in names
+                if name.endswith(_SOURCE_SUFFIXES)
+            ]
+        # In path order, part by part (as sorting Path objects would), every run alike.
+        for rel, path in sorted(found, key=lambda item: item[0].split("/")):
+            digest.update(rel.encode() + b"\0")
+            with open(path, "rb") as handle:
+                digest.update(handle.read())
+    return digest.hexdigest()
+
+
+def cache_folder(groups_dir: str | os.PathLike[str]) -> str:
+    """`.pops-cache/` beside the groups folder."""
+    return os.path.join(os.path.dirname(os.fspath(groups_dir)), CACHE_DIR)
+
+
+def with_checksum(body: bytes) -> bytes:
+    """`body` behind its CRC-32: enough to catch a truncated or damaged cache file."""
+    return zlib.crc32(body).to_bytes(4, "big") + body
+
+
+def verified(raw: bytes | memoryview) -> memoryview | None:
+    """The body of a with_checksum file (without copying it), or None when it is damaged."""
+    view = memoryview(raw)
+    body = view[4:]
+    return body if len(view) >= 4 and zlib.crc32(body).to_bytes(4, "big") == view[:4] else None
