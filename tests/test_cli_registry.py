@@ -6,7 +6,8 @@ import importlib
 import pkgutil
 
 import compiler.cli
-from compiler.cli import COMMANDS, main
+from compiler.cli import COMMANDS
+from compiler.cli.app import main
 
 
 def test_every_command_is_registered_under_its_module() -> None:

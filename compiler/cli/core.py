@@ -5,21 +5,20 @@ from __future__ import annotations
 import gc
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
-from compiler.build import build, check_output, compile_all, env_dir_for
+from compiler.build import compile_all, env_dir_for
+from compiler.cli.building import GROUPS_DIR, OUT_DIR, run_build
 from compiler.cli.progress import bar as progress_bar
 from compiler.diagnostics import count, finalize
 from compiler.formats import FORMATS
-from compiler.formats.text import summary
 
 GROUPS_OPTION = click.option(
     "--groups",
     "groups_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("groups"),
+    default=Path(GROUPS_DIR),
     show_default=True,
     help="Folder holding the group files.",
 )
@@ -163,7 +162,7 @@ def validate(
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("dist"),
+    default=Path(OUT_DIR),
     show_default=True,
     help="Output folder; replaced whole, and only when every group is valid.",
 )
@@ -197,44 +196,18 @@ def build_command(
     """
     _require_groups(groups_dir)
     require_env(groups_dir, env, env_dir)
-    gc.disable()  # for the life of this short process: see compiler.build.gc_paused
-    shown = (out_dir / env if env is not None else out_dir).as_posix()
-    options: dict[str, Any] = {
-        "strict": strict,
-        "env": env,
-        "env_dir": env_dir,
-        "jobs": jobs,
-        "use_cache": not no_cache,
-    }
-    progress = progress_bar("checking" if check else "building")
-    try:
-        if check:
-            report = check_output(groups_dir, out_dir, progress=progress, **options)
-        else:
-            compilation = build(groups_dir, out_dir, progress=progress, **options)
-    finally:
-        if progress is not None:
-            progress.close()
-    if check:
-        click.echo(FORMATS[output_format](report.diagnostics), nl=False)
-        if not report.compilation.ok:
-            click.echo(f"{shown}/ was not checked: the groups have errors", err=True)
-            sys.exit(1)
-        if report.stale:
-            click.echo(f"{shown}/ is stale: {len(report.stale)} file(s) differ", err=True)
-            for item in report.stale:
-                click.echo(f"{item.reason:>8}  {shown}/{item.path}")
-            click.echo("run `pops build` and commit the result", err=True)
-            sys.exit(1)
-        click.echo(f"{shown}/ is up to date ({len(report.compilation.groups)} groups)", err=True)
-        return
-    click.echo(FORMATS[output_format](compilation.diagnostics), nl=False)
-    if not compilation.ok:
-        click.echo(f"nothing written: {summary(compilation.diagnostics)}", err=True)
-        sys.exit(1)
-    click.echo(
-        f"built {len(compilation.groups)} groups, {compilation.files} files into {shown}/",
-        err=True,
+    sys.exit(
+        run_build(
+            groups_dir,
+            out_dir,
+            check=check,
+            output_format=output_format,
+            strict=strict,
+            env=env,
+            env_dir=env_dir,
+            jobs=jobs,
+            no_cache=no_cache,
+        )
     )
 
 

@@ -1,0 +1,142 @@
+"""What `pops build` does once its options are known, free of click.
+
+The CLI's `build` command calls `run_build`. `compiler.cli.run` calls `quick`
+first, for the plain `pops build` and `pops build --check` that CI runs on
+every pull request: it opens the seal (seal.py) before importing click, the
+pipeline or even pathlib, and on an up-to-date repository it is done before
+those imports would have been.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+
+from compiler import seal
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+
+GROUPS_DIR = "groups"  # the defaults of --groups and --out
+OUT_DIR = "dist"
+
+
+def echo(text: str, *, err: bool = False, nl: bool = True) -> None:
+    """Write and flush at once, so stdout and stderr interleave as they happen."""
+    stream = sys.stderr if err else sys.stdout
+    stream.write(text + "\n" if nl else text)
+    stream.flush()
+
+
+def built(groups: int, files: int, shown: str) -> str:
+    return f"built {groups} groups, {files} files into {shown}/"
+
+
+def up_to_date(groups: int, shown: str) -> str:
+    return f"{shown}/ is up to date ({groups} groups)"
+
+
+def run_build(
+    groups_dir: Path,
+    out_dir: Path,
+    *,
+    check: bool = False,
+    output_format: str = "text",
+    strict: bool = False,
+    env: str | None = None,
+    env_dir: Path | None = None,
+    jobs: int | None = None,
+    no_cache: bool = False,
+    resume: seal.Sealing | None = None,
+) -> int:
+    """Build (or with `check`, compare) and report; the exit code.
+
+    Usage errors (no groups folder, an unknown environment) are the caller's
+    to rule out first. `resume`: a seal `quick` opened for these options.
+    """
+    from compiler.build import build, check_output
+    from compiler.cli.progress import bar as progress_bar
+
+    gc.disable()  # for the life of this short process: see compiler.build.gc_paused
+    shown = (out_dir / env if env is not None else out_dir).as_posix()
+    progress = progress_bar("checking" if check else "building")
+    options = {"strict": strict, "env": env, "env_dir": env_dir, "jobs": jobs}
+    try:
+        if check:
+            report = check_output(
+                groups_dir,
+                out_dir,
+                **options,  # type: ignore[arg-type]
+                use_cache=not no_cache,
+                progress=progress,
+                resume=resume,
+            )
+            compilation = report.compilation
+        else:
+            compilation = build(
+                groups_dir,
+                out_dir,
+                **options,  # type: ignore[arg-type]
+                use_cache=not no_cache,
+                progress=progress,
+                resume=resume,
+            )
+    finally:
+        if progress is not None:
+            progress.close()
+    from compiler.formats import FORMATS
+    from compiler.formats.text import summary
+
+    if check:
+        echo(FORMATS[output_format](report.diagnostics), nl=False)
+        if not compilation.ok:
+            echo(f"{shown}/ was not checked: the groups have errors", err=True)
+            return 1
+        if report.stale:
+            echo(f"{shown}/ is stale: {len(report.stale)} file(s) differ", err=True)
+            for item in report.stale:
+                echo(f"{item.reason:>8}  {shown}/{item.path}")
+            echo("run `pops build` and commit the result", err=True)
+            return 1
+        echo(up_to_date(len(compilation.groups), shown), err=True)
+        return 0
+    echo(FORMATS[output_format](compilation.diagnostics), nl=False)
+    if not compilation.ok:
+        echo(f"nothing written: {summary(compilation.diagnostics)}", err=True)
+        return 1
+    echo(built(len(compilation.groups), compilation.files, shown), err=True)
+    return 0
+
+
+def quick(args: list[str]) -> int | None:
+    """`pops build` or `pops build --check` with every default: the exit code, or
+    None when the arguments (or a missing groups folder) are click's to handle.
+
+    When the seal shows that nothing moved, this is the whole run; otherwise
+    the opened seal is handed on to `run_build`, as the options are the same.
+    """
+    if args == ["build"]:
+        check = False
+    elif args == ["build", "--check"]:
+        check = True
+    else:
+        return None
+    if not os.path.isdir(GROUPS_DIR):
+        return None  # click's usage error says what to pass
+    gc.disable()
+    env_dir = os.path.join(os.path.dirname(GROUPS_DIR), "environments")  # as build's default
+    sealing = seal.Sealing.begin(GROUPS_DIR, env_dir, OUT_DIR, None, False)
+    sealed = sealing.sealed if sealing.open(OUT_DIR, None, locking=not check) else None
+    if sealed is not None and not sealed.diagnostics and sealing.unchanged():
+        sealing.release()
+        groups = len(sealed.scopes[0].slugs)
+        echo(
+            up_to_date(groups, OUT_DIR) if check else built(groups, len(sealed.files), OUT_DIR),
+            err=True,
+        )
+        return 0
+    from pathlib import Path
+
+    return run_build(Path(GROUPS_DIR), Path(OUT_DIR), check=check, resume=sealing)
