@@ -337,9 +337,11 @@ class _Merged:
         doc.origins.pop(path, None)
         doc.nulls.discard(path)
 
-    def apply(self, layer: Document) -> None:
+    def apply(self, layer: Document, *, last: bool = False) -> None:
+        """Merge `layer` on top. `last`: nothing is merged after it, so its mappings and
+        lists are taken as they are instead of copied (never written to afterwards)."""
         doc = self.doc
-        self._merge(layer.data, (), doc.data)
+        self._merge(layer.data, (), doc.data, last)
         # Every position this layer wrote now wins; descendants of replaced
         # subtrees were forgotten during the merge.
         doc.values.update(layer.values)
@@ -357,14 +359,16 @@ class _Merged:
                     Setting(layer.file, line, column, leaf_value)
                 )
 
-    def _merge(self, source: dict[str, Any], path: Path_, target: dict[str, Any]) -> None:
+    def _merge(
+        self, source: dict[str, Any], path: Path_, target: dict[str, Any], last: bool = False
+    ) -> None:
         doc = self.doc
         for key, value in source.items():
             if key in target:
                 current = target[key]
                 if isinstance(current, dict):
                     if isinstance(value, dict):
-                        self._merge(value, (*path, key), current)
+                        self._merge(value, (*path, key), current, last)
                         continue
                     self._forget((*path, key))
                 elif isinstance(current, list):
@@ -373,7 +377,7 @@ class _Merged:
                     self._forget_leaf((*path, key))
             elif doc.nulls and (*path, key) in doc.nulls:
                 self._forget_leaf((*path, key))
-            target[key] = _copy(value) if value.__class__ in _CONTAINERS else value
+            target[key] = value if last or value.__class__ not in _CONTAINERS else _copy(value)
 
     def _reset(self, layer: Document, path: Path_) -> None:
         """`key:` with no value: back to the built-in default."""
@@ -418,7 +422,10 @@ def leaves(value: Any, path: Path_) -> Iterator[tuple[Path_, Any]]:
 
 @dataclass(slots=True)
 class Merged:
-    """A group's effective document and the files it was made from."""
+    """A group's effective document and the files it was made from.
+
+    `doc.data` may share mappings with the top layer's document: read it, do not edit it.
+    """
 
     doc: Document
     diagnostics: list[Diagnostic]
@@ -493,8 +500,11 @@ def merge_group(doc: Document, slug: str, layers: Layers, *, track: bool = False
             merged.apply(layer)
     stack = [*shared, doc]
     stack.extend(e.doc for e in layers.overlay if e.targets is None or slug in e.targets)
-    for layer in stack[len(shared) :]:
+    # The top layer's mappings are shared, not copied (a third of a group's merge): the
+    # merged document may share them with the group's or an overlay's, read-only.
+    for layer in stack[len(shared) : -1]:
         merged.apply(layer)
+    merged.apply(stack[-1], last=True)
     merged.doc.data.pop("extends", None)
     merged.doc.file = doc.file
     files = list(dict.fromkeys(layer.file for layer in stack))

@@ -176,6 +176,39 @@ def test_merge_prefix_is_not_changed_by_the_groups_merged_on_it(tmp_path: Path) 
     assert second.file == "groups/two.yaml"
 
 
+def test_the_top_layer_is_shared_not_copied_and_stays_untouched(tmp_path: Path) -> None:
+    """The top layer's mappings go into the merge as they are: neither the group's
+    document nor an overlay entry shared by every group is changed by merging."""
+    groups = tmp_path / "groups"
+    groups.mkdir()
+    (groups / "_defaults.yaml").write_text("theme:\n  colors:\n    primary: '#283593'\n")
+    envs = tmp_path / "environments"
+    envs.mkdir()
+    (envs / "stage.yaml").write_text(
+        "overlays:\n  - groups: all\n    values:\n      theme:\n        colors:\n"
+        "          error: '#b00020'\n      branding:\n        logo_url: https://x.test/a.png\n"
+    )
+    text = (
+        b"name: One\ntheme:\n  dark: true\n  colors:\n    primary:\npayments:\n  auto_post: true\n"
+    )
+    for env in (None, "stage"):
+        layers = load_layers(groups, env, envs)
+        overlays = [_snapshot(e.doc) for e in layers.overlay]
+        doc, _ = load_bytes(text, "groups/one.yaml")
+        assert doc is not None
+        before = _snapshot(doc)
+        first = merge_group(doc, "one", layers).doc
+        again = merge_group(doc, "one", layers).doc
+        two, _ = load_bytes(b"name: Two\n", "groups/two.yaml")
+        assert two is not None
+        merge_group(two, "two", layers)
+        assert _snapshot(first) == _snapshot(again)
+        assert _snapshot(doc) == before
+        assert [_snapshot(e.doc) for e in layers.overlay] == overlays
+        if env is None:
+            assert first.data["payments"] is doc.data["payments"]  # shared, not copied
+
+
 def test_a_group_named_like_the_base_it_extends_is_checked_once(tmp_path: Path) -> None:
     groups = tmp_path / "groups"
     groups.mkdir()
