@@ -996,7 +996,7 @@ def _sealed_build(
             return None
         sealed.sizes = sizes
         if sealing.inputs is not None:
-            sealed.input_stats = sealing.inputs[1]
+            _, sealed.input_stats, sealed.input_dirs = sealing.inputs
         seal.save(sealing.path, sealed)
     finally:
         sealing.release()

@@ -43,9 +43,10 @@ if TYPE_CHECKING:
     from compiler.diagnostics import Diagnostic
 
     Stats: TypeAlias = "array[int]"  # size, mtime_ns, ctime_ns, inode for each path in turn
+    Inputs: TypeAlias = "tuple[list[str], Stats, Stats]"  # names, their stats, the 2 folders'
     PathLike: TypeAlias = "str | os.PathLike[str]"
 
-FORMAT = 5
+FORMAT = 6
 # Fewer outputs than this are stat'ed by one process; more are split with a forked helper.
 SPLIT_AT = 6000
 # More changed groups than this go to the full pipeline, which uses every core.
@@ -109,6 +110,7 @@ class Seal:
         "dirs",
         "files",
         "inode",
+        "input_dirs",
         "input_stats",
         "inputs",
         "key",
@@ -154,6 +156,7 @@ class Seal:
         self.mtime_ns = 0  # of the seal file: nothing at least this recent is trusted by stat
         self.inode = 0  # of the seal file, to tell whether another build replaced it
         self.pending: memoryview | None = None  # the undecoded rest: see complete()
+        self.input_dirs: Stats = array("q", UNKNOWN * 2)  # the groups and environments folders
         self.checksum = b""  # the first part's, which the rest repeats
 
 
@@ -219,7 +222,7 @@ def load(path: PathLike, key: tuple[Any, ...]) -> Seal | None:
         data = marshal.loads(body)
         if data[0] != key:
             return None
-        _, inputs, input_stats, scopes, files, live, dirs, live_dirs, diagnostics = data
+        _, inputs, input_stats, input_dirs, scopes, files, live, dirs, live_dirs, diagnostics = data
         seal = Seal(
             key,
             inputs,
@@ -233,12 +236,15 @@ def load(path: PathLike, key: tuple[Any, ...]) -> Seal | None:
             _stats(live_dirs),
         )
         seal.diagnostics = diagnostics
+        seal.input_dirs = _stats(input_dirs)
         seal.mtime_ns, seal.inode = st.st_mtime_ns, st.st_ino
         seal.pending = view[8 + split :]
         seal.checksum = bytes(view[8:12])
     except (OSError, EOFError, ValueError, TypeError, IndexError):
         return None
     if len(seal.live) != 4 * len(seal.files) or len(seal.live_dirs) != 4 * len(seal.dirs):
+        return None
+    if len(seal.input_dirs) != 8 or len(seal.input_stats) != 4 * len(seal.inputs):
         return None
     return seal
 
@@ -288,6 +294,7 @@ def save(path: PathLike, seal: Seal) -> None:
         seal.key,
         seal.inputs,
         seal.input_stats.tobytes(),
+        seal.input_dirs.tobytes(),
         [(s.env, s.prefix, s.slugs, s.inputs_digest, s.start, s.end) for s in seal.scopes],
         "\n".join(seal.files),
         seal.live.tobytes(),
@@ -331,28 +338,53 @@ def discard(path: PathLike) -> None:
 # --- inputs ---------------------------------------------------------------------------
 
 
-def scan_inputs(groups_dir: PathLike, env_dir: PathLike) -> tuple[list[str], Stats] | None:
+# A folder's listing is trusted from the seal only when the folder last changed at
+# least this long before the seal was written: timestamps move in coarse ticks, so
+# an entry added in the same tick as an earlier one could leave its stat unchanged.
+LISTING_MARGIN_NS = 1_000_000_000
+
+
+def scan_inputs(
+    groups_dir: PathLike, env_dir: PathLike, known: Seal | None = None
+) -> Inputs | None:
     """Every file a build reads from the groups and environments folders, with its stat.
 
-    None when a folder cannot be read (the full pipeline will say why).
+    A folder whose own stat is as `known` recorded it has had no file added,
+    removed or renamed since (each would change the folder's mtime and ctime),
+    so its listing is taken from the seal instead of being listed and sorted
+    again. None when a folder cannot be read (the full pipeline will say why).
     """
     names: list[str] = []
     stats = array("q")
-    for folder, tag in ((groups_dir, "g/"), (env_dir, "e/")):
+    folders = array("q")
+    for k, (folder, tag) in enumerate(((groups_dir, "g/"), (env_dir, "e/"))):
         try:
             fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
         except FileNotFoundError:
+            folders.extend(UNKNOWN)
             continue
         except OSError:
             return None
         try:
-            # (Hidden ones too: a glob for environments/*.yaml finds them.)
-            found = sorted(n for n in os.listdir(fd) if n.endswith((".yaml", ".yml")))
+            st = os.fstat(fd)
+            here = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+            folders.extend(here)
+            if (
+                known is not None
+                and tuple(known.input_dirs[4 * k : 4 * k + 4]) == here
+                and st.st_mtime_ns < known.mtime_ns - LISTING_MARGIN_NS
+            ):
+                listed = [n for n in known.inputs if n.startswith(tag)]
+                found = [n[2:] for n in listed]
+            else:
+                # (Hidden ones too: a glob for environments/*.yaml finds them.)
+                found = sorted(n for n in os.listdir(fd) if n.endswith((".yaml", ".yml")))
+                listed = [tag + n for n in found]
             stats.extend(stat_paths(found, fd))
         finally:
             os.close(fd)
-        names += [tag + n for n in found]
-    return names, stats
+        names += listed
+    return names, stats, folders
 
 
 class InputChanges:
@@ -366,18 +398,31 @@ def changed_inputs(seal: Seal, names: list[str], stats: Stats) -> InputChanges |
     """Which group files differ from the seal; None when anything else does."""
     if names != seal.inputs:
         return None
-    if stats == seal.input_stats and max(stats[1::4], default=0) < seal.mtime_ns:
+    old, racy = seal.input_stats, seal.mtime_ns
+    recent = max(stats[1::4], default=0) >= racy
+    if stats == old and not recent:
         return InputChanges([])
+    moved = set(_differing(stats, old, 0, len(names)))
+    if recent:
+        moved.update(i for i, mtime in enumerate(stats[1::4]) if mtime >= racy)
     changed: list[str] = []
-    old = seal.input_stats
-    for i, name in enumerate(names):
-        j = 4 * i
-        if stats[j : j + 4] == old[j : j + 4] and stats[j + 1] < seal.mtime_ns:
-            continue
+    for i in sorted(moved):
+        name = names[i]
         if not name.startswith("g/") or name[2] in "_." or not name.endswith(".yaml"):
             return None  # a shared layer or an overlay changed: many groups may follow
         changed.append(name[2:].removesuffix(".yaml"))
     return InputChanges(changed)
+
+
+def _differing(new: Stats, old: Stats, lo: int, hi: int) -> list[int]:
+    """The entries in [lo, hi) whose four numbers differ, found by halving the range:
+    equal halves are compared in C and skipped whole."""
+    if new[4 * lo : 4 * hi] == old[4 * lo : 4 * hi]:
+        return []
+    if hi - lo == 1:
+        return [lo]
+    mid = (lo + hi) // 2
+    return _differing(new, old, lo, mid) + _differing(new, old, mid, hi)
 
 
 # --- outputs --------------------------------------------------------------------------
@@ -542,7 +587,7 @@ def dirs_of(files: Iterable[str]) -> list[str]:
 def record(
     *,
     key: tuple[Any, ...],
-    inputs: tuple[list[str], Stats],
+    inputs: Inputs,
     scopes: list[Scope],
     files: list[str],
     shas: list[str],
@@ -577,6 +622,7 @@ def record(
     for d in dirs:
         live_dirs.extend(known[d] if d in known else found[d])
     seal = Seal(key, inputs[0], inputs[1], scopes, files, blob(shas), sizes, live, dirs, live_dirs)
+    seal.input_dirs = inputs[2]
     seal.diagnostics = [
         (d.file, d.line, d.column, d.path, d.code, d.severity, d.message) for d in diagnostics
     ]
@@ -624,7 +670,7 @@ class Sealing:
         self, path: str, key: tuple[Any, ...], groups_dir: PathLike, env_dir: PathLike
     ) -> None:
         self.path, self.key, self.groups_dir, self.env_dir = path, key, groups_dir, env_dir
-        self.inputs: tuple[list[str], Stats] | None = None  # as they were when the build began
+        self.inputs: Inputs | None = None  # as they were when the build began
         self.scanned = False
         self.valid = ""  # the last seal's validated values, carried over
         self.sealed: Seal | None = None  # once opened
@@ -640,7 +686,7 @@ class Sealing:
         key = key_for(fingerprint(), groups_dir, env_dir, root, env, strict)
         return cls(seal_path(cache_folder(groups_dir), root), key, groups_dir, env_dir)
 
-    def scan(self) -> tuple[list[str], Stats] | None:
+    def scan(self, known: Seal | None = None) -> Inputs | None:
         """The inputs as the build is about to read them (once per build).
 
         Taken before any file is read, these are the stats the seal records: a
@@ -648,7 +694,7 @@ class Sealing:
         time and is compiled again (git's index works the same way).
         """
         if not self.scanned:
-            self.inputs = scan_inputs(self.groups_dir, self.env_dir)
+            self.inputs = scan_inputs(self.groups_dir, self.env_dir, known)
             self.scanned = True
         return self.inputs
 
@@ -672,8 +718,8 @@ class Sealing:
             recover(root)
         self.sealed = sealed
         self.check = OutputCheck(sealed, root, parallel=jobs != 1, balance=len(sealed.inputs))
-        inputs = self.scan()
-        self.changes = changed_inputs(sealed, *inputs) if inputs is not None else None
+        inputs = self.scan(sealed)
+        self.changes = changed_inputs(sealed, *inputs[:2]) if inputs is not None else None
         return True
 
     def unchanged(self) -> bool:

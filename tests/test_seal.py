@@ -376,3 +376,44 @@ def test_a_second_part_from_another_seal_is_refused(six: Path, tmp_path: Path) -
     write_group(six, "g3", GROUP.format(name="Three"))
     _build(six)
     _same_as_fresh(six, tmp_path)
+
+
+@pytest.mark.parametrize("change", ["added", "removed", "renamed", "overlay added"])
+def test_a_listing_taken_from_the_seal_still_sees_files_come_and_go(
+    six: Path, tmp_path: Path, change: str
+) -> None:
+    """Once the folders are older than the seal, their listings come from it; any file
+    added, removed or renamed changes the folder's own stat and forces a fresh listing."""
+    _build(six)
+    _age(six)
+    if change == "added":
+        write_group(six, "g9", GROUP.format(name="Group 9"))
+    elif change == "removed":
+        (six / "groups/g1.yaml").unlink()
+    elif change == "renamed":
+        (six / "groups/g1.yaml").rename(six / "groups/g7.yaml")
+    else:
+        (six / "environments/prod.yaml").write_text(STAGING.replace("staging", "prod"))
+    _build(six)
+    _same_as_fresh(six, tmp_path)
+    assert set(os.listdir(six / "dist")) >= ({"prod"} if change == "overlay added" else set())
+
+
+def test_an_unchanged_folder_is_not_listed_again(
+    six: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _build(six)
+    _age(six)
+    listed: list[object] = []
+    real = os.listdir
+
+    def listdir(path: object = ".") -> list[str]:
+        listed.append(path)
+        return real(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "listdir", listdir)
+    assert _build(six) == (0, 12)
+    assert not [p for p in listed if isinstance(p, int)]  # the scan lists by folder fd
+    write_group(six, "g9", GROUP.format(name="Group 9"))
+    _build(six)
+    assert [p for p in listed if isinstance(p, int)]
