@@ -81,13 +81,14 @@ def _message(value: str) -> str:
 
 
 def _color(value: str) -> str:
-    if not colors.is_hex_color(value):
+    try:
+        return colors.normalize(value)  # memoised, and it checks the form itself
+    except ValueError:
         raise PydanticCustomError(
             "color-invalid",
             '"{value}" is not a colour; write "#rgb" or "#rrggbb", e.g. "#1976d2"',
             {"value": value[:60]},
-        )
-    return colors.normalize(value)
+        ) from None
 
 
 def _url(value: str) -> str:
