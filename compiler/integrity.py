@@ -67,7 +67,12 @@ def cache_folder(groups_dir: str | os.PathLike[str]) -> str:
 
 def with_checksum(body: bytes) -> bytes:
     """`body` behind its CRC-32: enough to catch a truncated or damaged cache file."""
-    return zlib.crc32(body).to_bytes(4, "big") + body
+    return checksum(body) + body
+
+
+def checksum(body: bytes) -> bytes:
+    """The 4 bytes `with_checksum` puts before `body` (to write them apart, without a copy)."""
+    return zlib.crc32(body).to_bytes(4, "big")
 
 
 def verified(raw: bytes | memoryview) -> memoryview | None:

@@ -32,7 +32,7 @@ from array import array
 from bisect import bisect_left
 
 from compiler import __version__
-from compiler.integrity import cache_folder, fingerprint, verified, with_checksum
+from compiler.integrity import cache_folder, checksum, fingerprint, verified
 from compiler.output_folder import lock_output, recover
 
 TYPE_CHECKING = False  # (typing itself costs a no-op build several milliseconds to import)
@@ -290,38 +290,43 @@ def save(path: PathLike, seal: Seal) -> None:
     if not complete(seal):
         discard(path)
         return
+    # (Arrays go to marshal as they are: it stores any buffer as bytes, without a copy.)
     main = (
         seal.key,
         seal.inputs,
-        seal.input_stats.tobytes(),
-        seal.input_dirs.tobytes(),
+        seal.input_stats,
+        seal.input_dirs,
         [(s.env, s.prefix, s.slugs, s.inputs_digest, s.start, s.end) for s in seal.scopes],
         "\n".join(seal.files),
-        seal.live.tobytes(),
+        seal.live,
         "\n".join(seal.dirs),
-        seal.live_dirs.tobytes(),
+        seal.live_dirs,
         seal.diagnostics,
     )
-    rest = (
-        seal.sha_blob,
-        array("q", seal.sizes).tobytes(),
-        seal.spare_blob,
-        seal.spare.tobytes() if seal.spare is not None else None,
-        seal.spare_dirs.tobytes() if seal.spare_dirs is not None else None,
-        seal.spare_extra,
-        seal.spare_delta,
-        [s.digest_blob for s in seal.scopes],
-        seal.valid,
+    first = marshal.dumps(main)
+    first_sum = checksum(first)
+    rest = marshal.dumps(
+        (
+            first_sum,  # ties the rest to this first part
+            seal.sha_blob,
+            array("q", seal.sizes),
+            seal.spare_blob,
+            seal.spare,
+            seal.spare_dirs,
+            seal.spare_extra,
+            seal.spare_delta,
+            [s.digest_blob for s in seal.scopes],
+            seal.valid,
+        )
     )
-    first = with_checksum(marshal.dumps(main))
-    tied = (first[:4], *rest)  # the rest, tied to this first part
     temporary = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp")
     try:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         with open(temporary, "wb") as handle:
-            handle.write(len(first).to_bytes(8, "big"))
+            handle.write((len(first) + 4).to_bytes(8, "big") + first_sum)
             handle.write(first)
-            handle.write(with_checksum(marshal.dumps(tied)))
+            handle.write(checksum(rest))
+            handle.write(rest)
         os.replace(temporary, path)
     except OSError:
         discard(path)
