@@ -30,7 +30,9 @@ import yaml
 from compiler.diagnostics import Diagnostic
 
 try:  # pragma: no cover - which branch runs depends on how PyYAML was built
-    from yaml import CSafeLoader as _BaseLoader
+    # libyaml's parser and composer alone: nodes are all this module asks for, so the
+    # constructor and resolver CSafeLoader adds would only be set up per file for nothing.
+    from yaml._yaml import CParser as _BaseLoader
 except ImportError:  # pragma: no cover
     from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
@@ -41,6 +43,7 @@ class _Loader(_BaseLoader):
     The walker below resolves plain scalars itself (YAML 1.2 core schema), so
     the resolver's regex pass over every scalar would be wasted work.
     Explicit tags never reach `resolve`, so they are still seen and refused.
+    (The composer asks for exactly these three methods, which a resolver would provide.)
     """
 
     def resolve(self, kind: type, value: object, implicit: object) -> str:
@@ -53,6 +56,27 @@ class _Loader(_BaseLoader):
 
     def ascend_resolver(self) -> None:
         return None
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """yaml.compose(text) with _Loader (which the stubs do not count as a Loader)."""
+    loader = _Loader(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+def _events(text: str) -> Iterator[yaml.Event]:
+    """yaml.parse(text) with _Loader."""
+    loader = _Loader(text)
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if event is not None:
+                yield event
+    finally:
+        loader.dispose()
 
 
 MAX_BYTES = 1024 * 1024
@@ -251,13 +275,13 @@ def load_bytes(data: bytes, file: str) -> tuple[Document | None, list[Diagnostic
             return None, found
     quoted: dict[tuple[int, int], str] = {}
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        root = _compose(text)
     except yaml.YAMLError as exc:
         recovered = _quote_lost_colors(text)
         if recovered is None:
             return None, [_syntax(exc, text, file)]
         text, quoted = recovered
-        root = yaml.compose(text, Loader=_Loader)
+        root = _compose(text)
     if root is None or (isinstance(root, yaml.ScalarNode) and not root.style and root.value == ""):
         return None, [
             _error(file, 1, 1, "yaml-empty", "file is empty; a group needs at least `name:`")
@@ -313,7 +337,7 @@ def _quote_lost_colors(text: str) -> tuple[str, dict[tuple[int, int], str]] | No
         quoted[(row + 1, column + 1)] = token
         patched = "\n".join(lines)
         try:
-            yaml.compose(patched, Loader=_Loader)
+            _compose(patched)
         except yaml.YAMLError:
             continue
         return patched, quoted
@@ -374,7 +398,7 @@ def _node_properties(text: str, file: str) -> Iterator[Diagnostic]:
     # Each frame: [path, is_mapping, expecting_key, current_key, next_index]
     stack: list[list[Any]] = []
     try:
-        for event in yaml.parse(text, Loader=_Loader):
+        for event in _events(text):
             if isinstance(event, yaml.CollectionEndEvent):
                 stack.pop()
                 continue
