@@ -7,7 +7,6 @@ and column the admin wrote, and rewrites the message in the admin's terms
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,12 +81,19 @@ def _partial(data: dict[str, Any], broken: set[Path_]) -> Group | None:
         return None
 
 
+def _close_matches(word: str, choices: list[str], *, n: int, cutoff: float) -> list[str]:
+    """difflib.get_close_matches, imported on first use: only files with errors ask."""
+    import difflib
+
+    return difflib.get_close_matches(word, choices, n=n, cutoff=cutoff)
+
+
 def _close_key(loc: Path_) -> str | None:
     """The known key an unknown key at `loc` most likely meant, if one is close."""
     parent = _model_at(loc[:-1])
     if parent is None or not loc:
         return None
-    close = difflib.get_close_matches(str(loc[-1]), _keys_of(parent), n=1, cutoff=0.6)
+    close = _close_matches(str(loc[-1]), _keys_of(parent), n=1, cutoff=0.6)
     return close[0] if close else None
 
 
@@ -150,7 +156,7 @@ def _diagnostic(doc: Document, error: Any) -> Diagnostic:
         code, at_key = "key-unknown", True
         parent = _model_at(loc[:-1])
         choices = _keys_of(parent) if parent else []
-        close = difflib.get_close_matches(str(key), choices, n=1, cutoff=0.6)
+        close = _close_matches(str(key), choices, n=1, cutoff=0.6)
         where = f"under `{dotted(loc[:-1])}`" if loc[:-1] else "at the top level"
         message = f"unknown key `{key}` {where}"
         if close:
@@ -218,7 +224,7 @@ def _diagnostic(doc: Document, error: Any) -> Diagnostic:
         options = [part.strip().strip("'") for part in expected.replace(" or ", ", ").split(",")]
         options = [o for o in options if o]
         message = f"`{value}` is not allowed here; use one of: {', '.join(options)}"
-        close = difflib.get_close_matches(str(value), options, n=1, cutoff=0.6)
+        close = _close_matches(str(value), options, n=1, cutoff=0.6)
         if close:
             message += f" (did you mean `{close[0]}`?)"
     elif kind in {"model_type", "dict_type", "model_attributes_type"}:
