@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from compiler import __version__
-from compiler.cache import Cache, Entry, group_key
 from compiler.diagnostics import Diagnostic, finalize
 from compiler.layers import Layers, aggregate, load_layers
 from compiler.output import (
@@ -37,6 +36,8 @@ from compiler.seal import stat_of
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
+
+    from compiler.cache import Cache
 
 Progress = Callable[[int, int], None]
 
@@ -368,6 +369,7 @@ def run_scope(
     """
     recorded = cache.output.get("files", {}) if verify_root is not None else {}
     from compiler.build import display_path
+    from compiler.cache import Entry, group_key  # (workers never need the cache)
 
     scope = _scope_parts(layers)
     outcomes: dict[str, Outcome] = {}
