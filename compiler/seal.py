@@ -35,6 +35,11 @@ from compiler import __version__
 from compiler.integrity import cache_folder, checksum, fingerprint, verified
 from compiler.output_folder import lock_output, recover
 
+try:  # the same as the loop in stat_paths, in C (setup.py builds it where it can)
+    from compiler._stats import stat_many as _stat_many
+except ImportError:
+    _stat_many = None  # type: ignore[assignment]
+
 TYPE_CHECKING = False  # (typing itself costs a no-op build several milliseconds to import)
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -67,6 +72,9 @@ def stat_of(st: os.stat_result) -> tuple[int, int, int, int]:
 def stat_paths(rels: Sequence[str], dir_fd: int) -> Stats:
     """Stat each path relative to `dir_fd`; UNKNOWN for one that is gone."""
     out = array("q")
+    if _stat_many is not None:
+        out.frombytes(_stat_many(dir_fd, rels))
+        return out
     extend, stat = out.extend, os.stat
     for rel in rels:
         try:

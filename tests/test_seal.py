@@ -417,3 +417,55 @@ def test_an_unchanged_folder_is_not_listed_again(
     write_group(six, "g9", GROUP.format(name="Group 9"))
     _build(six)
     assert [p for p in listed if isinstance(p, int)]
+
+
+def _tree_of_paths(root: Path) -> list[str]:
+    (root / "a/b").mkdir(parents=True)
+    (root / "a/b/f.txt").write_text("x")
+    (root / "a/é.css").write_text("é")
+    (root / "link").symlink_to("a/b/f.txt")
+    (root / "dangling").symlink_to("nowhere")
+    return [".", "a", "a/b", "a/b/f.txt", "a/é.css", "link", "dangling", "gone", "a/gone/x"]
+
+
+def test_the_c_stat_gives_what_os_stat_gives(tmp_path: Path) -> None:
+    """compiler/_stats.c is built here (make build compiles it) and agrees with os.stat,
+    for files, folders, symlinks, non-ASCII names and paths that are not there."""
+    from compiler import _stats
+
+    rels = _tree_of_paths(tmp_path)
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fast = seal.array("q")
+        fast.frombytes(_stats.stat_many(fd, rels))
+        slow = seal.array("q")
+        for rel in rels:
+            try:
+                slow.extend(seal.stat_of(os.stat(rel, dir_fd=fd)))
+            except OSError:
+                slow.extend(seal.UNKNOWN)
+    finally:
+        os.close(fd)
+    assert fast == slow
+    assert list(fast[-12:]) == [-1] * 12  # dangling, gone, a/gone/x
+
+
+def test_sealed_builds_work_the_same_without_the_c_stat(
+    six: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(seal, "_stat_many", None)
+    rels = _tree_of_paths(tmp_path / "paths")
+    fd = os.open(tmp_path / "paths", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        assert list(seal.stat_paths(rels, fd)[-12:]) == [-1] * 12
+    finally:
+        os.close(fd)
+    monkeypatch.setattr(seal, "SPLIT_AT", 0)  # the children too
+    assert _build(six, 2) == (12, 0)
+    _age(six)
+    assert _build(six, 2) == (0, 12)
+    write_group(six, "g2", GROUP.format(name="Two"))
+    assert _build(six, 2) == (2, 10)
+    (six / "dist/groups/g3/theme.css").write_text("/* by hand */\n")
+    _build(six, 2)
+    _same_as_fresh(six, tmp_path)

@@ -1,0 +1,3 @@
+from collections.abc import Sequence
+
+def stat_many(dir_fd: int, paths: Sequence[str], /) -> bytes: ...
