@@ -68,9 +68,6 @@ def gc_paused(run: Callable[P, R]) -> Callable[P, R]:
     return paused
 
 
-# Output stat calls a build that compiles changed groups keeps for itself, after
-# compiling, rather than leaving all to the children sharing the other core.
-OFFLOAD_KEEP = 4000
 
 SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
@@ -974,7 +971,7 @@ def _sealed_build(
             return _from_seal(sealed, 0) if sealing.unchanged() else None
         if sealed.diagnostics or check is None:
             return None  # problems are merged across groups; the pipeline knows how
-        check.offload(keep=OFFLOAD_KEEP)  # the outputs to children: this process compiles
+        check.offload()  # the outputs to children: this process compiles meanwhile
         if not seal.complete(sealed):
             return None
         from compiler.model import types

@@ -490,15 +490,13 @@ class OutputCheck:
         os.close(writer)
         self.children.append((start, end, pid, reader))
 
-    def offload(self, keep: int = 0) -> None:
-        """Give this process's share to a child too, all but the last `keep` paths.
-
-        (This process is about to compile on its core while the children share
-        the other; keeping a little for afterwards lets all finish together.)
-        """
-        if self.parallel and self.fd is not None and self.split > keep:
-            self._fork(0, self.split - keep)
-            self.done = self.split - keep
+    def offload(self) -> None:
+        """Give this process's share to a child too: this process is about to compile
+        on its core, while the children share the other (in C, their stats take less
+        time than the compiler's imports)."""
+        if self.parallel and self.fd is not None and self.split > 0:
+            self._fork(0, self.split)
+            self.done = self.split
 
     def abandon(self) -> None:
         """The verdict is not needed: reap the children, release the folder."""
