@@ -68,7 +68,6 @@ def gc_paused(run: Callable[P, R]) -> Callable[P, R]:
     return paused
 
 
-
 SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 
@@ -1017,7 +1016,8 @@ def _compile_changed(
     sizes = list(sealed.sizes)
     data: dict[int, bytes] = {}
     for scope in sealed.scopes:
-        layers = load_layers(groups_dir, scope.env, folder)
+        # (The bases are as the seal found them, clean: only those these groups name.)
+        layers = load_layers(groups_dir, scope.env, folder, every_base=False)
         digests = scope.digests
         cut = len(scope.prefix)
         changed: dict[str, tuple[str, int]] = {}  # for the manifest

@@ -163,8 +163,18 @@ def _check_partial(doc: Document, *, allow_extends: bool = True) -> list[Diagnos
     return out
 
 
-def load_layers(groups_dir: Path, env: str | None = None, env_dir: Path | None = None) -> Layers:
-    """Defaults and the selected environment's overlay; bases load lazily when named."""
+def load_layers(
+    groups_dir: Path,
+    env: str | None = None,
+    env_dir: Path | None = None,
+    *,
+    every_base: bool = True,
+) -> Layers:
+    """Defaults and the selected environment's overlay; bases load lazily when named.
+
+    `every_base=False` skips checking the bases no group names, for a build that
+    recompiles a few groups and knows the bases are unchanged and were clean.
+    """
     layers = Layers(groups_dir, env=env)
     defaults = groups_dir / f"{DEFAULTS}.yaml"
     if defaults.is_file():
@@ -187,7 +197,7 @@ def load_layers(groups_dir: Path, env: str | None = None, env_dir: Path | None =
             )
     # Every base is checked, even one no group extends yet: a typo there should
     # not wait for the day a group starts using it.
-    for path in sorted(groups_dir.glob("_*.yaml")):
+    for path in sorted(groups_dir.glob("_*.yaml")) if every_base else ():
         name = path.name[1:].removesuffix(".yaml")
         if name != DEFAULTS[1:]:
             layers.base(name)

@@ -469,3 +469,19 @@ def test_sealed_builds_work_the_same_without_the_c_stat(
     (six / "dist/groups/g3/theme.css").write_text("/* by hand */\n")
     _build(six, 2)
     _same_as_fresh(six, tmp_path)
+
+
+def test_a_changed_group_may_start_extending_a_base_no_group_used(
+    six: Path, tmp_path: Path
+) -> None:
+    """The sealed path loads only the bases its groups name (the others were checked
+    when the seal was made and have not changed since)."""
+    (six / "groups/_dark.yaml").write_text("theme:\n  dark: true\n")
+    _build(six)
+    untouched = _group_cache_mtime(six)
+    path = six / "groups/g2.yaml"
+    path.write_text("extends: dark\n" + path.read_text())
+    assert _build(six) == (2, 10)
+    assert _group_cache_mtime(six) == untouched  # the sealed path, not the pipeline
+    _same_as_fresh(six, tmp_path)
+    assert '"dark": true' in (six / "dist/groups/g2/config.json").read_text()
