@@ -66,8 +66,26 @@ class Outcome:
     validated: dict[str, str] = field(default_factory=dict)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Pickled as a plain tuple of fields: workers send back ten thousand of these."""
-        return (Outcome, tuple(getattr(self, name) for name in Outcome.__slots__))
+        """Pickled as a plain tuple of fields: workers send back ten thousand of these.
+
+        (Spelled out: a generator over __slots__ cost a fifth of the pickling.)
+        """
+        return (
+            Outcome,
+            (
+                self.slug,
+                self.file,
+                self.input_sha,
+                self.inputs,
+                self.diagnostics,
+                self.entries,
+                self.stale,
+                self.cached,
+                self.written,
+                self.folders,
+                self.validated,
+            ),
+        )
 
 
 @dataclass(slots=True)

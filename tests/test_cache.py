@@ -309,3 +309,14 @@ def test_every_change_swaps_the_output_whole(repo: Path, tmp_path: Path) -> None
     _fresh_equals(repo, tmp_path / "c")
     assert _build(repo) == (0, 59)  # and the fresh stat record is trusted again
     assert check_output(repo / "groups", repo / "dist").ok
+
+
+def test_an_outcome_comes_back_from_a_worker_whole() -> None:
+    """Outcome spells its fields out for pickling: a field added later must travel too."""
+    import dataclasses
+    import pickle
+
+    from compiler.engine import Outcome
+
+    sent = Outcome(**{f.name: f"value of {f.name}" for f in dataclasses.fields(Outcome)})
+    assert pickle.loads(pickle.dumps(sent)) == sent
