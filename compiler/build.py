@@ -617,8 +617,6 @@ def _pipeline_build(
     scopes: list[str | None] = [env] if env is not None else [None, *environments(folder)]
     cache_dir = cache_dir_for(groups_dir) if use_cache else None
     probe = {s: Cache.load(cache_dir, s) for s in scopes}
-    if sealing is not None:
-        sealing.scan()
     sealed = seal.load(sealing.path, sealing.key) if sealing is not None else None
     if sealed is not None and not seal.complete(sealed):
         sealed = None
@@ -658,6 +656,10 @@ def _pipeline_build(
         # A whole build ahead: fork the workers now (the inputs' stats are taken),
         # so they warm up while this process finishes setting up.
         start_workers(groups_dir, scopes[0], folder, workers)
+    if sealing is not None:
+        # (After the fork: the workers warm up meanwhile. Still before any group
+        # file is read, so an edit made while the build runs is seen next time.)
+        sealing.scan()
     try:
         compilation, results, caches = _run(
             groups_dir,
