@@ -18,6 +18,7 @@ import shutil
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, ParamSpec, Protocol, TypeVar
 
@@ -821,41 +822,45 @@ def _seal_pipeline(
     files: list[str] = []
     shas: list[str] = []
     sizes: list[int] = []
-    stats: list[tuple[int, int, int, int] | None] = []
+    stats: seal.Stats = array("q")  # UNKNOWN where this run did not write the file
     folders: dict[str, tuple[int, int, int, int]] = {}
+    unknown = seal.pack_stats([None])
     for name, result in results.items():
         prefix = _prefix(env, name)
         start = len(files)
         entries: list[dict[str, Any]] = []
-        written: list[tuple[int, int, int, int] | None] = []
+        written: list[bytes] = []
         for outcome in result.outcomes:
             folders.update((prefix + rel, stat) for rel, stat in outcome.folders)
             found = outcome.entries or []
             entries += found
-            written += (
-                outcome.written if len(outcome.written) == len(found) else [None] * len(found)
-            )
+            whole = len(outcome.written) == len(unknown) * len(found)
+            written.append(outcome.written if whole else unknown * len(found))
+        scope_stats = array("q")
+        scope_stats.frombytes(b"".join(written))
         paths = [str(e["path"]) for e in entries]
         if any(a > b for a, b in itertools.pairwise(paths)):  # slug order is not path order
             order = sorted(range(len(paths)), key=paths.__getitem__)
             entries = [entries[k] for k in order]
-            written = [written[k] for k in order]
+            was = scope_stats
+            scope_stats = array("q", chain.from_iterable(was[4 * k : 4 * k + 4] for k in order))
             paths = [paths[k] for k in order]
         scope_shas = [str(e["sha256"]) for e in entries]
-        if None in written:  # not written this run: the record from before, if it holds
-            for k, stat in enumerate(written):
-                record = known.get(prefix + paths[k]) if stat is None else None
+        sizes_written = scope_stats[0::4]
+        if -1 in sizes_written:  # not written this run: the record from before, if it holds
+            for k, size in enumerate(sizes_written):
+                record = known.get(prefix + paths[k]) if size == -1 else None
                 if record is not None and record[4] == scope_shas[k]:
-                    written[k] = (record[0], record[1], record[2], record[3])
+                    scope_stats[4 * k : 4 * k + 4] = array("q", record[:4])
         files += [prefix + rel for rel in paths] if prefix else paths
         shas += scope_shas
         sizes += [int(e["size"]) for e in entries]
-        stats += written
+        stats += scope_stats
         manifest = result.manifest or b""
         files.append(prefix + MANIFEST)
         shas.append(hashlib.sha256(manifest).hexdigest())
         sizes.append(len(manifest))
-        stats.append(None)
+        stats.extend(seal.UNKNOWN)
         slugs = [o.slug for o in result.outcomes]
         digests = seal.blob(o.input_sha for o in result.outcomes)
         scopes.append(

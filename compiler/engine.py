@@ -32,7 +32,7 @@ from compiler.output import (
     temporary_for,
     write_at,
 )
-from compiler.seal import stat_of
+from compiler.seal import pack_stats, stat_of
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -58,8 +58,9 @@ class Outcome:
     entries: list[dict[str, Any]] | None
     stale: list[Stale] = field(default_factory=list)
     cached: bool = False
-    # The stat of each file as this run wrote it (None: left alone, already right).
-    written: list[tuple[int, int, int, int] | None] = field(default_factory=list)
+    # The stat of each file as this run wrote it, packed (seal.pack_stats; UNKNOWN:
+    # left alone, already right); empty when nothing was written.
+    written: bytes = b""
     folders: list[tuple[str, tuple[int, int, int, int]]] = field(default_factory=list)
     # Emails and phones validated while compiling (see model.types.learned), on the
     # last outcome of a worker's chunk.
@@ -212,13 +213,13 @@ def _compile_chunk(
         for raw in paths:
             result = compile_group(Path(raw), render=render, layers=layers)
             entries = None
-            written: list[tuple[int, int, int, int] | None] = []
+            written = b""
             folders: list[tuple[str, tuple[int, int, int, int]]] = []
             stale: list[Stale] = []
             if result.files is not None:
                 entries = [file_entry(rel, data) for rel, data in result.files.items()]
                 if writer is not None:
-                    written = [writer.write(rel, data) for rel, data in result.files.items()]
+                    written = pack_stats([writer.write(r, d) for r, d in result.files.items()])
                     folders = writer.folders_of(result.files)
                 if compare_dir is not None:
                     for rel, data in result.files.items():

@@ -30,6 +30,7 @@ import os
 import sys
 from array import array
 from bisect import bisect_left
+from itertools import chain
 
 from compiler import __version__
 from compiler.integrity import cache_folder, checksum, fingerprint, verified
@@ -67,6 +68,12 @@ def stat_of(st: os.stat_result) -> tuple[int, int, int, int]:
     old mtime (or keeps the size) is still seen.
     """
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def pack_stats(stats: Iterable[tuple[int, int, int, int] | None]) -> bytes:
+    """Stats as the seal keeps them (UNKNOWN for None): bytes pickle far faster than
+    tuples of large ints, and a build's workers send back one per group."""
+    return array("q", chain.from_iterable(UNKNOWN if st is None else st for st in stats)).tobytes()
 
 
 def stat_paths(rels: Sequence[str], dir_fd: int) -> Stats:
@@ -603,7 +610,7 @@ def record(
     files: list[str],
     shas: list[str],
     sizes: list[int],
-    stats: Sequence[tuple[int, int, int, int] | None],
+    stats: Stats,
     root: PathLike,
     diagnostics: Iterable[Diagnostic],
     spare: tuple[bytes, Stats, list[str]] | None = None,
@@ -611,24 +618,25 @@ def record(
 ) -> Seal:
     """A seal for what a build just left in `root`.
 
-    `stats` and `folders` hold what the build already knows (workers stat
-    what they write); every file and folder without one is stat'ed here.
+    `stats` (UNKNOWN where not known) and `folders` hold what the build already
+    knows (workers stat what they write); every other file and folder is
+    stat'ed here.
     """
     dirs = dirs_of(files)
     known = folders or {}
     missing_dirs = [d for d in dirs if d not in known]
-    missing_files = [i for i, stat in enumerate(stats) if stat is None]
+    firsts = stats[0::4]
+    missing_files = [i for i, size in enumerate(firsts) if size == -1] if -1 in firsts else []
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     try:
         found_dirs = stat_paths(missing_dirs, fd)
         found_files = stat_paths([files[i] for i in missing_files], fd)
     finally:
         os.close(fd)
-    filled: list[tuple[int, ...] | None] = list(stats)
+    live = array("q", stats)
     for k, i in enumerate(missing_files):
-        filled[i] = tuple(found_files[4 * k : 4 * k + 4])
-    live: Stats = array("q", [n for stat in filled if stat is not None for n in stat])
-    found = {d: tuple(found_dirs[4 * k : 4 * k + 4]) for k, d in enumerate(missing_dirs)}
+        live[4 * i : 4 * i + 4] = found_files[4 * k : 4 * k + 4]
+    found = {d: found_dirs[4 * k : 4 * k + 4] for k, d in enumerate(missing_dirs)}
     live_dirs: Stats = array("q")
     for d in dirs:
         live_dirs.extend(known[d] if d in known else found[d])
