@@ -830,8 +830,14 @@ def _seal_pipeline(
         start = len(files)
         entries: list[dict[str, Any]] = []
         written: list[bytes] = []
+        names = list(chain.from_iterable(o.folders for o in result.outcomes))
+        folder_stats = array("q")
+        folder_stats.frombytes(b"".join(o.folder_stats for o in result.outcomes))
+        if len(folder_stats) == 4 * len(names):  # (each folder's four numbers, in turn)
+            quads = zip(*[iter(folder_stats)] * 4, strict=True)
+            keys = [prefix + n for n in names] if prefix else names
+            folders.update(zip(keys, quads, strict=True))
         for outcome in result.outcomes:
-            folders.update((prefix + rel, stat) for rel, stat in outcome.folders)
             found = outcome.entries or []
             entries += found
             whole = len(outcome.written) == len(unknown) * len(found)

@@ -32,7 +32,7 @@ from compiler.output import (
     temporary_for,
     write_at,
 )
-from compiler.seal import pack_stats, stat_of
+from compiler.seal import pack_stats, stat_of, stat_paths
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -61,7 +61,9 @@ class Outcome:
     # The stat of each file as this run wrote it, packed (seal.pack_stats; UNKNOWN:
     # left alone, already right); empty when nothing was written.
     written: bytes = b""
-    folders: list[tuple[str, tuple[int, int, int, int]]] = field(default_factory=list)
+    # The group's folders this run wrote into, and their stats (packed as `written`).
+    folders: list[str] = field(default_factory=list)
+    folder_stats: bytes = b""
     # Emails and phones validated while compiling (see model.types.learned), on the
     # last outcome of a worker's chunk.
     validated: dict[str, str] = field(default_factory=dict)
@@ -84,6 +86,7 @@ class Outcome:
                 self.cached,
                 self.written,
                 self.folders,
+                self.folder_stats,
                 self.validated,
             ),
         )
@@ -166,10 +169,10 @@ class _Writer:
     def close(self) -> None:
         os.close(self.fd)
 
-    def folders_of(self, rels: Iterable[str]) -> list[tuple[str, tuple[int, int, int, int]]]:
-        """The stat of each group folder holding `rels`, now that the group is written."""
+    def folders_of(self, rels: Iterable[str]) -> tuple[list[str], bytes]:
+        """Each group folder holding `rels`, and their stats (packed), once written."""
         folders = sorted({rel.rpartition("/")[0] for rel in rels} - {"", "groups"})
-        return [(f, stat_of(os.stat(f, dir_fd=self.fd))) for f in folders]
+        return folders, stat_paths(folders, self.fd).tobytes()
 
     def write(self, rel: str, data: bytes) -> tuple[int, int, int, int] | None:
         """Write one file; its stat, or None when it was left alone (already right)."""
@@ -214,7 +217,7 @@ def _compile_chunk(
             result = compile_group(Path(raw), render=render, layers=layers)
             entries = None
             written = b""
-            folders: list[tuple[str, tuple[int, int, int, int]]] = []
+            folders: tuple[list[str], bytes] = ([], b"")
             stale: list[Stale] = []
             if result.files is not None:
                 entries = [file_entry(rel, data) for rel, data in result.files.items()]
@@ -234,7 +237,7 @@ def _compile_chunk(
                 result.slug, result.file, digest, result.inputs, result.diagnostics, entries, stale
             )
             outcome.written = written
-            outcome.folders = folders
+            outcome.folders, outcome.folder_stats = folders
             out.append(outcome)
     finally:
         if writer is not None:
