@@ -25,10 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from compiler.diagnostics import Diagnostic
-from compiler.integrity import CACHE_DIR as CACHE_DIR
-from compiler.integrity import cache_folder, fingerprint
-from compiler.integrity import verified as verified
-from compiler.integrity import with_checksum as with_checksum
+from compiler.integrity import cache_folder, fingerprint, verified, with_checksum
 
 # A file changed within this window of the cache being written could share its
 # recorded mtime; such files are hashed again rather than trusted by stat.

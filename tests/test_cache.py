@@ -16,7 +16,8 @@ import pytest
 from bench.generate import generate
 from compiler import integrity
 from compiler.build import build, check_output, compile_all
-from compiler.cache import CACHE_DIR, fingerprint
+from compiler.cache import fingerprint
+from compiler.integrity import CACHE_DIR
 from tests.conftest import REPO, Run, pops_executable, write_group
 
 GROUP = (

@@ -27,7 +27,7 @@ import yaml
 from test_render_speed import HOSTILE, direct_render
 
 from bench.generate import group_yaml
-from compiler.cache import verified, with_checksum
+from compiler.integrity import verified, with_checksum
 from compiler.model import Group
 from compiler.render import mfa, render_group, save_cache, store, templates_dir, use_cache
 

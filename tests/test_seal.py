@@ -18,7 +18,7 @@ import pytest
 
 from compiler import seal
 from compiler.build import build, check_output
-from compiler.cache import CACHE_DIR
+from compiler.integrity import CACHE_DIR
 from tests.conftest import Run, write_group
 from tests.test_cache import GROUP, _tree
 

@@ -62,13 +62,15 @@ def run_build(
     gc.disable()  # for the life of this short process: see compiler.build.gc_paused
     shown = (out_dir / env if env is not None else out_dir).as_posix()
     progress = progress_bar("checking" if check else "building")
-    options = {"strict": strict, "env": env, "env_dir": env_dir, "jobs": jobs}
     try:
         if check:
             report = check_output(
                 groups_dir,
                 out_dir,
-                **options,  # type: ignore[arg-type]
+                strict=strict,
+                env=env,
+                env_dir=env_dir,
+                jobs=jobs,
                 use_cache=not no_cache,
                 progress=progress,
                 resume=resume,
@@ -78,7 +80,10 @@ def run_build(
             compilation = build(
                 groups_dir,
                 out_dir,
-                **options,  # type: ignore[arg-type]
+                strict=strict,
+                env=env,
+                env_dir=env_dir,
+                jobs=jobs,
                 use_cache=not no_cache,
                 progress=progress,
                 resume=resume,

@@ -72,7 +72,7 @@ def save_cache() -> None:
     if folder is None or not _dirty:
         return
     with contextlib.suppress(Exception):  # a cache that cannot be written only costs time
-        from compiler.cache import with_checksum
+        from compiler.integrity import with_checksum
 
         folder.mkdir(parents=True, exist_ok=True)
         with _locked(folder):  # workers saving together add up instead of overwriting
@@ -198,7 +198,7 @@ def _package_identity(name: str) -> bytes:
 
 def _read(folder: Path) -> dict[Hashable, dict[str, Any]]:
     """The records in `folder`'s file; empty when missing, damaged or foreign."""
-    from compiler.cache import verified
+    from compiler.integrity import verified
 
     try:
         body = verified((folder / FILE_NAME).read_bytes())
