@@ -22,6 +22,7 @@ from compiler.publish import (
     load_dist,
     prune,
     publish,
+    repair,
     rollback,
     status,
 )
@@ -203,8 +204,8 @@ def test_corrupted_object_is_found_by_status_and_fixed_by_repair(tmp_path: Path)
 
     plain = publish(dist, url)  # nothing changed in dist: does not look at bytes
     assert plain.uploaded == 0
-    fixed = publish(dist, url, repair=True)
-    assert fixed.repaired == 1 and fixed.uploaded == 1
+    fixed = repair(dist, url)
+    assert fixed.corrupt == [key] and fixed.reuploaded == [key] and fixed.ok
     assert status(url, dist_dir=dist).ok
     assert_serves(target, dist)
 

@@ -256,7 +256,8 @@ def test_status_finds_corrupt_objects_and_tampered_configs(
 
     fixed = run_cli("publish", *t.args, "--no-build", "--repair", cwd=tmp_path)
     assert fixed.returncode == 0, fixed.stderr
-    assert "1 damaged re-uploaded" in fixed.stdout
+    assert f"re-uploaded from the local build: {css_key}" in fixed.stdout
+    assert "serves the live release's bytes again: groups/beta/config.json" in fixed.stdout
     assert t.get(css_key) == original
     assert_live(t, dist)
     assert run_cli("status", *t.args, cwd=tmp_path).returncode == 0

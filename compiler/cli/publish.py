@@ -56,6 +56,20 @@ ENV_OPTION = click.option(
     default=None,
     help="Use the environment build DIST/NAME (environments/NAME.yaml) instead of the base.",
 )
+WAIT_OPTION = click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=0,
+    metavar="SECONDS",
+    help="When another publisher holds the target's lock, wait up to SECONDS for it instead "
+    "of failing at once.",
+)
+ALLOW_ENV_OPTION = click.option(
+    "--allow-env-change",
+    is_flag=True,
+    help="Let the target serve another environment than the one it records (it then "
+    "records the new one).",
+)
 FORMAT_OPTION = click.option(
     "--format", "output_format", type=click.Choice(["text", "json"]), default="text"
 )
@@ -115,6 +129,24 @@ def _progress(label: str) -> Callable[[int, int], None] | None:
     return update
 
 
+def _say_waiting(holder: LockInfo | None, seconds: float) -> None:
+    """Waiting for a lock is never silent either: say for whom and how long, on stderr."""
+    who = holder.describe() if holder else "another publisher"
+    click.echo(f"waiting up to {seconds:g}s for the lock held by {who}", err=True)
+
+
+def _env_text(env: pub.BuildEnv | None) -> str:
+    return env.describe() if env is not None else "not recorded yet (the next publish records it)"
+
+
+def _source_text(source: pub.Source | None) -> str:
+    if source is None:
+        return "not recorded"
+    if source.commit is None:
+        return "not a git work tree"
+    return f"commit {source.commit}" + (" with uncommitted changes" if source.dirty else "")
+
+
 def _say_broken(lock: LockInfo | None) -> None:
     """Breaking a lock is never silent: say whose it was, on stderr."""
     if lock is not None:
@@ -154,9 +186,17 @@ def _changes(groups: pub.GroupChanges) -> str:
 @click.option(
     "--repair",
     is_flag=True,
-    help="Re-hash every object the release needs and re-upload damaged ones (after status "
-    "reported corruption).",
+    help="Re-upload missing or damaged objects of the live release from this build, where "
+    "its bytes are the ones the live release names. Never switches.",
 )
+@click.option(
+    "--require-clean",
+    is_flag=True,
+    help="Refuse to publish unless the sources are a clean git work tree (the release "
+    "records the commit).",
+)
+@ALLOW_ENV_OPTION
+@WAIT_OPTION
 @BREAK_LOCK_OPTION
 def publish(
     target: str,
@@ -169,39 +209,99 @@ def publish(
     strict: bool,
     keep: int | None,
     repair: bool,
+    require_clean: bool,
+    allow_env_change: bool,
+    wait: float,
     break_lock: bool,
 ) -> None:
     """Publish the build as a new live release: changed objects first, the switch last."""
     if not no_build and not groups_dir.is_dir():
         raise click.UsageError(f"no groups folder at {groups_dir}; pass --groups DIR or --no-build")
+    if repair and (keep is not None or require_clean):
+        flag = "--keep" if keep is not None else "--require-clean"
+        raise click.UsageError(f"{flag} does not apply to --repair, which makes no new release")
     if not no_build:
         require_env(groups_dir, env, env_dir)
+    common: dict[str, Any] = {
+        "endpoint_url": endpoint_url,
+        "break_lock": break_lock,
+        "groups_dir": None if no_build else groups_dir,
+        "strict": strict,
+        "env": env,
+        "env_dir": env_dir,
+        "allow_env_change": allow_env_change,
+        "wait": wait,
+        "waiting": _say_waiting,
+    }
+    if repair:
+        with _errors():
+            fixed = pub.repair(dist_dir, target, progress=_progress("verifying"), **common)
+        _print_repair(fixed, env)
+        return
     with _errors():
         result = pub.publish(
             dist_dir,
             target,
-            endpoint_url=endpoint_url,
             keep=keep,
-            break_lock=break_lock,
-            repair=repair,
             progress=_progress("uploading"),
-            groups_dir=None if no_build else groups_dir,
-            strict=strict,
-            env=env,
-            env_dir=env_dir,
+            require_clean=require_clean,
+            **common,
         )
     _say_broken(result.broke_lock)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
     for note in result.notes:
         click.echo(note)
     if result.switched:
         was = f" (was {result.previous})" if result.previous else ""
         click.echo(f"published {result.release} to {result.target}{was}")
+        click.echo(f"  {result.environment.describe()}, built from {_source_text(result.source)}")
         click.echo(f"  {_changes(result.groups)}")
-    repaired = f", {result.repaired} damaged re-uploaded" if result.repaired else ""
     click.echo(
         f"  objects: {result.uploaded} uploaded ({_size(result.uploaded_bytes)}), "
-        f"{result.present} already on target{repaired}"
+        f"{result.present} already on target"
     )
+
+
+def _print_repair(r: pub.RepairResult, env: str | None) -> None:
+    """The whole repair report on stdout; a failure ends with one `error:` line on stderr."""
+    _say_broken(r.broke_lock)
+    for note in r.notes:
+        click.echo(note)
+    click.echo(f"repair of {r.release}, live on {r.target} (nothing was switched)")
+    click.echo(
+        f"  verified {r.verified} objects by sha256: {len(r.corrupt)} damaged, "
+        f"{len(r.missing)} missing"
+    )
+    for key in r.reuploaded:
+        click.echo(f"  re-uploaded from the local build: {key}")
+    for path in r.served_fixed:
+        click.echo(f"  serves the live release's bytes again: {path}")
+    for key in r.unrepaired:
+        click.echo(f"  NOT REPAIRED (the local build does not have these bytes): {key}")
+    for path in r.served_broken:
+        click.echo(f"  NOT REPAIRED (still serves other bytes): {path}")
+    if r.build_differs is not None:
+        option = f" --env {env}" if env else ""
+        click.echo(
+            f"the local build differs from the live release {r.release} "
+            f"({_changes(r.build_differs)}); repair uses only bytes the live release names"
+        )
+        click.echo(f"  to make this build live instead: pops publish{option}")
+        source = r.live_source
+        built_from = (
+            f"build commit {source.commit[:12]}"
+            + (" (it had uncommitted changes then)" if source.dirty else "")
+            if source is not None and source.commit is not None
+            else "rebuild the sources it was built from"
+        )
+        click.echo(f"  to repair {r.release}: {built_from}, then pops publish --repair{option}")
+        click.echo("  or make another kept release live: pops rollback")
+    if not r.ok:
+        count = len(r.unrepaired) + len(r.served_broken)
+        _fail(f"{count} damaged files of {r.release} could not be repaired (see above)")
+    fixed = len(r.reuploaded) + len(r.served_fixed)
+    click.echo(f"repaired {fixed} files" if fixed else "nothing to repair")
 
 
 @click.command()
@@ -220,6 +320,9 @@ def releases(target: str, endpoint_url: str | None, output_format: str) -> None:
                 "kept": r.kept,
                 "createdAt": r.created_at,
                 "createdBy": r.created_by,
+                "environment": r.environment.name if r.environment else None,
+                "environmentRecorded": r.environment is not None,
+                "source": r.source.to_json() if r.source else None,
                 "groups": r.groups,
                 "files": r.files,
                 "wentLive": [e.to_json() for e in r.went_live],
@@ -231,12 +334,18 @@ def releases(target: str, endpoint_url: str | None, output_format: str) -> None:
     if not rows:
         click.echo("no releases yet")
         return
-    click.echo(f"  {'RELEASE':<30} {'CREATED':<20}  {'GROUPS':>6} {'FILES':>6}  STATE")
+    click.echo(
+        f"  {'RELEASE':<30} {'CREATED':<20}  {'ENV':<12} {'COMMIT':<18}  "
+        f"{'GROUPS':>6} {'FILES':>6}  STATE"
+    )
     for r in rows:
         mark = "*" if r.live else " "
         state = "live" if r.live else "kept" if r.kept else "not kept (prune removes)"
+        env = pub.env_label(r.environment)
+        commit = r.source.label if r.source else "?"
         click.echo(
-            f"{mark} {r.release:<30} {r.created_at:<20}  {r.groups:>6} {r.files:>6}  {state}"
+            f"{mark} {r.release:<30} {r.created_at:<20}  {env:<12} {commit:<18}  "
+            f"{r.groups:>6} {r.files:>6}  {state}"
         )
 
 
@@ -244,11 +353,28 @@ def releases(target: str, endpoint_url: str | None, output_format: str) -> None:
 @TARGET_OPTION
 @ENDPOINT_OPTION
 @click.option("--to", "to", metavar="RELEASE", default=None, help="Default: the previous release.")
+@ALLOW_ENV_OPTION
+@WAIT_OPTION
 @BREAK_LOCK_OPTION
-def rollback(target: str, endpoint_url: str | None, to: str | None, break_lock: bool) -> None:
+def rollback(
+    target: str,
+    endpoint_url: str | None,
+    to: str | None,
+    allow_env_change: bool,
+    wait: float,
+    break_lock: bool,
+) -> None:
     """Make a kept release live again: one switch, no rebuild, no upload."""
     with _errors():
-        result = pub.rollback(target, to=to, endpoint_url=endpoint_url, break_lock=break_lock)
+        result = pub.rollback(
+            target,
+            to=to,
+            endpoint_url=endpoint_url,
+            break_lock=break_lock,
+            allow_env_change=allow_env_change,
+            wait=wait,
+            waiting=_say_waiting,
+        )
     _say_broken(result.broke_lock)
     for note in result.notes:
         click.echo(note)
@@ -278,6 +404,7 @@ def status(
         report = pub.status(
             target,
             dist_dir=None if live_only else (dist_dir / env if env else dist_dir),
+            env=env,
             endpoint_url=endpoint_url,
             verify=not no_verify,
             progress=_progress("verifying"),
@@ -293,6 +420,13 @@ def _status_json(report: pub.StatusReport) -> dict[str, Any]:
     return {
         "target": report.target,
         "live": report.live.release if report.live else None,
+        "environment": report.environment.name if report.environment else None,
+        "environmentRecorded": report.environment is not None,
+        "comparedEnvironment": (
+            report.compared_env.name if report.compared_env and report.compared_with else None
+        ),
+        "environmentMismatch": report.env_mismatch,
+        "source": report.live.source.to_json() if report.live and report.live.source else None,
         "pending": report.pending,
         "lock": report.lock.describe() if report.lock else None,
         "comparedWith": report.compared_with,
@@ -314,13 +448,22 @@ def _print_status(report: pub.StatusReport) -> None:
         click.echo("live: nothing published yet")
     else:
         click.echo(f"live: {live.release} ({len(live.groups)} groups, published {live.created_at})")
+        click.echo(f"  built from {_source_text(live.source)}")
+    click.echo(f"serves: {_env_text(report.environment)}")
+    if report.env_mismatch and report.compared_env is not None:
+        click.echo(
+            f"  ENVIRONMENT DIFFERS: the local build compared with is "
+            f"{report.compared_env.describe()}"
+        )
     if report.pending:
         click.echo(
             f"INTERRUPTED SWITCH to {report.pending}: some groups may serve it; "
             "rerun publish to finish or rollback to undo"
         )
     if report.lock:
-        click.echo(f"locked by {report.lock.describe()}")
+        click.echo(
+            f"LOCKED by {report.lock.describe()}: a publish, rollback or prune may be running"
+        )
     if report.compared_with:
         click.echo(
             f"compared with {report.compared_with}: {report.groups_in_sync} groups in sync, "
@@ -355,6 +498,7 @@ def _print_status(report: pub.StatusReport) -> None:
     "needs (0, 90s, 30m, 12h, 7d).",
 )
 @click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
+@WAIT_OPTION
 @BREAK_LOCK_OPTION
 def prune(
     target: str,
@@ -362,6 +506,7 @@ def prune(
     keep: int | None,
     grace: str,
     dry_run: bool,
+    wait: float,
     break_lock: bool,
 ) -> None:
     """Delete objects and releases that no kept or recently live release needs."""
@@ -373,6 +518,8 @@ def prune(
             dry_run=dry_run,
             endpoint_url=endpoint_url,
             break_lock=break_lock,
+            wait=wait,
+            waiting=_say_waiting,
         )
     _say_broken(result.broke_lock)
     verb = "would delete" if dry_run else "deleted"

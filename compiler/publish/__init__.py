@@ -5,17 +5,32 @@ Targets: `file:///dir` (served by any web server from `<dir>/current`) and
 layout and the portal's read path. Each public function here backs one CLI command.
 """
 
-from compiler.publish.deploy import GroupChanges, PublishResult, RollbackResult, publish, rollback
+from compiler.publish.deploy import (
+    GroupChanges,
+    PublishResult,
+    RepairResult,
+    RollbackResult,
+    publish,
+    repair,
+    rollback,
+)
 from compiler.publish.dist import DistPlan, load_dist
-from compiler.publish.errors import ConflictError, LockedError, PublishError, UnsafeServerError
+from compiler.publish.errors import (
+    ConflictError,
+    LockedError,
+    PublishError,
+    UnsafeServerError,
+    WrongEnvironmentError,
+)
 from compiler.publish.prune import DEFAULT_GRACE, PruneResult, prune
-from compiler.publish.release import DEFAULT_KEEP
+from compiler.publish.release import DEFAULT_KEEP, BuildEnv, Source, env_label
 from compiler.publish.status import GroupDrift, ReleaseInfo, StatusReport, list_releases, status
 from compiler.publish.store import TargetURLError
 
 __all__ = [
     "DEFAULT_GRACE",
     "DEFAULT_KEEP",
+    "BuildEnv",
     "ConflictError",
     "DistPlan",
     "GroupChanges",
@@ -25,14 +40,19 @@ __all__ = [
     "PublishError",
     "PublishResult",
     "ReleaseInfo",
+    "RepairResult",
     "RollbackResult",
+    "Source",
     "StatusReport",
     "TargetURLError",
     "UnsafeServerError",
+    "WrongEnvironmentError",
+    "env_label",
     "list_releases",
     "load_dist",
     "prune",
     "publish",
+    "repair",
     "rollback",
     "status",
 ]

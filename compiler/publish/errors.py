@@ -12,13 +12,14 @@ class PublishError(Exception):
 class LockedError(PublishError):
     """Another publisher holds the target's lock: we must not write, and say who does."""
 
-    def __init__(self, holder: LockInfo | None, target: str) -> None:
+    def __init__(self, holder: LockInfo | None, target: str, *, waited: float = 0) -> None:
         self.holder = holder
+        still = f"is still locked after waiting {waited:g}s, " if waited else "is locked "
         if holder is None:
-            text = f"{target} is locked by another publisher (lock just changed hands)"
+            text = f"{target} {still}by another publisher (lock just changed hands)"
         else:
             text = (
-                f"{target} is locked by {holder.describe()}; if that publisher is gone, "
+                f"{target} {still}by {holder.describe()}; if that publisher is gone, "
                 "rerun with --break-lock"
             )
         super().__init__(text)
@@ -30,3 +31,7 @@ class ConflictError(PublishError):
 
 class UnsafeServerError(PublishError):
     """The S3 server ignores conditional writes, so neither the lock nor the switch is safe."""
+
+
+class WrongEnvironmentError(PublishError):
+    """The build (or release) is of another environment than the one the target serves."""

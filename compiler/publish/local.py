@@ -328,7 +328,7 @@ class LocalStore:
             # between loses only the event's author.
             when = _mtime(self._current).strftime("%Y-%m-%dT%H:%M:%SZ")
             history = [Event(release, when, "", "publish"), *history]
-        return Pointer(PointerState(release, None, state.keep, history), link)
+        return Pointer(PointerState(release, None, state.keep, history, state.environment), link)
 
     def switch(
         self,
@@ -360,7 +360,7 @@ class LocalStore:
 
     def _write_state(self, state: PointerState) -> None:
         self._state_dir.mkdir(parents=True, exist_ok=True)
-        doc = {"keep": state.keep, "history": [e.to_json() for e in state.history]}
+        doc = {k: v for k, v in state.to_json().items() if k not in ("release", "pending")}
         _write_atomic(self._state_dir / _STATE, (json.dumps(doc, indent=2) + "\n").encode())
 
     # -- what readers see --------------------------------------------------------------
@@ -383,6 +383,12 @@ class LocalStore:
                     with contextlib.suppress(FileNotFoundError):  # a dangling link: missing
                         served[rel] = path.read_bytes()
         return served
+
+    def write_served(
+        self, release: ReleaseManifest, paths: list[str], payload: Payload
+    ) -> list[str]:
+        """The live tree is links to objects: repairing the objects is all a repair can do."""
+        return paths
 
     def stale_served(self, release: ReleaseManifest) -> list[str]:
         return []

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from compiler.publish.deploy import locked
+from compiler.publish.deploy import Waiting, locked
 from compiler.publish.lock import LockInfo
 from compiler.publish.release import recently_live, trim_history
 from compiler.publish.store import open_store
@@ -44,11 +44,13 @@ def prune(
     dry_run: bool = False,
     endpoint_url: str | None = None,
     break_lock: bool = False,
+    wait: float = 0,
+    waiting: Waiting | None = None,
 ) -> PruneResult:
     """Remove unreferenced objects and releases of older builds (see module doc)."""
     store = open_store(target, endpoint_url=endpoint_url)
     store.ensure_conditional_writes()
-    with locked(store, "prune", break_lock) as broken:
+    with locked(store, "prune", break_lock, wait=wait, waiting=waiting) as broken:
         now = datetime.now(UTC)
         cutoff = now - grace
         pointer = store.read_pointer()

@@ -4,7 +4,10 @@ A release manifest is immutable once written and names every file of the build
 with its dist sha256 and the object that serves it. The pointer state (S3:
 `current.json`; local: the `current` symlink plus `.pops/state.json`) says which
 release is live, which one a switch was moving to (`pending`, S3 only), how many
-releases to keep, and the switch history, newest first.
+releases to keep, the switch history, newest first, and the environment the target
+serves. Both record the environment (base build or `--env NAME`); a release also
+records the git commit its build came from. Targets and releases written before
+these were recorded simply lack the keys: they read as "not recorded".
 """
 
 from __future__ import annotations
@@ -35,6 +38,75 @@ def new_release_id(digest: str, moment: datetime) -> str:
 
 
 @dataclass(frozen=True)
+class BuildEnv:
+    """Which build a release is, and a target serves: the base build (None) or `--env NAME`."""
+
+    name: str | None
+
+    def describe(self) -> str:
+        """`the base build` / `environment staging`: for sentences."""
+        return "the base build" if self.name is None else f"environment {self.name}"
+
+    @property
+    def label(self) -> str:
+        """`(base)` / `staging`: for tables (no environment name has parentheses)."""
+        return "(base)" if self.name is None else self.name
+
+    @property
+    def option(self) -> str:
+        """The publish option that selects this build: `--env staging`, or none for the base."""
+        return "" if self.name is None else f"--env {self.name}"
+
+
+BASE_BUILD = BuildEnv(None)
+
+
+def env_label(env: BuildEnv | None) -> str:
+    """A table cell: `?` when the environment was never recorded (published by older pops)."""
+    return env.label if env is not None else "?"
+
+
+def _env_to_json(env: BuildEnv | None, doc: dict[str, Any]) -> None:
+    if env is not None:
+        doc["environment"] = env.name
+
+
+def _env_from_json(raw: dict[str, Any]) -> BuildEnv | None:
+    if "environment" not in raw:
+        return None
+    name = raw["environment"]
+    return BuildEnv(None if name is None else str(name))
+
+
+@dataclass(frozen=True)
+class Source:
+    """The git commit a build came from and whether the work tree had other changes.
+
+    `commit` is None when the build was not in a git work tree (then `dirty` is None too).
+    """
+
+    commit: str | None
+    dirty: bool | None
+
+    @property
+    def label(self) -> str:
+        """`1a2b3c4d5e6f`, `1a2b3c4d5e6f+dirty`, or `-` outside git."""
+        if self.commit is None:
+            return "-"
+        return self.commit[:12] + ("+dirty" if self.dirty else "")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"commit": self.commit, "dirty": self.dirty}
+
+    @classmethod
+    def from_json(cls, raw: Any) -> Source:
+        if not isinstance(raw, dict):
+            raise TypeError("source is not an object")
+        commit, dirty = raw.get("commit"), raw.get("dirty")
+        return cls(None if commit is None else str(commit), None if dirty is None else bool(dirty))
+
+
+@dataclass(frozen=True)
 class ReleaseManifest:
     """One published build, as stored on the target."""
 
@@ -45,13 +117,30 @@ class ReleaseManifest:
     compiler: str
     inputs_digest: str
     files: list[PlannedFile]
+    environment: BuildEnv | None = None  # None: published before environments were recorded
+    source: Source | None = None  # None: published before commits were recorded
 
     @classmethod
     def from_plan(
-        cls, plan: DistPlan, release: str, digest: str, moment: datetime
+        cls,
+        plan: DistPlan,
+        release: str,
+        digest: str,
+        moment: datetime,
+        *,
+        environment: BuildEnv,
+        source: Source,
     ) -> ReleaseManifest:
         return cls(
-            release, digest, iso(moment), whoami(), plan.compiler, plan.inputs_digest, plan.files
+            release,
+            digest,
+            iso(moment),
+            whoami(),
+            plan.compiler,
+            plan.inputs_digest,
+            plan.files,
+            environment,
+            source,
         )
 
     @property
@@ -67,7 +156,7 @@ class ReleaseManifest:
         return {f.path: f for f in self.files if layout.is_entry(f.path)}
 
     def to_bytes(self) -> bytes:
-        doc = {
+        doc: dict[str, Any] = {
             "schemaVersion": 1,
             "release": self.release,
             "digest": self.digest,
@@ -75,12 +164,15 @@ class ReleaseManifest:
             "createdBy": self.created_by,
             "compiler": self.compiler,
             "inputsDigest": self.inputs_digest,
-            "groups": self.groups,
-            "files": [
-                {"path": f.path, "sha256": f.sha256, "size": f.size, "object": f.object}
-                for f in self.files
-            ],
         }
+        _env_to_json(self.environment, doc)
+        if self.source is not None:
+            doc["source"] = self.source.to_json()
+        doc["groups"] = self.groups
+        doc["files"] = [
+            {"path": f.path, "sha256": f.sha256, "size": f.size, "object": f.object}
+            for f in self.files
+        ]
         return (json.dumps(doc, indent=2) + "\n").encode()
 
     @classmethod
@@ -102,6 +194,8 @@ class ReleaseManifest:
             str(doc.get("compiler", "")),
             str(doc.get("inputsDigest", "")),
             files,
+            _env_from_json(doc),
+            Source.from_json(doc["source"]) if "source" in doc else None,
         )
 
 
@@ -130,6 +224,7 @@ class PointerState:
     pending: str | None = None
     keep: int = DEFAULT_KEEP
     history: list[Event] = field(default_factory=list)
+    environment: BuildEnv | None = None  # what the target serves; None: not recorded yet
 
     def switched(self, release: str, action: str, moment: datetime) -> PointerState:
         """The state after `release` goes live; `prune` trims the history, publish only caps it."""
@@ -138,13 +233,15 @@ class PointerState:
         return replace(self, release=release, pending=None, history=history)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "schemaVersion": 1,
             "release": self.release,
             "pending": self.pending,
             "keep": self.keep,
-            "history": [e.to_json() for e in self.history],
         }
+        _env_to_json(self.environment, doc)
+        doc["history"] = [e.to_json() for e in self.history]
+        return doc
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> PointerState:
@@ -153,11 +250,22 @@ class PointerState:
             pending=raw.get("pending"),
             keep=int(raw.get("keep", DEFAULT_KEEP)),
             history=[Event.from_json(e) for e in raw.get("history", [])],
+            environment=_env_from_json(raw),
         )
 
     def kept(self) -> list[str]:
         """The last `keep` distinct releases, newest first: what rollback may go to."""
         return kept_releases(self.history, self.keep)
+
+
+def served_env(state: PointerState, live: ReleaseManifest | None) -> BuildEnv | None:
+    """The environment a target serves: recorded in its state, else its live release's.
+
+    The fallback covers a state rewritten by a pops that did not know environments.
+    """
+    if state.environment is not None:
+        return state.environment
+    return live.environment if live is not None else None
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from compiler.publish import faults, layout
+from compiler.publish.dist import PlannedFile
 from compiler.publish.errors import ConflictError, LockedError, PublishError, UnsafeServerError
 from compiler.publish.lock import LockInfo
 from compiler.publish.release import Pointer, PointerState, ReleaseManifest
@@ -349,14 +350,7 @@ class S3Store:
             if path not in before or before[path].object != f.object
         ]
 
-        def put_entry(f: Any) -> None:
-            data = payload(f.object)
-            if hashlib.sha256(data).hexdigest() != f.object_sha256:
-                raise PublishError(f"object {f.object} does not hash to its name; run status")
-            self._put(f.path, data, cache_control=layout.NO_CACHE)
-            faults.after_write()
-
-        run_parallel(put_entry, todo, self.workers)
+        self._put_entries(todo, payload)
         wanted = release.entries()
         stale = [k for k in self._entry_keys() if k not in wanted]
         if stale:  # groups the release does not have stop being served with the switch
@@ -366,6 +360,18 @@ class S3Store:
 
     def write_state(self, old: Pointer, new: PointerState) -> None:
         self._cas_pointer(new, old.version)
+
+    def _put_entries(self, todo: list[PlannedFile], payload: Payload) -> None:
+        """PUT group configs, each only after its bytes are checked against the object name."""
+
+        def put_entry(f: PlannedFile) -> None:
+            data = payload(f.object)
+            if hashlib.sha256(data).hexdigest() != f.object_sha256:
+                raise PublishError(f"object {f.object} does not hash to its name; run status")
+            self._put(f.path, data, cache_control=layout.NO_CACHE)
+            faults.after_write()
+
+        run_parallel(put_entry, todo, self.workers)
 
     # -- what readers see --------------------------------------------------------------
     def served_paths(self, release: ReleaseManifest) -> list[str]:
@@ -378,6 +384,15 @@ class S3Store:
         keys = self._entry_keys()
         bodies = run_parallel(self.read_object, keys, self.workers)
         return {k: b for k, b in zip(keys, bodies, strict=True) if b is not None}
+
+    def write_served(
+        self, release: ReleaseManifest, paths: list[str], payload: Payload
+    ) -> list[str]:
+        """Rewrite group configs of the live release (repair): each PUT only after its object
+        is verified; the pointer is not touched."""
+        entries = release.entries()
+        self._put_entries([entries[p] for p in paths if p in entries], payload)
+        return [p for p in paths if p not in entries]
 
     def stale_served(self, release: ReleaseManifest) -> list[str]:
         wanted = release.entries()

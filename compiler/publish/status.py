@@ -10,7 +10,7 @@ from pathlib import Path
 from compiler.publish import layout
 from compiler.publish.dist import PlannedFile, load_dist
 from compiler.publish.lock import LockInfo
-from compiler.publish.release import Event, ReleaseManifest
+from compiler.publish.release import BuildEnv, Event, ReleaseManifest, Source, served_env
 from compiler.publish.store import Progress, Store, open_store, run_parallel
 
 
@@ -39,6 +39,17 @@ class StatusReport:
     missing: list[str] = field(default_factory=list)  # objects a kept release needs
     verified: int = 0
     compared_with: str | None = None
+    environment: BuildEnv | None = None  # what the target serves; None: not recorded
+    compared_env: BuildEnv | None = None  # the local build's, when compared with one
+
+    @property
+    def env_mismatch(self) -> bool:
+        """The local build compared with is of another environment than the target serves."""
+        return (
+            self.compared_env is not None
+            and self.environment is not None
+            and self.compared_env != self.environment
+        )
 
     @property
     def ok(self) -> bool:
@@ -48,6 +59,8 @@ class StatusReport:
             or self.corrupt
             or self.missing
             or self.pending
+            or self.lock is not None
+            or self.env_mismatch
             or self.live is None
         )
 
@@ -56,17 +69,21 @@ def status(
     target: str,
     *,
     dist_dir: Path | None = None,
+    env: str | None = None,
     endpoint_url: str | None = None,
     verify: bool = True,
     progress: Progress | None = None,
 ) -> StatusReport:
-    """Compare the live release with `dist_dir` per group, and re-hash every object."""
+    """Compare the live release with `dist_dir` (the build of `env`) per group, and re-hash
+    every object. A held lock makes the report not ok: a publish may be half way."""
     store = open_store(target, endpoint_url=endpoint_url)
     pointer = store.read_pointer()
     live = store.read_release(pointer.state.release) if pointer.state.release else None
     report = StatusReport(store.url, live, pointer.state.pending, store.read_lock())
+    report.environment = served_env(pointer.state, live)
     if dist_dir is not None:
         report.compared_with = str(dist_dir)
+        report.compared_env = BuildEnv(env)
         _compare_build(report, dist_dir, live)
     if live is None:
         return report
@@ -142,6 +159,8 @@ class ReleaseInfo:
     groups: int
     files: int
     went_live: list[Event]
+    environment: BuildEnv | None = None  # None: not recorded (published by older pops)
+    source: Source | None = None  # None: not recorded
 
 
 def list_releases(target: str, *, endpoint_url: str | None = None) -> list[ReleaseInfo]:
@@ -164,6 +183,8 @@ def list_releases(target: str, *, endpoint_url: str | None = None) -> list[Relea
                 groups=len(manifest.groups) if manifest else 0,
                 files=len(manifest.files) if manifest else 0,
                 went_live=[e for e in state.history if e.release == release],
+                environment=manifest.environment if manifest else None,
+                source=manifest.source if manifest else None,
             )
         )
     return rows

@@ -83,6 +83,11 @@ class Store(Protocol):
     def read_served(self) -> dict[str, bytes]:
         """Bytes currently served at those paths (for status), keyed by path."""
 
+    def write_served(
+        self, release: ReleaseManifest, paths: list[str], payload: Payload
+    ) -> list[str]:
+        """Serve `release`'s bytes again at `paths` (repair); returns the paths it cannot fix."""
+
     def stale_served(self, release: ReleaseManifest) -> list[str]:
         """Served paths that `release` no longer has (S3: configs of removed groups)."""
 
@@ -120,7 +125,7 @@ def open_store(target: str, *, endpoint_url: str | None = None) -> Store:
         from compiler.publish.local import LocalStore
 
         if endpoint_url:
-            raise PublishError("--endpoint-url only applies to s3:// targets")
+            raise TargetURLError("--endpoint-url only applies to s3:// targets, not file://")
         return LocalStore.from_url(target)
     if target.startswith("s3://"):
         from compiler.publish.s3 import S3Store
