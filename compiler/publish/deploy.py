@@ -484,13 +484,13 @@ def repair(
                 or hashlib.sha256(data).hexdigest() != expected[path]
             ]
 
-        wrong = wrong_served()
+        # a path serving an object that could not be repaired is reported as that object
+        lost = set(result.unrepaired)
+        by_path = {f.path: f for f in live.files}
+        wrong = [p for p in wrong_served() if by_path[p].object not in lost]
         if wrong:
-            lost = set(result.unrepaired)
-            by_path = {f.path: f for f in live.files}
-            fixable = [p for p in wrong if by_path[p].object not in lost]
-            store.write_served(live, fixable, _verified_reader(store))
-            result.served_broken = wrong_served()
+            store.write_served(live, wrong, _verified_reader(store))
+            result.served_broken = [p for p in wrong_served() if p in wrong]
             result.served_fixed = [p for p in wrong if p not in result.served_broken]
         return result
 

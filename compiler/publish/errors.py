@@ -14,12 +14,13 @@ class LockedError(PublishError):
 
     def __init__(self, holder: LockInfo | None, target: str, *, waited: float = 0) -> None:
         self.holder = holder
-        still = f"is still locked after waiting {waited:g}s, " if waited else "is locked "
+        still = "is still locked" if waited else "is locked"
+        after = f" after waiting {waited:g}s" if waited else ""
         if holder is None:
-            text = f"{target} {still}by another publisher (lock just changed hands)"
+            text = f"{target} {still} by another publisher{after} (lock just changed hands)"
         else:
             text = (
-                f"{target} {still}by {holder.describe()}; if that publisher is gone, "
+                f"{target} {still} by {holder.describe()}{after}; if that publisher is gone, "
                 "rerun with --break-lock"
             )
         super().__init__(text)
