@@ -212,6 +212,14 @@ def test_a_target_serves_one_environment_unless_told_to_change(
     assert repair.returncode == 1
     assert "refusing to repair from dist:" in repair.stderr
     assert "use `pops publish --repair --env staging`" in repair.stderr
+    allowed = pops(t, "publish", "--no-build", "--repair", "--allow-env-change", cwd=tmp_path)
+    assert allowed.returncode == 0, allowed.stderr
+    assert allowed.stdout.splitlines()[0] == (
+        f"repairing from dist (the base build), as --allow-env-change permits; {t.url} still "
+        "serves environment staging"
+    )
+    assert allowed.stdout.splitlines()[-1] == "nothing to repair"
+    assert status_json(t, tmp_path, "--env", "staging")[1]["environment"] == "staging"
 
 
 def test_an_older_target_records_its_environment_at_the_next_publish(

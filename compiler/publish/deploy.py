@@ -446,6 +446,11 @@ def repair(
             environment=serves or build_env,
             broke_lock=broken,
         )
+        if env_note and serves is not None:  # repair switches nothing, so nothing changes
+            env_note = (
+                f"repairing from {dist_dir} ({build_env.describe()}), as --allow-env-change "
+                f"permits; {store.url} still serves {serves.describe()}"
+            )
         result.notes = [n for n in (built, env_note) if n]
         if plan.files != live.files:
             result.build_differs = _changes(live.files, plan.files)
