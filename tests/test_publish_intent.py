@@ -154,7 +154,7 @@ def test_a_target_serves_one_environment_unless_told_to_change(
     t = target
     two_builds(tmp_path)
     first = publish_ok(t, "--env", "staging", cwd=tmp_path)
-    assert "environment staging, built from not a git work tree" in first.stdout
+    assert "environment staging, built from a folder outside git" in first.stdout
     staging_release = releases_json(t, tmp_path)[0]["release"]
     before = t.switch_state()
 
@@ -180,7 +180,7 @@ def test_a_target_serves_one_environment_unless_told_to_change(
 
     changed = publish_ok(t, "--allow-env-change", cwd=tmp_path)
     assert f"{t.url} now serves the base build (was environment staging)" in changed.stdout
-    assert "the base build, built from not a git work tree" in changed.stdout
+    assert "the base build, built from a folder outside git" in changed.stdout
     rows = releases_json(t, tmp_path)
     assert [(r["environment"], r["environmentRecorded"], r["live"]) for r in rows] == [
         (None, True, True),

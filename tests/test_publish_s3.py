@@ -148,7 +148,9 @@ def test_exactly_one_of_many_racers_gets_the_lock(s3_target: S3Target) -> None:
 def test_second_publisher_exits_1_naming_the_holder(s3_target: S3Target, tmp_path: Path) -> None:
     t = s3_target
     make_dist(tmp_path / "dist", GROUPS_A)
-    slow = start_cli("publish", *t.args, "--no-build", cwd=tmp_path, fault="sleep:0.3")
+    # each write of the slow publisher sleeps 1s: its lock is held for several seconds,
+    # time enough for a second interpreter to start on a loaded machine
+    slow = start_cli("publish", *t.args, "--no-build", cwd=tmp_path, fault="sleep:1")
     deadline = time.monotonic() + 30
     while ".pops/lock.json" not in t.list_keys(".pops/"):
         assert time.monotonic() < deadline and slow.poll() is None, slow.communicate()

@@ -143,7 +143,7 @@ def _source_text(source: pub.Source | None) -> str:
     if source is None:
         return "not recorded"
     if source.commit is None:
-        return "not a git work tree"
+        return "a folder outside git"
     return f"commit {source.commit}" + (" with uncommitted changes" if source.dirty else "")
 
 
