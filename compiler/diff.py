@@ -98,6 +98,8 @@ LABELS = {
     "authentication.mfa.email_subject": "Authentication › MFA › Email subject",
     "authentication.mfa.email_body": "Authentication › MFA › Email body",
     "authentication.mfa.sms_message": "Authentication › MFA › SMS message",
+    "authentication.mfa.sms_sender_name": "Authentication › MFA › SMS sender name",
+    "authentication.mfa.sms_origin": "Authentication › MFA › SMS origin",
     "notifications.email_from": "Notifications › Email from",
     "patient_permissions.contact_info_editing": "Patient Permissions › Contact info editing",
 }

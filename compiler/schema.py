@@ -225,6 +225,18 @@ def _file_ref(path: str | None, description: str) -> Schema:
     }
 
 
+def _with_integrity(ref: Schema) -> Schema:
+    """A file reference a browser loads itself, so it also carries its SRI value."""
+    properties = dict(ref["properties"])
+    properties["integrity"] = {
+        "description": "Subresource Integrity value of the file (sha384, base64), for the "
+        "integrity attribute of the <link> that loads it.",
+        "type": "string",
+        "pattern": "^sha384-[A-Za-z0-9+/]{64}$",
+    }
+    return {**ref, "properties": properties, "required": [*ref["required"], "integrity"]}
+
+
 def _closed(description: str, properties: Schema, *, required: bool = True) -> Schema:
     out: Schema = {"description": description, "type": "object", "properties": properties}
     if required:
@@ -294,7 +306,7 @@ def _config_extras(path: KeyPath) -> Schema:
     """Keys the renderer adds beside the model's own."""
     if path == ("theme",):
         return {
-            "stylesheet": _file_ref("theme.css", "The group's theme.css."),
+            "stylesheet": _with_integrity(_file_ref("theme.css", "The group's theme.css.")),
             "vuetify": _vuetify(),
         }
     if path == ("payments",):

@@ -14,7 +14,7 @@ HOSTILE = (
     'name: "Zoë <b>&</b> {{ 7*7 }}"\npayments:\n  credit_card: true\n  email_receipt: true\n'
     "theme:\n  dark: true\n  colors:\n    accent: '#FA0'\n"
     "look_and_feel:\n  footer:\n    phone: '+44 20 7946 0018'\n    email: Help@Example.com\n"
-    "    text: 'Café — ☎ ${not.a.placeholder}'\n"
+    "    text: 'Café — ☎ $5 {not.a.placeholder}'\n"
     "notifications:\n  email_from: no-reply@example.com\n"
     "authentication:\n  mfa:\n    enabled: true\n    success_role: patient\n"
     "    email_subject: Code 🔐\n    email_body: |\n      Hi,\n\n      Code: ${mfa.code}\n"

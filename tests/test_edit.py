@@ -147,7 +147,7 @@ def test_set_result_reads_back_as_the_value_and_validates(
 ) -> None:
     for key, value in [
         ("authentication.mfa.success_role", "authorized_patient"),
-        ("authentication.mfa.sms_message", "Riverside code: ${mfa.code}"),
+        ("authentication.mfa.sms_message", "Riverside Clinic code: ${mfa.code}"),
         ("authentication.mfa.email_subject", "Your code"),
         ("authentication.mfa.email_body", "Hi,\n  indented ${mfa.code}\n\n"),
         ("notifications.email_from", "no-reply@riverside.example"),
@@ -160,7 +160,7 @@ def test_set_result_reads_back_as_the_value_and_validates(
     assert doc is not None and problems == []
     mfa = doc.data["authentication"]["mfa"]
     assert mfa["email_body"] == "Hi,\n  indented ${mfa.code}\n\n"
-    assert mfa["sms_message"] == "Riverside code: ${mfa.code}"
+    assert mfa["sms_message"] == "Riverside Clinic code: ${mfa.code}"
     # Every other line of the original file is still there, in order, untouched.
     lines = riverside.read_text(encoding="utf-8").split("\n")
     assert "    enabled: true" in lines

@@ -120,12 +120,14 @@ def test_config_json_literal_values() -> None:
     assert config["authentication"]["quickpayMaxAccessAttempts"] == 5
     assert config["theme"]["colors"]["background"] == "#f7f9fb"
     css = (DIST / "groups/harbor-health-partners/theme.css").read_bytes()
+    import base64
     import hashlib
 
     assert config["theme"]["stylesheet"] == {
         "path": "theme.css",
         "sha256": hashlib.sha256(css).hexdigest(),
         "size": len(css),
+        "integrity": "sha384-" + base64.b64encode(hashlib.sha384(css).digest()).decode(),
     }
 
 

@@ -214,9 +214,9 @@ CASES: list[tuple[str, str, Row, tuple[str, ...]]] = [
     ),
     (
         "subject-too-long",
-        CLEAN + f"authentication:\n  mfa:\n    email_subject: {'s' * 201}\n",
+        CLEAN + f"authentication:\n  mfa:\n    email_subject: {'s' * 79}\n",
         ("error", "text-too-long", "authentication.mfa.email_subject", 6, 20),
-        ("limit is 200",),
+        ("limit is 78",),
     ),
     (
         "color-named",
@@ -392,6 +392,7 @@ def test_loader_and_model_and_rule_problems_in_one_file(run_pops: Any, repo: Pat
         ("warning", "contrast-aa", 7),
         ("error", "mfa-required-without-enabled", 10),
         ("error", "mfa-code-missing", 11),
+        ("warning", "sms-sender-missing", 11),
     ]
 
 

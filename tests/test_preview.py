@@ -144,14 +144,15 @@ def test_contrast_table_matches_wcag(harbor: Path) -> None:
 def test_admin_text_is_escaped_never_run(repo: Path, run_pops: Run) -> None:
     text = FULL.replace(
         "name: Harbor Health Partners", 'name: "<script>alert(1)</script> {{ 7*7 }}"'
-    ).replace("Billing office hours are 8am to 5pm.", "<b>bold</b> ${mfa.code}")
+    ).replace("Billing office hours are 8am to 5pm.", "<b>bold</b> {% if 1 %}x{% endif %}")
     write_group(repo, "harbor", text)
     assert run_pops("preview", "--out", "site", cwd=repo).returncode == 0
     for page in ("site/harbor/index.html", "site/index.html"):
         html = (repo / page).read_text()
         assert "<script>alert" not in html and "<b>bold" not in html
         assert "&lt;script&gt;alert(1)&lt;/script&gt; {{ 7*7 }}" in html
-    assert "&lt;b&gt;bold&lt;/b&gt; ${mfa.code}" in (repo / "site/harbor/index.html").read_text()
+    page = (repo / "site/harbor/index.html").read_text()
+    assert "&lt;b&gt;bold&lt;/b&gt; {% if 1 %}x{% endif %}" in page
 
 
 def test_dark_theme_and_minimal_group(repo: Path, run_pops: Run) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from compiler.model.base import Panel, shared_default
-from compiler.model.types import Message, Role, Subject
+from compiler.model.types import Host, Message, Role, SenderName, Subject
 
 MFA_CODE = "${mfa.code}"
 
@@ -33,7 +33,7 @@ class Mfa(Panel):
     )
     email_subject: Subject | None = Field(
         None,
-        description="Subject line of the MFA email: one line, up to 200 characters.",
+        description="Subject line of the MFA email: one line, up to 78 characters.",
         examples=["Your verification code"],
     )
     email_body: Message | None = Field(
@@ -48,6 +48,19 @@ class Mfa(Panel):
         "one SMS segment.",
         examples=["Code: ${mfa.code}"],
     )
+    sms_sender_name: SenderName | None = Field(
+        None,
+        description="Short name of the practice as the SMS writes it, when it is not the "
+        "group's full name. Carriers expect every SMS to say who sent it.",
+        examples=["Sunrise Peds"],
+    )
+    sms_origin: Host | None = Field(
+        None,
+        description="Host name of the portal. When set, the SMS ends with the line "
+        "@host #${mfa.code}, so phones and browsers offer to fill in the code on that site "
+        "only.",
+        examples=["portal.example.com"],
+    )
 
     def email_channel(self) -> bool:
         """The email channel exists only with both a subject and a body."""
@@ -55,6 +68,19 @@ class Mfa(Panel):
 
     def sms_channel(self) -> bool:
         return self.sms_message is not None
+
+    def sms_text(self) -> str | None:
+        """The SMS as the sender gets it: the message, then the origin-bound line last.
+
+        One place for what rules count and what the renderer writes, so a segment
+        count never judges a text other than the one patients receive.
+        """
+        if self.sms_message is None:
+            return None
+        text = self.sms_message.replace("\r\n", "\n").strip("\n")
+        if self.sms_origin is not None:
+            text += f"\n\n@{self.sms_origin} #{MFA_CODE}"
+        return text
 
 
 class Authentication(Panel):

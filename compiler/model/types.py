@@ -67,11 +67,56 @@ def _footer_text(value: str) -> str:
     return value
 
 
+# RFC 5322 recommends header lines of at most 78 characters; longer subjects are
+# folded or cut by mail clients and some gateways refuse them.
+SUBJECT_LIMIT = 78
+
+
 def _subject(value: str) -> str:
     # A line break is its own rule (mfa-subject-line-break), checked on the group.
-    _length(value, 1, 200)
+    _length(value, 1, SUBJECT_LIMIT)
     _no_control(value, multiline=True)
     return value
+
+
+def _sender_name(value: str) -> str:
+    _length(value.strip(), 1, 40)
+    _no_control(value, multiline=False)
+    return value
+
+
+_HOST_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+
+
+def _host(value: str) -> str:
+    """A bare host name as browsers match an origin: lower case, IDNA (punycode) form.
+
+    Normalised rather than refused where the admin's intent is plain (`Portal.Example.com`,
+    an internationalised name), so the SMS line matches what the browser compares.
+    """
+    import idna
+
+    def refuse(reason: str) -> PydanticCustomError:
+        return PydanticCustomError(
+            "host-invalid",
+            '"{value}" is not a host name: {reason}; write only the host, e.g. portal.example.com',
+            {"value": value[:100], "reason": reason},
+        )
+
+    if not value or _SPACE.search(value) or any(c in value for c in "/:@?#\\"):
+        raise refuse("it must be a bare host, without scheme, port, path or spaces")
+    try:
+        ascii_host = idna.encode(value, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError) as exc:
+        raise refuse(str(exc) or "it is not a valid internationalised domain name") from None
+    labels = ascii_host.split(".")
+    if len(ascii_host) > 253 or len(labels) < 2:
+        raise refuse("it needs a domain and a top-level domain")
+    if not all(_HOST_LABEL.fullmatch(label) for label in labels):
+        raise refuse("each dot-separated part is letters, digits and inner hyphens")
+    if labels[-1].isdigit():
+        raise refuse("an IP address cannot receive origin-bound codes")
+    return ascii_host
 
 
 def _message(value: str) -> str:
@@ -237,9 +282,19 @@ def _schema(**keywords: Any) -> Any:
     return Field(json_schema_extra=dict(keywords))
 
 
+# Free text the admin writes that patients read as is (the MFA messages, which the
+# sender fills in, are apart): what the text-placeholder rule looks through.
+FREE_TEXT_CHECKS = frozenset({_name, _footer_text, _sender_name})
+
 Name = Annotated[str, AfterValidator(_name), _schema(minLength=1, maxLength=100)]
 FooterText = Annotated[str, AfterValidator(_footer_text), _schema(maxLength=500)]
-Subject = Annotated[str, AfterValidator(_subject), _schema(minLength=1, maxLength=200)]
+Subject = Annotated[str, AfterValidator(_subject), _schema(minLength=1, maxLength=SUBJECT_LIMIT)]
+SenderName = Annotated[str, AfterValidator(_sender_name), _schema(minLength=1, maxLength=40)]
+Host = Annotated[
+    str,
+    AfterValidator(_host),
+    _schema(pattern="^[^\\s/:@?#]+\\.[^\\s/:@?#]+$", maxLength=253),
+]
 Message = Annotated[str, AfterValidator(_message), _schema(minLength=1, maxLength=5000)]
 Color = Annotated[
     str, AfterValidator(_color), _schema(pattern="^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")

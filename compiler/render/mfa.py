@@ -109,6 +109,7 @@ def render_mfa(
             out["mfa/email.html"] = html.render(context, flat).encode()
             out["mfa/email.txt"] = text.render(context, flat).encode()
         out["mfa/email-subject.txt"] = (context["subject"] + "\n").encode()
-    if mfa.sms_message is not None:
-        out["mfa/sms.txt"] = (mfa.sms_message.replace("\r\n", "\n").strip("\n") + "\n").encode()
+    sms = mfa.sms_text()
+    if sms is not None:
+        out["mfa/sms.txt"] = (sms + "\n").encode()
     return out

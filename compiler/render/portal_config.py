@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import keyword
 import types
 import typing
@@ -153,7 +155,10 @@ def render_config(
         config["lookAndFeel"]["footer"]["phone"] = phone_formats(phone)
     config["payments"]["methods"] = group.payments.methods()
     theme = config["theme"]
-    theme["stylesheet"] = _file_ref("theme.css", files["theme.css"])
+    css = files["theme.css"]
+    # Subresource Integrity, so a portal can load it with <link integrity=... crossorigin>.
+    sri = "sha384-" + base64.b64encode(hashlib.sha384(css).digest()).decode("ascii")
+    theme["stylesheet"] = {**_file_ref("theme.css", css), "integrity": sri}
     theme["vuetify"] = vuetify
     mfa = config["authentication"]["mfa"]
     mfa["files"] = {key: _file_ref(path, files[path]) for key, path in _MFA_FILES if path in files}

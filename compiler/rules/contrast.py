@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from compiler import colors
 from compiler.load import Path_
 from compiler.model import Group
+from compiler.rules.theme_dark_mismatch import mismatched
 
 BACKDROPS = ("background", "surface")
 FOREGROUNDS = ("primary", "error")
@@ -31,9 +32,17 @@ def _ratios(group: Group) -> dict[tuple[str, str], float]:
 
 
 def pairs(group: Group, foregrounds: tuple[str, ...]) -> Iterator[tuple[str, str, float]]:
-    """(foreground, backdrop, ratio) for every measured pair (foregrounds of FOREGROUNDS)."""
+    """(foreground, backdrop, ratio) for every measured pair (foregrounds of FOREGROUNDS).
+
+    With `theme.dark` contradicting the backdrops, a foreground the admin left out
+    came from the wrong palette: theme-dark-mismatch reports that one cause, so
+    its pairs are not measured again here.
+    """
     ratios = _ratios(group)
+    wrong_palette = bool(mismatched(group))
     for fg in foregrounds:
+        if wrong_palette and getattr(group.theme.colors, fg) is None:
+            continue
         for bg in BACKDROPS:
             yield fg, bg, ratios[fg, bg]
 

@@ -1,6 +1,9 @@
 """`theme.dark` must match the background and surface, or text becomes unreadable.
 
 A colour is dark when white text on it has more WCAG 2 contrast than black text.
+One finding names every backdrop that disagrees; the contrast rules stay quiet
+about colours the admin left out, since the flag picked them from the wrong
+palette and fixing the flag fixes them.
 
 Passes::
 
@@ -23,21 +26,28 @@ CODE = "theme-dark-mismatch"
 SEVERITY = "error"
 
 
-def check(group: Group) -> Iterator[Finding]:
+def mismatched(group: Group) -> list[str]:
+    """The backdrops (background, surface) whose darkness contradicts `theme.dark`."""
     palette = group.theme.palette()
-    for name in ("background", "surface"):
-        value = palette[name]
-        dark = colors.is_dark(value)
-        if dark == group.theme.dark:
-            continue
-        if dark:
-            message = (
-                f"{name} {value} is dark but theme.dark is false, so text would be drawn dark "
-                "on dark; set theme.dark: true or choose a light colour"
-            )
-        else:
-            message = (
-                f"{name} {value} is light but theme.dark is true, so text would be drawn light "
-                "on light; set theme.dark: false or choose a dark colour"
-            )
-        yield Finding((("theme", "dark"), ("theme", "colors", name)), message)
+    return [n for n in ("background", "surface") if colors.is_dark(palette[n]) != group.theme.dark]
+
+
+def check(group: Group) -> Iterator[Finding]:
+    names = mismatched(group)
+    if not names:
+        return
+    palette = group.theme.palette()
+    subject = " and ".join(f"{name} {palette[name]}" for name in names)
+    verb = "is" if len(names) == 1 else "are"
+    if colors.is_dark(palette[names[0]]):
+        message = (
+            f"{subject} {verb} dark but theme.dark is false, so text would be drawn dark "
+            "on dark; set theme.dark: true or choose a light colour"
+        )
+    else:
+        message = (
+            f"{subject} {verb} light but theme.dark is true, so text would be drawn light "
+            "on light, and every colour left out comes from the dark palette; set "
+            "theme.dark: false or choose a dark colour"
+        )
+    yield Finding((("theme", "dark"), *(("theme", "colors", name) for name in names)), message)
