@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from compiler.integrity import compiler_roots, templates_folder
 from compiler.render import templates_dir
@@ -77,6 +78,22 @@ def tree(root: Path) -> dict[str, bytes]:
     }
 
 
+def copy_of_checkout(to: Path) -> Path:
+    """The checkout's tracked and new files, as a fresh clone of this work has them."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout.decode()
+    for rel in filter(None, listed.split("\0")):
+        if (REPO / rel).is_file():
+            (to / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / rel, to / rel)
+    return to
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     """sdist and wheel built from the repository, the wheel installed in a fresh venv."""
@@ -129,18 +146,7 @@ def test_sdist_holds_what_building_the_wheel_needs(installed: Installed) -> None
 def test_pip_install_dot_builds_the_same_wheel(installed: Installed, tmp_path: Path) -> None:
     """`pip install .` builds in the source folder, not from an sdist: from a clean copy of
     the checkout (its tracked and new files, as a fresh clone has) it makes the same files."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO,
-        capture_output=True,
-        check=True,
-        timeout=60,
-    ).stdout.decode()
-    source = tmp_path / "checkout"
-    for rel in filter(None, listed.split("\0")):
-        if (REPO / rel).is_file():
-            (source / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / rel, source / rel)
+    source = copy_of_checkout(tmp_path / "checkout")
     out = tmp_path / "wheels"
     pip = (sys.executable, "-m", "pip", "--disable-pip-version-check")
     ok(*pip, "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), str(source), cwd=tmp_path)
@@ -206,6 +212,49 @@ def test_installed_pops_works_in_a_groups_repository_outside_the_checkout(
     assert (live / "theme.css").read_bytes() == (
         work / "dist" / "groups" / "sunrise-pediatrics" / "theme.css"
     ).read_bytes()
+
+
+@pytest.mark.slow
+def test_readme_review_workflow_runs_as_written_with_the_installed_pops(
+    installed: Installed, tmp_path: Path
+) -> None:
+    """The README's GitHub Actions workflow, its `run:` steps in order, in a checkout with a
+    pull-request branch, with `pops` from the wheel (what its `pip install .` builds)."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    start = readme.index("```yaml\n# .github/workflows/groups.yml\n") + len("```yaml\n")
+    workflow = yaml.safe_load(readme[start : readme.index("```", start)])
+    job = workflow["jobs"]["review"]
+    runs = [step["run"] for step in job["steps"] if "run" in step]
+    assert runs[0] == "pip install ."  # not editable: the wheel's files are what CI runs
+    assert job["env"]["BASE"] == "origin/${{ github.base_ref }}"
+
+    checkout = copy_of_checkout(tmp_path / "checkout")
+    git = ("git", "-c", "user.email=admin@example.com", "-c", "user.name=Admin")
+    ok(*git, "init", "-q", "-b", "main", cwd=checkout)
+    ok(*git, "add", "-A", cwd=checkout)
+    ok(*git, "commit", "-q", "-m", "main", cwd=checkout)
+    ok(*git, "update-ref", "refs/remotes/origin/main", "main", cwd=checkout)  # as CI fetches
+    ok(*git, "checkout", "-q", "-b", "darker-blue", cwd=checkout)
+    group = checkout / "groups" / "sunrise-pediatrics.yaml"
+    text = group.read_text(encoding="utf-8").replace("#1565c0", "#0b5cad")
+    group.write_text(text, encoding="utf-8")
+    ok(installed.pops, "build", cwd=checkout)
+    ok(*git, "commit", "-q", "-am", "Sunrise: darker blue", cwd=checkout)
+
+    path = f"{installed.venv / 'bin'}{os.pathsep}{ENV['PATH']}"
+    for script in runs[1:]:
+        done = subprocess.run(
+            ["bash", "-e", "-o", "pipefail", "-c", script],
+            cwd=checkout,
+            capture_output=True,
+            text=True,
+            env={**ENV, "PATH": path, "BASE": "origin/main"},
+            timeout=600,
+        )
+        assert done.returncode == 0, f"{script}\n{done.stdout}\n{done.stderr}"
+    plan = (checkout / "pops-diff.md").read_text(encoding="utf-8")
+    assert "Primary" in plan and "#0b5cad" in plan
+    assert (checkout / "preview" / "sunrise-pediatrics" / "compare.html").is_file()
 
 
 def test_editable_install_reads_the_top_level_templates() -> None:
