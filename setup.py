@@ -19,7 +19,8 @@ class BuildPyWithTemplates(build_py):
         super().run()
         if not self.editable_mode:
             target = self._templates_target()
-            shutil.rmtree(target, ignore_errors=True)  # no template deleted since lingers
+            # Afresh, so a template deleted since an earlier build does not linger in it.
+            shutil.rmtree(target, ignore_errors=True)
             self.copy_tree(TEMPLATES, target)
 
     def get_outputs(self, include_bytecode: bool = True) -> list[str]:
