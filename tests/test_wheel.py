@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tarfile
 import zipfile
 from dataclasses import dataclass
@@ -263,3 +264,7 @@ def test_editable_install_reads_the_top_level_templates() -> None:
     assert Path(templates_folder()) == REPO / "templates" == templates_dir()
     assert not (REPO / "compiler" / "templates").exists()
     assert compiler_roots() == (str(REPO / "compiler"), str(REPO / "templates"))
+    # Still one plain path in a .pth file (no import hook to pay for at every start).
+    site = Path(sysconfig.get_paths()["purelib"])
+    (pth,) = site.glob("__editable__.pops_groups-*.pth")
+    assert Path(pth.read_text(encoding="utf-8").strip()).resolve() == REPO
