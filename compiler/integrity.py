@@ -17,9 +17,25 @@ CACHE_DIR = ".pops-cache"
 _SOURCE_SUFFIXES = (".py", ".j2", ".html", ".css", ".txt")
 
 
-def compiler_roots() -> tuple[str, ...]:
+def templates_folder() -> str:
+    """Where the templates are: `compiler/templates/` in an installed wheel (setup.py
+    copies them there), else `templates/` beside the package, in the repository that an
+    editable install runs from."""
     package = os.path.dirname(os.path.realpath(__file__))
-    return (package, os.path.join(os.path.dirname(package), "templates"))
+    inside = os.path.join(package, "templates")
+    if os.path.isdir(inside):
+        return inside
+    return os.path.join(os.path.dirname(package), "templates")
+
+
+def compiler_roots() -> tuple[str, ...]:
+    """The folders whose source and templates make up the compiler (the package already
+    holds the templates when they were installed inside it)."""
+    package = os.path.dirname(os.path.realpath(__file__))
+    templates = templates_folder()
+    if os.path.dirname(templates) == package:
+        return (package,)
+    return (package, templates)
 
 
 def fingerprint(roots: tuple[str | os.PathLike[str], ...] | None = None) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from compiler.integrity import templates_folder
 from compiler.render.store import cache_folder, save_cache, save_cache_at_exit, use_cache
 
 if TYPE_CHECKING:
@@ -33,8 +34,8 @@ _ENVIRONMENT: jinja2.Environment | None = None
 
 
 def templates_dir() -> Path:
-    """`templates/` at the repository root (the package is installed editable from it)."""
-    return Path(__file__).resolve().parent.parent.parent / "templates"
+    """The templates folder: in the package when installed from a wheel, else the repository's."""
+    return Path(templates_folder())
 
 
 def _autoescape(name: str | None) -> bool:
