@@ -7,7 +7,7 @@ and column the admin wrote, and rewrites the message in the admin's terms
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
@@ -87,7 +87,7 @@ def _partial(data: dict[str, Any], broken: set[Path_]) -> Group | None:
         return None
 
 
-def _close_matches(word: str, choices: list[str], *, n: int, cutoff: float) -> list[str]:
+def _close_matches(word: str, choices: Sequence[str], *, n: int, cutoff: float) -> list[str]:
     """difflib.get_close_matches, imported on first use: only files with errors ask."""
     import difflib
 
@@ -106,7 +106,7 @@ class _Hints:
 
     left: int = MAX_SUGGESTIONS
 
-    def close_key(self, loc: Path_, choices: list[str]) -> str | None:
+    def close_key(self, loc: Path_, choices: tuple[str, ...]) -> str | None:
         """The known key an unknown key at `loc` most likely meant, if one is close."""
         if not choices or self.left <= 0:
             return None
@@ -123,34 +123,57 @@ def _unknown_key(doc: Document, loc: Path_, hints: _Hints) -> tuple[Diagnostic, 
     """
     key = str(loc[-1])
     parent = loc[:-1]
-    model = _model_at(parent)
-    choices = _keys_of(model) if model is not None else []
-    where = f"under `{dotted(parent)}`" if parent else "at the top level"
-    message = f"unknown key `{key}` {where}"
+    section = _section(parent)
+    message = f"unknown key `{key}` {section.where}"
     homes = key_homes().get(key, ())
     meant: Path_ | None = None
     if homes:
-        places = " or ".join(
-            f"under `{dotted(home)}`" if home else "at the top level" for home in homes
-        )
-        fix = "move it there" if len(homes) == 1 else "move it to the one you meant"
-        message += f"; `{key}` belongs {places}: {fix}"
+        message += belongs(key, homes)
         if len(homes) == 1:
             meant = (*homes[0], key)
     else:
-        close = hints.close_key(loc, choices)
+        close = hints.close_key(loc, section.choices)
         if close is not None:
             message += f"; did you mean `{close}`?"
             meant = (*parent, close)
-        elif choices:
-            message += f"; expected one of: {', '.join(choices)}"
+        else:
+            message += section.expected
     if meant is not None and _is_set(doc.data, meant):
         meant = None  # the file sets the key it meant as well: its rules still apply
     line, column = doc.position(loc, key=True)
-    diagnostic = Diagnostic(
-        doc.file_at(loc), line, column, dotted(loc), "key-unknown", "error", message
-    )
+    path = f"{section.prefix}{key}"
+    diagnostic = Diagnostic(doc.file_at(loc), line, column, path, "key-unknown", "error", message)
     return diagnostic, meant
+
+
+def belongs(key: str, homes: Sequence[Path_]) -> str:
+    """`; `email_from` belongs under `notifications`: move it there` (every home named)."""
+    places = " or ".join(f"under `{dotted(h)}`" if h else "at the top level" for h in homes)
+    fix = "move it there" if len(homes) == 1 else "move it to the one you meant"
+    return f"; `{key}` belongs {places}: {fix}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Section:
+    """What every unknown-key message about one section shares, worked out once."""
+
+    where: str  # "under `theme.colors`" or "at the top level"
+    prefix: str  # "theme.colors." or ""
+    choices: tuple[str, ...]
+    expected: str  # "; expected one of: ..." or ""
+
+
+@lru_cache(maxsize=256)
+def _section(parent: Path_) -> _Section:
+    model = _model_at(parent)
+    choices = _keys_tuple(model) if model is not None else ()
+    name = dotted(parent)
+    return _Section(
+        f"under `{name}`" if parent else "at the top level",
+        f"{name}." if parent else "",
+        choices,
+        f"; expected one of: {', '.join(choices)}" if choices else "",
+    )
 
 
 def _is_set(data: dict[str, Any], path: Path_) -> bool:
