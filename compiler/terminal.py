@@ -30,6 +30,6 @@ def _escape(match: re.Match[str]) -> str:
 
 def printable(text: str) -> str:
     """`text` on one line, with every control or line-breaking character escaped visibly."""
-    if _UNPRINTABLE.search(text) is None:
+    if text.isprintable():  # one C pass; false for every character escaped here (and more)
         return text
     return _UNPRINTABLE.sub(_escape, text)

@@ -17,6 +17,7 @@ from conftest import Run, write_group
 
 from compiler.edit import leaf_paths
 from compiler.model.from_document import belongs, key_homes
+from compiler.terminal import printable
 
 HEAD = "name: Case\npayments:\n  credit_card: true\n"
 TOP_LEVEL_KEYS = (
@@ -318,3 +319,13 @@ def test_diff_text_shows_control_characters_escaped(run_pops: Run, repo: Path) -
     assert "~ groups/case.yaml: Case\\u2028x (changed)" in lines
     assert "    Name: Case → Case\\u2028x" in lines
     assert "      +bye\\tnow" in lines
+
+
+def test_printable_escapes_every_control_and_keeps_other_text() -> None:
+    controls = [*map(chr, range(0x20)), *map(chr, range(0x7F, 0xA0)), "\u2028", "\u2029", "\u202e"]
+    for char in controls:
+        shown = printable(f"a{char}b")
+        assert shown.startswith("a\\") and shown.endswith("b") and shown.isprintable(), repr(char)
+    assert printable("\t\n\r\x1b\x85\u2028") == "\\t\\n\\r\\x1b\\x85\\u2028"
+    text = "Crème brûlée, 東京 \u00a0non-breaking, emoji 🎉, backslash \\n stays"
+    assert printable(text) == text
