@@ -132,7 +132,7 @@ def _unknown_key(doc: Document, loc: Path_, hints: _Hints) -> tuple[Diagnostic, 
         if len(homes) == 1:
             meant = (*homes[0], key)
     else:
-        close = hints.close_key(loc, section.choices)
+        close = hints.close_key(loc, section.choices) if hints.left > 0 else None
         if close is not None:
             message += f"; did you mean `{close}`?"
             meant = (*parent, close)
@@ -140,7 +140,7 @@ def _unknown_key(doc: Document, loc: Path_, hints: _Hints) -> tuple[Diagnostic, 
             message += section.expected
     if meant is not None and _is_set(doc.data, meant):
         meant = None  # the file sets the key it meant as well: its rules still apply
-    line, column = doc.position(loc, key=True)
+    line, column = doc.keys.get(loc) or doc.position(loc, key=True)
     path = f"{section.prefix}{key}"
     diagnostic = Diagnostic(doc.file_at(loc), line, column, path, "key-unknown", "error", message)
     return diagnostic, meant
