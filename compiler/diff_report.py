@@ -23,6 +23,7 @@ from compiler.diff import (
     show,
 )
 from compiler.formats.text import format_diagnostic
+from compiler.terminal import printable
 
 MARKDOWN_LIMIT = 60_000
 
@@ -157,7 +158,9 @@ def format_text(report: DiffReport) -> str:
     if report.files:
         out.append("")
         out += [f"{FILE_MARKS[f.change]} {report.dist}{f.path}" for f in report.files]
-    return "\n".join(out) + "\n"
+    # Each entry is one line: a line break or escape sequence in a value or in the group
+    # file's own lines is shown escaped (compiler.terminal), never acted on.
+    return "\n".join(printable(line) for line in out) + "\n"
 
 
 # --- markdown ------------------------------------------------------------------------------

@@ -6,8 +6,9 @@ never mean one thing to the validator and another to the renderer. libyaml
 module then walks the nodes itself instead of using PyYAML's constructor, so it
 can be strict where YAML 1.1 is ambiguous:
 
-* plain scalars resolve by the YAML 1.2 core schema: `yes`/`no`/`on`/`off`
-  stay strings (the model then says "write true or false" where a boolean is
+* plain scalars resolve by the YAML 1.2 core schema, except that booleans are
+  lowercase `true`/`false` only: `True`, `FALSE`, `yes`/`no`/`on`/`off` stay
+  strings (the model then says "write true or false" where a boolean is
   expected), dates stay strings, `0123` is not octal;
 * duplicate keys, anchors and aliases, tags, tabs, bad UTF-8, empty files,
   several documents, a non-mapping top level and files over 1 MiB are
@@ -87,8 +88,10 @@ MAX_DEPTH = 32
 Path_ = tuple[str | int, ...]
 
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
-_TRUE = frozenset({"true", "True", "TRUE"})
-_FALSE = frozenset({"false", "False", "FALSE"})
+# Only lowercase: SPEC section 2 says a boolean is `true` or `false`. `True`, `FALSE` and
+# the like (YAML 1.2 core booleans) stay strings, remembered like `yes` for the message.
+_TRUE = frozenset({"true"})
+_FALSE = frozenset({"false"})
 _INT = re.compile(r"[-+]?[0-9]+")
 _OCT = re.compile(r"0o[0-7]+")
 _HEX = re.compile(r"0x[0-9a-fA-F]+")
@@ -120,6 +123,8 @@ _ALIAS_HINT = re.compile(r"(?:^|[\s\[\]{},:?\"'])[&*][^\s\[\]{},]", re.MULTILINE
 _STANDARD_TAG = "tag:yaml.org,2002:"
 # YAML 1.1 read these as booleans; here they are strings, remembered for the error message.
 _YAML11_BOOLEANS = frozenset({"yes", "no", "on", "off", "y", "n"})
+# Any other casing of true or false; these start with t/T/f/F, so they always reach `plain`.
+_CASED_BOOLEANS = frozenset({"true", "false"})
 
 
 @dataclass(slots=True)
@@ -658,6 +663,9 @@ class _Walker:
             if resolved is not None:
                 self.raw[path] = value
                 return resolved
+            if len(value) <= 5 and value.lower() in _CASED_BOOLEANS:
+                self.raw[path] = value
+                return value
         if len(value) <= _YAML11_LONGEST and value.lower() in _YAML11_BOOLEANS:
             self.raw[path] = value
         return value

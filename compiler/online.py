@@ -34,6 +34,7 @@ from compiler.build import discover, display_path, env_dir_for
 from compiler.diagnostics import Diagnostic
 from compiler.layers import environments, layered, load_layers, merge_group
 from compiler.load import load_file
+from compiler.model.types import url_problem
 
 BRANDING_URLS = ("favicon_url", "logo_url", "home_asset_url")
 LOGO_SIZE = (250, 64)
@@ -89,8 +90,12 @@ def _timeout() -> float:
 
 def is_loopback_http(url: str) -> bool:
     """`http://` to a loopback IP literal: the only plain http the test-only flag allows."""
-    parts = urlsplit(url)
-    if parts.scheme != "http" or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is no port
+    except ValueError:
+        return False
+    if parts.scheme != "http" or not parts.hostname or any(c.isspace() for c in url):
         return False
     try:
         return ipaddress.ip_address(parts.hostname).is_loopback
@@ -99,10 +104,25 @@ def is_loopback_http(url: str) -> bool:
 
 
 def _allowed(url: str, allow_http_loopback: bool) -> bool:
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname and not any(c.isspace() for c in url):
+    """A URL the fetcher may open: the offline check's https rule (valid host and port)."""
+    if url_problem(url) is None:
         return True
     return allow_http_loopback and is_loopback_http(url)
+
+
+def _redirect_target(current: str, location: str) -> str | None:
+    """Where a redirect leads, or None when no browser could follow it (a bad port or host).
+
+    A plain-http target is returned: the caller refuses it as insecure.
+    """
+    try:
+        target = urljoin(current, location)
+        scheme = urlsplit(target).scheme
+    except ValueError:
+        return None
+    if scheme == "https" and url_problem(target) is not None:
+        return None
+    return target
 
 
 def _connection(url: str, timeout: float) -> http.client.HTTPConnection:
@@ -158,8 +178,9 @@ def fetch(url: str, *, allow_http_loopback: bool = False) -> tuple[bytes, str]:
                 f"{url} redirects to {current}, which is not an https:// address; browsers "
                 "block such images on the portal: link an https address that needs no redirect",
             )
-        connection = _connection(current, timeout)
+        connection: http.client.HTTPConnection | None = None
         try:
+            connection = _connection(current, timeout)
             connection.request(
                 "GET",
                 _target(current),
@@ -179,7 +200,15 @@ def fetch(url: str, *, allow_http_loopback: bool = False) -> tuple[bytes, str]:
                         f"{current} answered HTTP {response.status} (a redirect) without "
                         "saying where to",
                     )
-                current = urljoin(current, location)
+                target = _redirect_target(current, location)
+                if target is None:
+                    raise Problem(
+                        "online-http-status",
+                        f"{current} answered HTTP {response.status} (a redirect) to "
+                        f"`{location[:200]}`, which is not a valid address; link the "
+                        "image's final address instead",
+                    )
+                current = target
                 hops.append(current)
                 continue
             if response.status != 200:
@@ -214,7 +243,8 @@ def fetch(url: str, *, allow_http_loopback: bool = False) -> tuple[bytes, str]:
                 f"cannot fetch {current}: {reason or type(exc).__name__}",
             ) from None
         finally:
-            connection.close()
+            if connection is not None:
+                connection.close()
     raise Problem(
         "online-too-many-redirects",
         f"{url} redirects more than {MAX_REDIRECTS} times ({' -> '.join(hops)}); "

@@ -129,17 +129,17 @@ def test_github_annotation_shape() -> None:
     assert github.format_diagnostic(WHOLE_FILE).endswith("::file is empty")
 
 
-def test_github_escapes_message_data() -> None:
+def test_github_shows_line_breaks_as_escapes_and_escapes_percent() -> None:
     d = Diagnostic("g.yaml", 2, 3, "name", "c", "error", "100% sure\r\nnext line, a: b")
     assert github.format_diagnostic(d) == (
-        "::error file=g.yaml,line=2,col=3,title=c::name: 100%25 sure%0D%0Anext line, a: b"
+        "::error file=g.yaml,line=2,col=3,title=c::name: 100%25 sure\\r\\nnext line, a: b"
     )
 
 
 def test_github_escapes_properties() -> None:
     d = Diagnostic("groups/a,b:c%\n.yaml", 1, 1, "", "x:y,z", "error", "m")
     assert github.format_diagnostic(d) == (
-        "::error file=groups/a%2Cb%3Ac%25%0A.yaml,line=1,col=1,title=x%3Ay%2Cz::m"
+        "::error file=groups/a%2Cb%3Ac%25\\n.yaml,line=1,col=1,title=x%3Ay%2Cz::m"
     )
 
 
@@ -169,7 +169,7 @@ def test_github_multiline_value_stays_one_annotation(run_pops: Any, repo: Path) 
     proc = run(run_pops, repo, "validate", "--format", "github")
     assert proc.returncode == 1
     assert proc.stdout.count("\n") == 1
-    assert '"#fff%0Ax" is not a colour' in proc.stdout
+    assert '"#fff\\nx" is not a colour' in proc.stdout
 
 
 # ordering and --strict are part of every format

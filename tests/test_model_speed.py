@@ -231,8 +231,12 @@ def test_a_group_named_like_the_base_it_extends_is_checked_once(tmp_path: Path) 
         ("", None, None),
         ("~", None, None),
         ("Null", None, None),
-        ("TRUE", True, None),
+        ("true", True, None),
         ("false", False, None),
+        # SPEC 2: booleans are lowercase; other casings stay text, remembered for the message.
+        ("TRUE", "TRUE", "TRUE"),
+        ("False", "False", "False"),
+        ("Truely", "Truely", None),
         ("yes", "yes", "yes"),
         ("OFF", "OFF", "OFF"),
         ("Yes please", "Yes please", None),

@@ -231,6 +231,32 @@ def test_online_errors_merge_with_offline_ones_and_formats(
     assert "::error file=groups/both.yaml,line=3,col=13,title=online-http-status::" in proc.stdout
 
 
+def test_a_redirect_to_an_address_no_browser_can_open_is_an_error(
+    run_pops: Run, repo: Path, server: Server
+) -> None:
+    server.routes["/bad-port.png"] = Route(
+        302, None, headers={"Location": "https://cdn.example.com:99999/logo.png"}
+    )
+    server.routes["/bad-host.png"] = Route(301, None, headers={"Location": "https://[oops/x.png"})
+    write_group(repo, "port", group(server.url("/bad-port.png")))
+    write_group(repo, "host", group(server.url("/bad-host.png")))
+    proc = run_pops("validate", *LOOPBACK, cwd=repo)
+    assert proc.returncode == 1
+    assert diagnostics(proc) == [
+        ("groups/host.yaml", 5, 13, "branding.logo_url", "online-http-status"),
+        ("groups/port.yaml", 5, 13, "branding.logo_url", "online-http-status"),
+    ]
+    messages = [d["message"] for d in json.loads(proc.stdout)["diagnostics"]]
+    assert messages == [
+        f"{server.url('/bad-host.png')} answered HTTP 301 (a redirect) to `https://[oops/x.png`, "
+        "which is not a valid address; link the image's final address instead",
+        f"{server.url('/bad-port.png')} answered HTTP 302 (a redirect) to "
+        "`https://cdn.example.com:99999/logo.png`, which is not a valid address; link the "
+        "image's final address instead",
+    ]
+    assert sorted(server.requests) == ["/bad-host.png", "/bad-port.png"]
+
+
 @pytest.mark.parametrize(
     ("url", "allowed"),
     [
@@ -241,6 +267,9 @@ def test_online_errors_merge_with_offline_ones_and_formats(
         ("http://10.0.0.1/logo.png", False),
         ("https://127.0.0.1/logo.png", False),  # https is allowed anyway, not by this rule
         ("http://127.0.0.1.example.com/logo.png", False),
+        ("http://127.0.0.1:99999/logo.png", False),  # no such port: refused, not raised
+        ("http://127.0.0.1:abc/logo.png", False),
+        ("http://[::1/logo.png", False),
     ],
 )
 def test_only_loopback_addresses_count_as_loopback(url: str, allowed: bool) -> None:

@@ -25,6 +25,7 @@ from compiler.formats.text import format_diagnostics
 from compiler.layers import DEFAULTS
 from compiler.load import load_file
 from compiler.schema import GROUP_SCHEMA, stale_files, write_files
+from compiler.terminal import printable
 
 GROUPS_OPTION = click.option(
     "--groups",
@@ -182,7 +183,7 @@ def set_command(slug: str, key: str, value: str, groups_dir: Path) -> None:
     try:
         after = set_value(before.decode("utf-8"), path, parsed).encode("utf-8")
     except (EditError, UnicodeDecodeError) as exc:
-        click.echo(f"{_shown(target)}: cannot set {key}: {exc}", err=True)
+        click.echo(printable(f"{_shown(target)}: cannot set {key}: {exc}"), err=True)
         sys.exit(1)
     diagnostics = _check_text(groups_dir, target, after)
     click.echo(format_diagnostics(diagnostics), nl=False)
@@ -232,17 +233,17 @@ def fmt_command(paths: tuple[Path, ...], check: bool, groups_dir: Path) -> None:
         try:
             after = format_text(before.decode("utf-8")).encode("utf-8")
         except (EditError, UnicodeDecodeError) as exc:
-            click.echo(f"{_shown(path)}: cannot format: {exc}", err=True)
+            click.echo(printable(f"{_shown(path)}: cannot format: {exc}"), err=True)
             failed = True
             continue
         if after == before:
             continue
         changed.append(path)
         if check:
-            click.echo(f"would reformat {_shown(path)}")
+            click.echo(printable(f"would reformat {_shown(path)}"))
         else:
             _write_atomically(path, after)
-            click.echo(f"reformatted {_shown(path)}")
+            click.echo(printable(f"reformatted {_shown(path)}"))
     if check and changed:
         click.echo(f"{len(changed)} file(s) would be reformatted; run `pops fmt`", err=True)
     sys.exit(1 if failed or (check and changed) else 0)

@@ -14,6 +14,7 @@ from compiler.cli.core import ENV_DIR_OPTION, ENV_OPTION, GROUPS_OPTION, require
 from compiler.explain import Explanation, explain, known_keys, matches
 from compiler.formats.text import format_diagnostics
 from compiler.layers import Setting
+from compiler.terminal import printable
 
 
 def _show(value: Any) -> str:
@@ -31,11 +32,12 @@ def _text_line(entry: Explanation) -> str:
         origin = f"{_where(entry.source)} ({entry.note})"
     else:
         origin = _where(entry.source)
-    line = f"{entry.path} = {_show(entry.value)}  <- {origin}"
+    lines = [f"{entry.path} = {_show(entry.value)}  <- {origin}"]
     for old in reversed(entry.overridden):
         shown = "reset" if old.value is None else _show(old.value)
-        line += f"\n    overrides {shown} from {_where(old)}"
-    return line
+        lines.append(f"    overrides {shown} from {_where(old)}")
+    # json.dumps leaves C1 controls and U+2028 as they are; a file name can hold anything.
+    return "\n".join(printable(line) for line in lines)
 
 
 def _json_entry(entry: Explanation) -> dict[str, Any]:

@@ -1,16 +1,20 @@
 """GitHub Actions workflow commands, so problems show up on the PR's changed lines.
 
-Escaping follows the runner's rules: `%`, CR and LF in the message; also `:`
-and `,` in properties.
+Control and line-breaking characters from admin values are first shown as
+escapes (compiler.terminal), so a value can never end the command and start
+another, and the log shows `\n` where a value held a line break. What is left
+follows the runner's rules: `%` escaped in the message; also `:` and `,` in
+properties.
 """
 
 from __future__ import annotations
 
 from compiler.diagnostics import Diagnostic
+from compiler.terminal import printable
 
 
 def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return printable(text).replace("%", "%25")
 
 
 def _property(text: str) -> str:

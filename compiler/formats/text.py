@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from compiler.diagnostics import Diagnostic, count
+from compiler.terminal import printable
 
 
 def format_diagnostic(d: Diagnostic) -> str:
+    """One line, whatever the file name, key or quoted value holds (see compiler.terminal)."""
     where = f"{d.path}: " if d.path else ""
-    return f"{d.file}:{d.line}:{d.column}: {d.severity}: {where}{d.message} [{d.code}]"
+    return printable(f"{d.file}:{d.line}:{d.column}: {d.severity}: {where}{d.message} [{d.code}]")
 
 
 def summary(diagnostics: list[Diagnostic]) -> str:

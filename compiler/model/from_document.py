@@ -7,8 +7,9 @@ and column the admin wrote, and rewrites the message in the admin's terms
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache, lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -42,16 +43,21 @@ def group_from_document(doc: Document, *, broken: Iterable[Path_] = ()) -> Model
         group = Group.model_validate(doc.data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-        diagnostics = [_diagnostic(doc, error) for error in errors]
-        known_broken.update(tuple(error["loc"]) for error in errors)
-        # A misspelt key (`paymnets:`) leaves the key it meant at its default; rules
-        # about that key would judge a default the admin never chose, so they stay quiet.
-        known_broken.update(
-            meant
-            for error in errors
-            if error["type"] == "extra_forbidden"
-            and (meant := _meant(doc.data, tuple(error["loc"]))) is not None
-        )
+        diagnostics = []
+        hints = _Hints()
+        for error in errors:
+            loc: Path_ = tuple(error["loc"])
+            known_broken.add(loc)
+            if error["type"] == "extra_forbidden":
+                diagnostic, meant = _unknown_key(doc, loc, hints)
+                diagnostics.append(diagnostic)
+                # A misspelt or misplaced key (`paymnets:`, `email_from:` under `payments`)
+                # leaves the key it meant at its default; rules about that key would judge
+                # a default the admin never chose, so they stay quiet.
+                if meant is not None:
+                    known_broken.add(meant)
+            else:
+                diagnostics.append(_diagnostic(doc, error))
         return Modelled(None, diagnostics, _partial(doc.data, known_broken), known_broken)
     return Modelled(group, [], group, known_broken)
 
@@ -81,35 +87,125 @@ def _partial(data: dict[str, Any], broken: set[Path_]) -> Group | None:
         return None
 
 
-def _close_matches(word: str, choices: list[str], *, n: int, cutoff: float) -> list[str]:
+def _close_matches(word: str, choices: Sequence[str], *, n: int, cutoff: float) -> list[str]:
     """difflib.get_close_matches, imported on first use: only files with errors ask."""
     import difflib
 
     return difflib.get_close_matches(word, choices, n=n, cutoff=cutoff)
 
 
-def _close_key(loc: Path_) -> str | None:
-    """The known key an unknown key at `loc` most likely meant, if one is close."""
-    parent = _model_at(loc[:-1])
-    if parent is None or not loc:
-        return None
-    close = _close_matches(str(loc[-1]), _keys_of(parent), n=1, cutoff=0.6)
-    return close[0] if close else None
+# Did-you-mean compares a key with every key of its section (difflib, ~50 µs a key);
+# past this many unknown keys in one file the rest are reported without it, so a
+# file of 100,000 stray keys is still reported in linear time.
+MAX_SUGGESTIONS = 100
 
 
-def _meant(data: dict[str, Any], loc: Path_) -> Path_ | None:
-    """The path of the key a misspelt key meant, when the file does not also set it."""
-    close = _close_key(loc)
-    if close is None:
-        return None
+@dataclass(slots=True)
+class _Hints:
+    """How many did-you-mean searches this document may still spend."""
+
+    left: int = MAX_SUGGESTIONS
+
+    def close_key(self, loc: Path_, choices: tuple[str, ...]) -> str | None:
+        """The known key an unknown key at `loc` most likely meant, if one is close."""
+        if not choices or self.left <= 0:
+            return None
+        self.left -= 1
+        close = _close_matches(str(loc[-1]), choices, n=1, cutoff=0.6)
+        return close[0] if close else None
+
+
+def _unknown_key(doc: Document, loc: Path_, hints: _Hints) -> tuple[Diagnostic, Path_ | None]:
+    """The diagnostic for a key the model does not know, and the key it probably meant.
+
+    A key that exists in another section (`email_from` under `payments`) is named
+    with where it belongs; otherwise a close key of its own section is suggested.
+    """
+    key = str(loc[-1])
+    parent = loc[:-1]
+    section = _section(parent)
+    message = f"unknown key `{key}` {section.where}"
+    homes = key_homes().get(key, ())
+    meant: Path_ | None = None
+    if homes:
+        message += belongs(key, homes)
+        if len(homes) == 1:
+            meant = (*homes[0], key)
+    else:
+        close = hints.close_key(loc, section.choices) if hints.left > 0 else None
+        if close is not None:
+            message += f"; did you mean `{close}`?"
+            meant = (*parent, close)
+        else:
+            message += section.expected
+    if meant is not None and _is_set(doc.data, meant):
+        meant = None  # the file sets the key it meant as well: its rules still apply
+    line, column = doc.keys.get(loc) or doc.position(loc, key=True)
+    path = f"{section.prefix}{key}"
+    diagnostic = Diagnostic(doc.file_at(loc), line, column, path, "key-unknown", "error", message)
+    return diagnostic, meant
+
+
+def belongs(key: str, homes: Sequence[Path_]) -> str:
+    """`; `email_from` belongs under `notifications`: move it there` (every home named)."""
+    places = " or ".join(f"under `{dotted(h)}`" if h else "at the top level" for h in homes)
+    fix = "move it there" if len(homes) == 1 else "move it to the one you meant"
+    return f"; `{key}` belongs {places}: {fix}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Section:
+    """What every unknown-key message about one section shares, worked out once."""
+
+    where: str  # "under `theme.colors`" or "at the top level"
+    prefix: str  # "theme.colors." or ""
+    choices: tuple[str, ...]
+    expected: str  # "; expected one of: ..." or ""
+
+
+@lru_cache(maxsize=256)
+def _section(parent: Path_) -> _Section:
+    model = _model_at(parent)
+    choices = _keys_tuple(model) if model is not None else ()
+    name = dotted(parent)
+    return _Section(
+        f"under `{name}`" if parent else "at the top level",
+        f"{name}." if parent else "",
+        choices,
+        f"; expected one of: {', '.join(choices)}" if choices else "",
+    )
+
+
+def _is_set(data: dict[str, Any], path: Path_) -> bool:
     node: Any = data
-    for part in loc[:-1]:
-        node = node.get(part) if isinstance(node, dict) else None
-    if isinstance(node, dict) and close in node:
-        return None
-    return (*loc[:-1], close)
+    for part in path:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
 
 
+@cache
+def key_homes() -> dict[str, tuple[Path_, ...]]:
+    """Every key of the group schema and the sections it belongs in (`()`: the top level).
+
+    Walked from the models, so a key added to a panel is known here at once.
+    """
+    homes: dict[str, list[Path_]] = {}
+
+    def walk(model: type[BaseModel], path: Path_) -> None:
+        for name, info in model.model_fields.items():
+            key = info.alias or name
+            homes.setdefault(key, []).append(path)
+            annotation = info.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                walk(annotation, (*path, key))
+
+    walk(Group, ())
+    return {key: tuple(paths) for key, paths in homes.items()}
+
+
+@lru_cache(maxsize=256)
 def _model_at(path: Path_) -> type[BaseModel] | None:
     """The model class that owns the mapping at `path` (for did-you-mean and key lists)."""
     model: type[BaseModel] = Group
@@ -127,7 +223,12 @@ def _model_at(path: Path_) -> type[BaseModel] | None:
 
 
 def _keys_of(model: type[BaseModel]) -> list[str]:
-    return [info.alias or name for name, info in model.model_fields.items()]
+    return list(_keys_tuple(model))
+
+
+@cache
+def _keys_tuple(model: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(info.alias or name for name, info in model.model_fields.items())
 
 
 def _describe(value: Any) -> str:
@@ -152,18 +253,7 @@ def _diagnostic(doc: Document, error: Any) -> Diagnostic:
     message = error["msg"]
     at_key = False
 
-    if kind == "extra_forbidden":
-        code, at_key = "key-unknown", True
-        parent = _model_at(loc[:-1])
-        choices = _keys_of(parent) if parent else []
-        close = _close_matches(str(key), choices, n=1, cutoff=0.6)
-        where = f"under `{dotted(loc[:-1])}`" if loc[:-1] else "at the top level"
-        message = f"unknown key `{key}` {where}"
-        if close:
-            message += f"; did you mean `{close[0]}`?"
-        elif choices:
-            message += f"; expected one of: {', '.join(choices)}"
-    elif kind == "missing":
+    if kind == "missing":
         code = "key-required"
         if loc in doc.nulls:
             at_key = True
@@ -176,7 +266,12 @@ def _diagnostic(doc: Document, error: Any) -> Diagnostic:
             return Diagnostic(file, line, column, dotted(loc), code, "error", message)
     elif kind == "bool_type":
         code = "type-bool"
-        if raw is not None and isinstance(value, str):
+        if raw is not None and isinstance(value, str) and raw.lower() in {"true", "false"}:
+            message = (
+                f"`{raw}` is not a boolean in group files: booleans are `true` or `false`, "
+                f"in lowercase; write {raw.lower()}"
+            )
+        elif raw is not None and isinstance(value, str):
             message = (
                 f"`{raw}` is not a boolean in group files (YAML 1.1 read it as one, YAML 1.2 "
                 "does not); write true or false"

@@ -136,15 +136,60 @@ def _color(value: str) -> str:
         ) from None
 
 
-def _url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme != "https" or not parts.hostname or _SPACE.search(value):
-        raise PydanticCustomError(
-            "url-invalid",
-            '"{value}" is not an https:// URL with a host; the portal only loads assets '
-            "over https, e.g. https://cdn.example.com/logo.png",
-            {"value": value[:200]},
+def url_problem(value: str) -> str | None:
+    """Why `value` is not an https URL a browser can load (None when it is one).
+
+    urllib.parse decides; `validate` and `validate --online` share this, so no
+    URL passes offline that the fetcher cannot open.
+    """
+    shown = value[:200]
+    generic = (
+        f'"{shown}" is not an https:// URL with a host; the portal only loads assets over '
+        "https, e.g. https://cdn.example.com/logo.png"
+    )
+    if _SPACE.search(value) or _CONTROL.search(value):
+        return (
+            f'"{shown}" is not an https:// URL: it contains a space or a control character; '
+            "write a space as %20 and delete any other"
         )
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # `[...]` that holds no IPv6 address, or an unmatched bracket
+        return (
+            f'"{shown}" is not a valid URL: `[` and `]` may only enclose an IPv6 address; '
+            "write the host name, e.g. https://cdn.example.com/logo.png"
+        )
+    if parts.scheme != "https" or not parts.hostname:
+        return generic
+    try:
+        port = parts.port
+    except ValueError as exc:
+        written = _port_text(parts.netloc)
+        problem = "out of range" if "range" in str(exc) else "not a number"
+        return (
+            f'"{shown}" has port `{written[:20]}`, which is {problem}; a port is a whole '
+            f"number from 1 to 65535, or leave out `:{written[:20]}` (https uses 443)"
+        )
+    if port == 0:
+        return (
+            f'"{shown}" has port `0`, which is out of range; a port is a whole number from 1 '
+            "to 65535, or leave out `:0` (https uses 443)"
+        )
+    return None
+
+
+def _port_text(netloc: str) -> str:
+    """The port as written in `netloc` (for the message only; urllib judged it)."""
+    host = netloc.rpartition("@")[2]
+    if host.startswith("["):
+        return host.partition("]")[2].removeprefix(":")
+    return host.partition(":")[2]
+
+
+def _url(value: str) -> str:
+    problem = url_problem(value)
+    if problem is not None:
+        raise PydanticCustomError("url-invalid", "{problem}", {"problem": problem})
     return value
 
 
