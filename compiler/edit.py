@@ -16,8 +16,8 @@ import difflib
 import json
 import re
 import textwrap
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeGuard, get_args, get_origin
 
 from pydantic import BaseModel
@@ -26,6 +26,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
+from compiler.diagnostics import Diagnostic
 from compiler.load import Document, load_bytes
 from compiler.model import Group
 from compiler.schema import section_help
@@ -693,3 +694,54 @@ def format_text(text: str) -> str:
 
 def _same(before: Document, after: Document) -> bool:
     return before.data == after.data and before.nulls == after.nulls
+
+
+# --- diagnostics of an edit that was not written ---
+
+
+def on_disk_positions(
+    before: bytes, after: bytes, keys: dict[str, KeyPath]
+) -> Callable[[Diagnostic], Diagnostic]:
+    """Move a diagnostic of the edited text `after` to the file as it is on disk (`before`).
+
+    A refused edit is never written, so a line number of the edited text would
+    point the admin at the wrong line. Lines the edit did not touch map to
+    their place on disk; a problem on a line the edit wrote is about a value
+    from the command line: it points at that key on disk when the key is
+    there, else at its nearest section that is, and says which value it was.
+    """
+    old = _text_lines(before)
+    new = _text_lines(after)
+    moved: dict[int, int] = {}  # 1-based line in `after` -> line in `before`
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for tag, i1, _, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            moved.update((j1 + k + 1, i1 + k + 1) for k in range(j2 - j1))
+    doc, _ = load_bytes(before, "<before>")
+
+    def where(path: KeyPath) -> tuple[int, int]:
+        if doc is None:
+            return (1, 1)
+        if path in doc.values:
+            return doc.values[path]
+        for depth in range(len(path) - 1, 0, -1):
+            if path[:depth] in doc.keys:
+                return doc.keys[path[:depth]]
+        return (1, 1)
+
+    def relocate(d: Diagnostic) -> Diagnostic:
+        if d.line in moved:
+            return replace(d, line=moved[d.line])
+        path = tuple(d.path.split(".")) if d.path else ()
+        given = next((k for k, p in keys.items() if path[: len(p)] == p), None)
+        if given is None:  # a key the rule names beside the one given (a section, say)
+            given = next((k for k, p in keys.items() if p[: len(path)] == path and path), None)
+        line, column = where(keys[given] if given is not None else path)
+        note = f" (the value given on the command line for {given})" if given else ""
+        return replace(d, line=line, column=column, message=d.message + note)
+
+    return relocate
+
+
+def _text_lines(data: bytes) -> list[str]:
+    return data.decode("utf-8", "replace").removeprefix("\ufeff").replace("\r\n", "\n").split("\n")

@@ -257,6 +257,118 @@ def test_set_fills_an_empty_section(run_pops: Run, repo: Path) -> None:
     )
 
 
+NIGHT = """\
+name: Night Clinic
+payments:
+  credit_card: true
+authentication:
+  mfa:
+    enabled: true
+    success_role: authorized_patient
+    sms_message: "Night Clinic code ${mfa.code}"
+notifications:
+  email_from: no-reply@night.example.com
+"""
+
+
+def test_set_several_pairs_at_once_adds_values_that_need_each_other(
+    run_pops: Run, repo: Path
+) -> None:
+    path = write_group(repo, "night", NIGHT)
+    # A subject alone is refused, at the line of the file as it is on disk (`mfa:`), not
+    # at the line the subject would have had.
+    proc = run_pops("set", "night", "authentication.mfa.email_subject", "Your code", cwd=repo)
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines() == [
+        "groups/night.yaml:5:3: error: authentication.mfa.email_subject: the MFA email has a "
+        "subject but no email_body; add a body containing ${mfa.code} (the value given on the "
+        "command line for authentication.mfa.email_subject) [mfa-email-incomplete]",
+        "1 error, 0 warnings",
+    ]
+    assert path.read_text(encoding="utf-8") == NIGHT
+    # Subject and body in one call: applied and checked together.
+    proc = run_pops(
+        "set",
+        "groups/night.yaml",
+        "authentication.mfa.email_subject",
+        "Your code",
+        "authentication.mfa.email_body",
+        "Code: ${mfa.code}",
+        cwd=repo,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout == (
+        "groups/night.yaml: set authentication.mfa.email_subject, authentication.mfa.email_body\n"
+    )
+    lines = NIGHT.split("\n")
+    assert path.read_text(encoding="utf-8") == "\n".join(
+        [
+            *lines[:7],
+            "    email_subject: Your code",
+            '    email_body: "Code: ${mfa.code}"',
+            *lines[7:],
+        ]
+    )
+    assert run_pops("validate", "--strict", cwd=repo).returncode == 0
+
+
+def test_set_several_pairs_is_all_or_nothing_with_lines_on_disk(
+    run_pops: Run, repo: Path, riverside: Path
+) -> None:
+    before = riverside.read_bytes()
+    proc = run_pops(
+        "set",
+        "riverside",
+        "theme.dark",
+        "true",  # written above the colours: every line below it moves in the edited text
+        "look_and_feel.footer.phone",
+        "2125550199",
+        "payments.apple_pay",
+        "7",
+        cwd=repo,
+    )
+    assert proc.returncode == 1
+    assert riverside.read_bytes() == before
+    given = "(the value given on the command line for"
+    assert proc.stdout.splitlines() == [
+        "groups/riverside.yaml:11:14: warning: theme.colors.primary: primary #1565c0 on "
+        "background #121212 has contrast 3.26:1, under the 4.5:1 that WCAG AA asks for text; "
+        "small text in this colour will be hard to read: pick a lighter primary [contrast-aa]",
+        "groups/riverside.yaml:11:14: error: theme.colors.primary: primary #1565c0 on surface "
+        "#1e1e1e has contrast 2.90:1, under the 3:1 minimum for links and outlined buttons; "
+        "pick a lighter primary [contrast-low]",
+        # A key not on disk yet: its section's line.
+        "groups/riverside.yaml:14:1: error: payments.apple_pay: expected true or false, got a "
+        f"number `7` {given} payments.apple_pay) [type-bool]",
+        # A key on disk: its current value's place.
+        "groups/riverside.yaml:20:12: error: look_and_feel.footer.phone: `2125550199` is read "
+        'as a number; quote it to keep it as text: "2125550199" '
+        f"{given} look_and_feel.footer.phone) [type-string]",
+        "3 errors, 1 warning",
+    ]
+    assert proc.stderr == "groups/riverside.yaml was not changed: the result would be invalid\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("riverside", "name"), "give KEY VALUE pairs: each key is followed by its value (got 1"),
+        (("riverside",), "give KEY VALUE pairs"),
+        (("riverside", "name", "X", "theme.dark"), "(got 3 arguments after riverside)"),
+        (("riverside", "name", "X", "name", "Y"), "`name` is given twice; give each key once"),
+        (("groups/nowhere.yaml", "name", "X"), "no group file groups/nowhere.yaml"),
+    ],
+)
+def test_set_pairs_usage_errors_exit_2(
+    run_pops: Run, repo: Path, riverside: Path, args: tuple[str, ...], message: str
+) -> None:
+    proc = run_pops("set", *args, cwd=repo)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert riverside.read_text(encoding="utf-8") == RIVERSIDE
+
+
 @pytest.mark.parametrize(
     ("text", "value"),
     [
