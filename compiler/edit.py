@@ -442,10 +442,11 @@ def _replace(
 # --- pops new ---
 
 
-def _comment(text: str, indent: int) -> list[str]:
-    pad = " " * indent
+def _comment(text: str, indent: int, lead: str | None = None) -> list[str]:
+    """`text` wrapped as `# ` lines at `indent`, or after `lead` (inside a commented block)."""
+    first = (" " * indent if lead is None else lead) + "# "
     return textwrap.wrap(
-        text, WRAP, initial_indent=pad + "# ", subsequent_indent=pad + "# ", break_on_hyphens=False
+        text, WRAP, initial_indent=first, subsequent_indent=first, break_on_hyphens=False
     )
 
 
@@ -457,13 +458,16 @@ def _help(info: FieldInfo, model: type[BaseModel] | None) -> str:
     return " ".join(part for part in parts if part)
 
 
+def _key_line(key: str, value: Any, indent: int) -> list[str]:
+    rendered = render_value(value, indent=indent + INDENT)
+    head = " " * indent + f"{key}:"
+    return [f"{head} {rendered.inline}" if rendered.inline else head, *rendered.block]
+
+
 def _scaffold_lines(
-    model: type[BaseModel],
-    prefix: KeyPath,
-    values: dict[KeyPath, Any],
-    inherited: dict[KeyPath, Any],
-    source: str,
+    model: type[BaseModel], prefix: KeyPath, values: dict[KeyPath, Any]
 ) -> list[str]:
+    """The keys of `model` under `prefix`: those in `values` written, the rest commented out."""
     indent = len(prefix) * INDENT
     out: list[str] = []
     for key, info in _fields(model).items():
@@ -471,22 +475,40 @@ def _scaffold_lines(
         child = _submodel(info)
         if not prefix and out and child is not None:
             out.append("")
+        live = any(p[: len(path)] == path for p in values)
+        if not live:
+            out.extend(_commented(key, info, child, " " * indent, 0))
+            continue
         out.extend(_comment(_help(info, child), indent))
         if child is not None:
             out.append(" " * indent + f"{key}:")
-            out.extend(_scaffold_lines(child, path, values, inherited, source))
-            continue
-        if path in inherited:  # a live key would override the shared value, so show it off
-            shown = _example_text(inherited[path])
-            out.append(" " * indent + f"# {key}: {shown}  # from {source}; uncomment to override")
-            continue
-        value = values.get(path, info.get_default(call_default_factory=True))
-        if value is None and info.examples:
-            out.extend(_comment(f"For example: {_example_text(info.examples[0])}", indent))
-        rendered = render_value(value, indent=indent + INDENT)
-        head = " " * indent + f"{key}:"
-        out.append(f"{head} {rendered.inline}" if rendered.inline else head)
-        out.extend(rendered.block)
+            out.extend(_scaffold_lines(child, path, values))
+        else:
+            out.extend(_key_line(key, values[path], indent))
+    return out
+
+
+def _commented(
+    key: str, info: FieldInfo, model: type[BaseModel] | None, pad: str, depth: int
+) -> list[str]:
+    """A key (and a section's keys) as comments: uncommenting them gives valid YAML.
+
+    The `#` stays at the column of the live keys around it (`pad`); the text
+    after it is indented as the YAML would be, with the help lines as comments
+    within the comment. A leaf shows its default, or an example when it has none.
+    """
+    marker = pad + "# " + " " * (depth * INDENT)  # uncommented, the key sits at its depth
+    out = _comment(_help(info, model), 0, marker if depth else pad)
+    if model is not None:
+        out.append(f"{marker}{key}:")
+        for child_key, child_info in _fields(model).items():
+            out.extend(_commented(child_key, child_info, _submodel(child_info), pad, depth + 1))
+        return out
+    value = info.get_default(call_default_factory=True)
+    if value is None and info.examples:
+        value = info.examples[0]
+    shown = _example_text(value) if value is not None else ""
+    out.append(f"{marker}{key}: {shown}" if shown else f"{marker}{key}:")
     return out
 
 
@@ -496,38 +518,26 @@ def _example_text(example: Any) -> str:
 
 
 def scaffold(
-    slug: str,
-    name: str,
-    schema_ref: str,
-    inherited: dict[KeyPath, Any] | None = None,
-    source: str = "",
+    slug: str, name: str, schema_ref: str, settings: dict[KeyPath, Any] | None = None
 ) -> str:
-    """A new group with every key present, each below its help text, defaults filled in.
+    """A new group that sets only `name` and `settings`; every other key is there commented out.
 
-    `inherited` are the values a shared layer (`source`, e.g. groups/_defaults.yaml)
-    sets for every group: those keys are written commented out, since any value
-    written here, even an empty one, would replace the shared one.
+    A key written in a group replaces the shared value from groups/_defaults.yaml
+    (even written empty), so a new group writes nothing it was not asked to:
+    later changes to the shared defaults still reach it. The other keys are
+    listed, as comments, with their help text and default or an example, ready
+    to uncomment.
     """
-    values = {**SCAFFOLD_OVERRIDES, ("name",): name}
+    values = {**(settings or {}), ("name",): name}
     header = [
         f"{MODELINE}{schema_ref}",
-        f"# POPS group `{slug}`. Every key is listed with its help text and default value;",
-        "# an empty value means the default. Check with `pops validate`, edit with `pops set`.",
+        f"# POPS group `{slug}`. A key left commented out is not set here: it comes from",
+        "# groups/_defaults.yaml, or is the built-in default shown. Uncomment a key to set it",
+        "# for this group. Check with `pops validate`, edit with `pops set`.",
         "",
     ]
-    lines = _scaffold_lines(Group, (), values, inherited or {}, source)
+    lines = _scaffold_lines(Group, (), values)
     return "\n".join([*header, *lines]) + "\n"
-
-
-def leaves(data: dict[str, Any], prefix: KeyPath = ()) -> dict[KeyPath, Any]:
-    """Every non-mapping value of loaded data by its path."""
-    out: dict[KeyPath, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            out.update(leaves(value, (*prefix, key)))
-        else:
-            out[(*prefix, key)] = value
-    return out
 
 
 # --- pops fmt ---

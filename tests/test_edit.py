@@ -7,6 +7,7 @@ exactly as it was.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -406,7 +407,23 @@ def comment_text(lines: list[str]) -> str:
     return " ".join(line.strip().removeprefix("#").strip() for line in lines)
 
 
-def test_new_scaffolds_every_key_with_its_help(run_pops: Run, repo: Path) -> None:
+_COMMENTED_KEY = re.compile(r"^( *)# ( *)([a-z_]+:(?: .*)?)$")
+_COMMENTED_HELP = re.compile(r"^( *)# ( +# .*)$")
+
+
+def uncommented(text: str) -> str:
+    """`text` with every commented-out key (and the help inside commented sections)
+    uncommented, the way an admin would take a key into use."""
+    out = []
+    for line in text.split("\n"):
+        match = _COMMENTED_KEY.match(line) or _COMMENTED_HELP.match(line)
+        out.append("".join(match.groups()) if match else line)
+    return "\n".join(out)
+
+
+def test_new_writes_only_the_name_and_lists_every_other_key_commented(
+    run_pops: Run, repo: Path
+) -> None:
     proc = run_pops("new", "river-clinic", "--name", "River Clinic", cwd=repo)
     assert (proc.returncode, proc.stdout, proc.stderr) == (
         0,
@@ -418,8 +435,27 @@ def test_new_scaffolds_every_key_with_its_help(run_pops: Run, repo: Path) -> Non
     assert text.split("\n")[0] == f"{MODELINE}../schema/group.schema.json"
     doc, problems = load_bytes(text.encode(), "river-clinic.yaml")
     assert doc is not None and problems == []
-    assert doc.data["name"] == "River Clinic"
+    # Live: the name, and credit card (no shared default switches a payment method on, and
+    # a group without one draws a warning).
+    assert doc.data == {"name": "River Clinic", "payments": {"credit_card": True}}
     lines = text.split("\n")
+    assert lines[lines.index("payments:") - 2 : lines.index("payments:") + 5] == [
+        "",
+        "# Payment options. Every option is off unless switched on.",
+        "payments:",
+        "  # Offer Apple Pay (Safari, macOS and iOS). Apple Pay must also be activated for the "
+        "practice in",
+        "  # the payment gateway.",
+        "  # apple_pay: false",
+        "  # Let patients pay by credit card.",
+    ]
+    assert '#     primary: "#1976d2"' in lines  # commented out, with its default
+    assert "#   logo_url: https://cdn.example.com/sunrise/logo.png" in lines  # or an example
+    # Every other key is there: uncommented, each sits below its help text.
+    full = uncommented(text)
+    doc, problems = load_bytes(full.encode(), "river-clinic.yaml")
+    assert doc is not None and problems == []
+    lines = full.split("\n")
     for path_ in leaf_paths():
         assert doc.written(path_), f"{'.'.join(path_)} is missing from the scaffold"
         line = doc.keys[path_][0] - 1
@@ -598,9 +634,26 @@ def test_fmt_reports_a_file_it_cannot_read_and_leaves_it(run_pops: Run, repo: Pa
     assert good.read_text(encoding="utf-8") == "name: Good\npayments:\n  credit_card: true\n"
 
 
-def test_scaffold_is_already_formatted() -> None:
-    text = scaffold("x", "X", "../schema/group.schema.json")
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {("payments", "credit_card"): True}, {("authentication", "mfa", "enabled"): False}],
+)
+def test_scaffold_is_already_formatted(settings: dict[tuple[str, ...], Any]) -> None:
+    text = scaffold("x", "X", "../schema/group.schema.json", settings)
     assert format_text(text) == text
+    doc, _ = load_bytes(text.encode(), "x.yaml")
+    assert doc is not None
+    assert {p: v for p, v in leaves_of(doc.data)} == {("name",): "X", **settings}
+
+
+def leaves_of(data: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[Any, Any]]:
+    out: list[tuple[Any, Any]] = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out += leaves_of(value, (*prefix, key))
+        else:
+            out.append(((*prefix, key), value))
+    return out
 
 
 @pytest.mark.parametrize(
@@ -636,15 +689,32 @@ def test_fmt_keeps_text_values_exactly(text: str, expected: str) -> None:
     assert before is not None and after is not None and before.data == after.data
 
 
-def test_new_leaves_keys_set_by_shared_defaults_to_them(run_pops: Run, repo: Path) -> None:
-    (repo / "groups" / "_defaults.yaml").write_text(
-        "payments:\n  credit_card: true\n  require_cvv: true\n", encoding="utf-8"
+def test_new_group_follows_later_changes_to_shared_defaults(run_pops: Run, repo: Path) -> None:
+    defaults = repo / "groups" / "_defaults.yaml"
+    defaults.write_text(
+        "payments:\n  credit_card: true\n  require_cvv: true\n"
+        'theme:\n  colors:\n    primary: "#283593"\n',
+        encoding="utf-8",
     )
     proc = run_pops("new", "x", "--name", "X", cwd=repo)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    lines = (repo / "groups" / "x.yaml").read_text(encoding="utf-8").split("\n")
-    assert "  # require_cvv: true  # from groups/_defaults.yaml; uncomment to override" in lines
-    assert "  # credit_card: true  # from groups/_defaults.yaml; uncomment to override" in lines
-    assert "  apple_pay: false" in lines  # keys the defaults leave alone are written
+    text = (repo / "groups" / "x.yaml").read_text(encoding="utf-8")
+    doc, _ = load_bytes(text.encode(), "x.yaml")
+    assert doc is not None and doc.data == {"name": "X"}  # the defaults pay by card already
+    assert "#   credit_card: false" in text.split("\n")  # the built-in default, shown
+    assert run_pops("validate", "--strict", cwd=repo).returncode == 0
+    assert run_pops("fmt", "--check", "groups/x.yaml", cwd=repo).returncode == 0
     proc = run_pops("explain", "x", "payments.require_cvv", cwd=repo)
     assert proc.stdout.startswith("payments.require_cvv = true  <- groups/_defaults.yaml:3:16")
+    # The shared defaults change after the group was created: the group follows.
+    defaults.write_text(
+        'payments:\n  apple_pay: true\ntheme:\n  colors:\n    primary: "#00695c"\n',
+        encoding="utf-8",
+    )
+    proc = run_pops("build", cwd=repo)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    config = json.loads((repo / "dist/groups/x/config.json").read_text(encoding="utf-8"))
+    assert config["theme"]["colors"]["primary"] == "#00695c"
+    assert config["payments"]["applePay"] is True
+    assert config["payments"]["creditCard"] is False
+    assert config["payments"]["requireCvv"] is False

@@ -14,10 +14,10 @@ import click
 from compiler.build import SLUG, compile_all
 from compiler.diagnostics import Diagnostic, count, finalize
 from compiler.edit import (
+    SCAFFOLD_OVERRIDES,
     EditError,
     KeyPath,
     format_text,
-    leaves,
     on_disk_positions,
     parse_value,
     resolve_key,
@@ -25,8 +25,6 @@ from compiler.edit import (
     set_value,
 )
 from compiler.formats.text import format_diagnostics
-from compiler.layers import DEFAULTS
-from compiler.load import load_file
 from compiler.schema import GROUP_SCHEMA, stale_files, write_files
 
 GROUPS_OPTION = click.option(
@@ -115,10 +113,11 @@ def schema_command(out_dir: Path, check: bool) -> None:
 @click.option("--name", required=True, help="Name patients see, e.g. 'Sunrise Pediatrics'.")
 @GROUPS_OPTION
 def new_command(slug: str, name: str, groups_dir: Path) -> None:
-    """Create groups/SLUG.yaml listing every key with its help text and default.
+    """Create groups/SLUG.yaml setting only the name; every other key is listed commented out.
 
-    The new file is checked like any other group before it is written, and an
-    existing file is never overwritten.
+    Keys left commented out follow groups/_defaults.yaml, now and after it
+    changes. The new file is checked like any other group before it is
+    written, and an existing file is never overwritten.
     """
     if not SLUG.fullmatch(slug):
         raise click.BadParameter(
@@ -134,14 +133,14 @@ def new_command(slug: str, name: str, groups_dir: Path) -> None:
         )
         sys.exit(1)
     schema_ref = Path(os.path.relpath(Path("schema") / GROUP_SCHEMA, groups_dir)).as_posix()
-    defaults = groups_dir / f"{DEFAULTS}.yaml"
-    inherited = {}
-    if defaults.is_file():
-        doc, _ = load_file(defaults)
-        inherited = leaves(doc.data) if doc is not None else {}
-    data = scaffold(slug, name, schema_ref, inherited, _shown(defaults)).encode()
     groups_dir.mkdir(parents=True, exist_ok=True)
-    diagnostics = _check_text(groups_dir, target, data)
+    # Only the name is written, unless the group would then draw a problem (no payment
+    # method, with no shared default switching one on): a fresh group passes --strict.
+    for settings in ({}, SCAFFOLD_OVERRIDES):
+        data = scaffold(slug, name, schema_ref, settings).encode()
+        diagnostics = _check_text(groups_dir, target, data)
+        if not diagnostics:
+            break
     click.echo(format_diagnostics(diagnostics), nl=False)
     if count(diagnostics)[0]:
         click.echo(f"{_shown(target)} was not created", err=True)
