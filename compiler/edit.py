@@ -340,7 +340,15 @@ def _insert_line(node: MappingNode, model_path: KeyPath, key: str, lines: list[s
                 line -= 1
             return line
     last_key, last_value = node.value[-1]
-    return _last_line(last_key, last_value, lines) + 1
+    at = _last_line(last_key, last_value, lines) + 1
+    # Comments indented deeper than the new key belong to the last entry (the
+    # commented-out keys `pops new` lists in a section): the new key goes after them.
+    column = int(node.value[0][0].start_mark.column)
+    while at < len(lines) and _is_comment(lines[at]):
+        if len(lines[at]) - len(lines[at].lstrip(" ")) <= column:
+            break
+        at += 1
+    return at
 
 
 def set_value(text: str, path: KeyPath, value: Any) -> str:

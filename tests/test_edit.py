@@ -718,3 +718,36 @@ def test_new_group_follows_later_changes_to_shared_defaults(run_pops: Run, repo:
     assert config["payments"]["applePay"] is True
     assert config["payments"]["creditCard"] is False
     assert config["payments"]["requireCvv"] is False
+
+
+def test_set_on_a_new_group_lands_after_a_sections_commented_keys(
+    run_pops: Run, repo: Path
+) -> None:
+    assert run_pops("new", "x", "--name", "X", cwd=repo).returncode == 0
+    path = repo / "groups" / "x.yaml"
+    before = path.read_text(encoding="utf-8").split("\n")
+    proc = run_pops(
+        "set",
+        "x",
+        "authentication.mfa.enabled",
+        "true",
+        "authentication.mfa.success_role",
+        "authorized_patient",
+        "authentication.mfa.sms_message",
+        "Code ${mfa.code}",
+        cwd=repo,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # The new section goes below payments' commented-out keys, not in between them.
+    at = before.index("  # require_cvv: false") + 1
+    assert path.read_text(encoding="utf-8").split("\n") == [
+        *before[:at],
+        "authentication:",
+        "  mfa:",
+        "    enabled: true",
+        "    success_role: authorized_patient",
+        "    sms_message: Code ${mfa.code}",
+        *before[at:],
+    ]
+    assert run_pops("validate", "--strict", cwd=repo).returncode == 0
+    assert run_pops("fmt", "--check", cwd=repo).returncode == 0
