@@ -317,7 +317,15 @@ def _chain(path: KeyPath, value: Any, column: int, unit: int) -> list[str]:
 
 
 def _insert_line(node: MappingNode, model_path: KeyPath, key: str, lines: list[str]) -> int:
-    """Where a missing `key` goes in `node`: above its next sibling in model order, else last.
+    """Where a missing `key` goes in `node`: below the commented-out `# key:` that `pops new`
+    left for it when there is one between its live neighbours, else by model order."""
+    at = _model_place(node, model_path, key, lines)
+    commented = _commented_place(node, model_path, key, lines)
+    return at if commented is None else commented
+
+
+def _model_place(node: MappingNode, model_path: KeyPath, key: str, lines: list[str]) -> int:
+    """Above its next sibling in model order, else last.
 
     "Above" means above the comment lines that sit directly over that sibling at
     its indentation, since those describe it; only the file's header (comments
@@ -345,10 +353,55 @@ def _insert_line(node: MappingNode, model_path: KeyPath, key: str, lines: list[s
     # commented-out keys `pops new` lists in a section): the new key goes after them.
     column = int(node.value[0][0].start_mark.column)
     while at < len(lines) and _is_comment(lines[at]):
-        if len(lines[at]) - len(lines[at].lstrip(" ")) <= column:
+        if _indent(lines[at]) <= column:
             break
         at += 1
     return at
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _commented_place(
+    node: MappingNode, model_path: KeyPath, key: str, lines: list[str]
+) -> int | None:
+    """The line after `# key: ...` (and, for a section, its commented-out keys) when such a
+    comment sits at the keys' column between the live keys before and after it in model
+    order; None when there is none."""
+    model = model_at(model_path)
+    order = list(_fields(model)) if model is not None else []
+    if key not in order:
+        return None
+    rank = order.index(key)
+    column = int(node.value[0][0].start_mark.column)
+    ranked = [(order.index(k.value), k, v) for k, v in node.value if k.value in order]
+    before = [(k, v) for r, k, v in ranked if r < rank]
+    after = [k for r, k, _ in ranked if r > rank]
+    if before:
+        start = _last_line(*before[-1], lines) + 1
+    else:
+        start = int(node.value[0][0].start_mark.line)
+        while start > 0 and _is_comment(lines[start - 1]) and _indent(lines[start - 1]) >= column:
+            start -= 1
+    if after:
+        end = int(after[0].start_mark.line)
+    else:
+        end = _last_line(*node.value[-1], lines) + 1
+        while end < len(lines) and (
+            not lines[end].strip() or (_is_comment(lines[end]) and _indent(lines[end]) >= column)
+        ):
+            end += 1
+    pad = " " * column
+    own = re.compile(rf"{pad}# {re.escape(key)}:(?: |$)")
+    nested = re.compile(rf"{pad}#  +\S")  # a commented-out section's keys and their help
+    for index in range(start, end):
+        if own.match(lines[index]):
+            index += 1
+            while index < end and nested.match(lines[index]):
+                index += 1
+            return index
+    return None
 
 
 def set_value(text: str, path: KeyPath, value: Any) -> str:

@@ -720,10 +720,11 @@ def test_new_group_follows_later_changes_to_shared_defaults(run_pops: Run, repo:
     assert config["payments"]["requireCvv"] is False
 
 
-def test_set_on_a_new_group_lands_after_a_sections_commented_keys(
+def test_set_on_a_new_group_puts_each_key_below_its_commented_out_line(
     run_pops: Run, repo: Path
 ) -> None:
     assert run_pops("new", "x", "--name", "X", cwd=repo).returncode == 0
+    (repo / "groups" / "_brand.yaml").write_text("theme:\n  dark: false\n", encoding="utf-8")
     path = repo / "groups" / "x.yaml"
     before = path.read_text(encoding="utf-8").split("\n")
     proc = run_pops(
@@ -735,19 +736,37 @@ def test_set_on_a_new_group_lands_after_a_sections_commented_keys(
         "authorized_patient",
         "authentication.mfa.sms_message",
         "Code ${mfa.code}",
+        "payments.require_cvv",
+        "true",
+        "extends",
+        "brand",
+        "theme.colors.primary",
+        "#0b5cad",
         cwd=repo,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    # The new section goes below payments' commented-out keys, not in between them.
-    at = before.index("  # require_cvv: false") + 1
-    assert path.read_text(encoding="utf-8").split("\n") == [
-        *before[:at],
-        "authentication:",
-        "  mfa:",
-        "    enabled: true",
-        "    success_role: authorized_patient",
-        "    sms_message: Code ${mfa.code}",
-        *before[at:],
-    ]
+    # A key goes below its commented-out line (a section below its commented-out keys),
+    # so it stays beside its help text; the comments stay as they were.
+    expected = list(before)
+    for after_line, new in reversed(
+        [
+            ("# extends: riverside-chain", ["extends: brand"]),
+            ('#     warning: "#fb8c00"', ["theme:", "  colors:", '    primary: "#0b5cad"']),
+            ("  # require_cvv: false", ["  require_cvv: true"]),
+            (
+                '#     sms_message: "Code: ${mfa.code}"',
+                [
+                    "authentication:",
+                    "  mfa:",
+                    "    enabled: true",
+                    "    success_role: authorized_patient",
+                    "    sms_message: Code ${mfa.code}",
+                ],
+            ),
+        ]
+    ):
+        at = before.index(after_line) + 1
+        expected[at:at] = new
+    assert path.read_text(encoding="utf-8").split("\n") == expected
     assert run_pops("validate", "--strict", cwd=repo).returncode == 0
-    assert run_pops("fmt", "--check", cwd=repo).returncode == 0
+    assert run_pops("fmt", "--check", "groups/x.yaml", cwd=repo).returncode == 0
