@@ -47,11 +47,11 @@ class Selection:
         return d.file in self.used or (d.file, d.line, d.column, d.code) not in self._own_keys
 
 
-def _same_folder(path: Path, folder: Path) -> bool:
+def _folder(path: Path) -> Path | None:
     try:
-        return path.parent.resolve() == folder.resolve()
+        return path.resolve()
     except OSError:
-        return False
+        return None
 
 
 def _layer_display(groups_dir: Path, name: str) -> str:
@@ -67,15 +67,17 @@ def select(
     environments folder is that environment's overlay, and selects its environment.
     """
     paths = list(paths)
+    groups_at, env_at = _folder(groups_dir), _folder(env_dir)
     named: list[str] = []  # layer file names in the groups folder
     overlays: list[str] = []
     rest: list[Path] = []
     for path in paths:
         is_file = path.is_file()
-        if is_file and path.name.endswith(".yaml") and _same_folder(path, env_dir):
+        folder = _folder(path.parent) if is_file else None
+        if folder is not None and path.name.endswith(".yaml") and folder == env_at:
             overlays.append(path.name.removesuffix(".yaml"))
         elif is_file and path.name.startswith("_") and path.name.endswith(".yaml"):
-            if not _same_folder(path, groups_dir):
+            if folder is None or folder != groups_at:
                 raise TargetError(
                     f"{display_path(path)} looks like a shared layer (its name starts with `_`) "
                     f"but is not in the groups folder {groups_dir.as_posix()}/; "
