@@ -126,9 +126,11 @@ def _resolve(
         targeted = overlay_named and any(
             e.targets is None or slug in e.targets for e in layers.overlay
         )
-        if every_group or targeted or wanted & bases or path.resolve() in explicit:
+        named_too = bool(explicit) and path.resolve() in explicit
+        if every_group or targeted or wanted & bases or named_too:
             selection.groups.append(path)
-            explicit.discard(path.resolve())
+            if named_too:
+                explicit.discard(path.resolve())
             used |= bases
     selection.groups += [p for p in chosen if p.resolve() in explicit]  # outside the folder
     selection.used = used

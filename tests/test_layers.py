@@ -380,10 +380,15 @@ def test_validate_base_directly_reports_the_groups_extending_it(
             for bg in ("background", "surface")
         ),
     ]
-    # beta's own problem is not the base's: validating beta still finds it.
-    code, found = _diagnostics(run_pops, family, "groups/beta.yaml")
+    # beta's own problem is not the base's: naming beta as well finds it too.
+    code, found = _diagnostics(run_pops, family, "groups/_brand.yaml", "groups/beta.yaml")
     assert code == 1
-    assert [d["code"] for d in found if d["file"] == "groups/beta.yaml"] == ["type-bool"]
+    assert [(d["file"], d["code"]) for d in found] == [
+        ("groups/_brand.yaml", "key-unknown"),
+        ("groups/_brand.yaml", "contrast-low"),
+        ("groups/_brand.yaml", "contrast-low"),
+        ("groups/beta.yaml", "type-bool"),
+    ]
 
 
 def test_validate_overlay_directly_checks_its_environment(family: Path, run_pops: Run) -> None:
