@@ -134,13 +134,15 @@ def new_command(slug: str, name: str, groups_dir: Path) -> None:
         sys.exit(1)
     schema_ref = Path(os.path.relpath(Path("schema") / GROUP_SCHEMA, groups_dir)).as_posix()
     groups_dir.mkdir(parents=True, exist_ok=True)
-    # Only the name is written, unless the group would then draw a problem (no payment
-    # method, with no shared default switching one on): a fresh group passes --strict.
-    for settings in ({}, SCAFFOLD_OVERRIDES):
-        data = scaffold(slug, name, schema_ref, settings).encode()
-        diagnostics = _check_text(groups_dir, target, data)
-        if not diagnostics:
-            break
+    # Only the name is written, unless credit card spares the group a problem (no payment
+    # method, when no shared default switches one on): a fresh group passes --strict.
+    data = scaffold(slug, name, schema_ref).encode()
+    diagnostics = _check_text(groups_dir, target, data)
+    if diagnostics:
+        paying = scaffold(slug, name, schema_ref, SCAFFOLD_OVERRIDES).encode()
+        found = _check_text(groups_dir, target, paying)
+        if len(found) < len(diagnostics):
+            data, diagnostics = paying, found
     click.echo(format_diagnostics(diagnostics), nl=False)
     if count(diagnostics)[0]:
         click.echo(f"{_shown(target)} was not created", err=True)
