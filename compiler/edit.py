@@ -379,7 +379,7 @@ def _commented_place(
     before = [(k, v) for r, k, v in ranked if r < rank]
     after = [k for r, k, _ in ranked if r > rank]
     if before:
-        start = _last_line(*before[-1], lines) + 1
+        start = _last_line(before[-1][0], before[-1][1], lines) + 1
     else:
         start = int(node.value[0][0].start_mark.line)
         while start > 0 and _is_comment(lines[start - 1]) and _indent(lines[start - 1]) >= column:
@@ -387,7 +387,8 @@ def _commented_place(
     if after:
         end = int(after[0].start_mark.line)
     else:
-        end = _last_line(*node.value[-1], lines) + 1
+        last_key, last_value = node.value[-1]
+        end = _last_line(last_key, last_value, lines) + 1
         while end < len(lines) and (
             not lines[end].strip() or (_is_comment(lines[end]) and _indent(lines[end]) >= column)
         ):
