@@ -16,8 +16,8 @@ import difflib
 import json
 import re
 import textwrap
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeGuard, get_args, get_origin
 
 from pydantic import BaseModel
@@ -26,6 +26,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
+from compiler.diagnostics import Diagnostic
 from compiler.load import Document, load_bytes
 from compiler.model import Group
 from compiler.schema import section_help
@@ -316,7 +317,15 @@ def _chain(path: KeyPath, value: Any, column: int, unit: int) -> list[str]:
 
 
 def _insert_line(node: MappingNode, model_path: KeyPath, key: str, lines: list[str]) -> int:
-    """Where a missing `key` goes in `node`: above its next sibling in model order, else last.
+    """Where a missing `key` goes in `node`: below the commented-out `# key:` that `pops new`
+    left for it when there is one between its live neighbours, else by model order."""
+    at = _model_place(node, model_path, key, lines)
+    commented = _commented_place(node, model_path, key, lines)
+    return at if commented is None else commented
+
+
+def _model_place(node: MappingNode, model_path: KeyPath, key: str, lines: list[str]) -> int:
+    """Above its next sibling in model order, else last.
 
     "Above" means above the comment lines that sit directly over that sibling at
     its indentation, since those describe it; only the file's header (comments
@@ -339,7 +348,61 @@ def _insert_line(node: MappingNode, model_path: KeyPath, key: str, lines: list[s
                 line -= 1
             return line
     last_key, last_value = node.value[-1]
-    return _last_line(last_key, last_value, lines) + 1
+    at = _last_line(last_key, last_value, lines) + 1
+    # Comments indented deeper than the new key belong to the last entry (the
+    # commented-out keys `pops new` lists in a section): the new key goes after them.
+    column = int(node.value[0][0].start_mark.column)
+    while at < len(lines) and _is_comment(lines[at]):
+        if _indent(lines[at]) <= column:
+            break
+        at += 1
+    return at
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _commented_place(
+    node: MappingNode, model_path: KeyPath, key: str, lines: list[str]
+) -> int | None:
+    """The line after `# key: ...` (and, for a section, its commented-out keys) when such a
+    comment sits at the keys' column between the live keys before and after it in model
+    order; None when there is none."""
+    model = model_at(model_path)
+    order = list(_fields(model)) if model is not None else []
+    if key not in order:
+        return None
+    rank = order.index(key)
+    column = int(node.value[0][0].start_mark.column)
+    ranked = [(order.index(k.value), k, v) for k, v in node.value if k.value in order]
+    before = [(k, v) for r, k, v in ranked if r < rank]
+    after = [k for r, k, _ in ranked if r > rank]
+    if before:
+        start = _last_line(before[-1][0], before[-1][1], lines) + 1
+    else:
+        start = int(node.value[0][0].start_mark.line)
+        while start > 0 and _is_comment(lines[start - 1]) and _indent(lines[start - 1]) >= column:
+            start -= 1
+    if after:
+        end = int(after[0].start_mark.line)
+    else:
+        last_key, last_value = node.value[-1]
+        end = _last_line(last_key, last_value, lines) + 1
+        while end < len(lines) and (
+            not lines[end].strip() or (_is_comment(lines[end]) and _indent(lines[end]) >= column)
+        ):
+            end += 1
+    pad = " " * column
+    own = re.compile(rf"{pad}# {re.escape(key)}:(?: |$)")
+    nested = re.compile(rf"{pad}#  +\S")  # a commented-out section's keys and their help
+    for index in range(start, end):
+        if own.match(lines[index]):
+            index += 1
+            while index < end and nested.match(lines[index]):
+                index += 1
+            return index
+    return None
 
 
 def set_value(text: str, path: KeyPath, value: Any) -> str:
@@ -441,10 +504,11 @@ def _replace(
 # --- pops new ---
 
 
-def _comment(text: str, indent: int) -> list[str]:
-    pad = " " * indent
+def _comment(text: str, indent: int, lead: str | None = None) -> list[str]:
+    """`text` wrapped as `# ` lines at `indent`, or after `lead` (inside a commented block)."""
+    first = (" " * indent if lead is None else lead) + "# "
     return textwrap.wrap(
-        text, WRAP, initial_indent=pad + "# ", subsequent_indent=pad + "# ", break_on_hyphens=False
+        text, WRAP, initial_indent=first, subsequent_indent=first, break_on_hyphens=False
     )
 
 
@@ -456,13 +520,16 @@ def _help(info: FieldInfo, model: type[BaseModel] | None) -> str:
     return " ".join(part for part in parts if part)
 
 
+def _key_line(key: str, value: Any, indent: int) -> list[str]:
+    rendered = render_value(value, indent=indent + INDENT)
+    head = " " * indent + f"{key}:"
+    return [f"{head} {rendered.inline}" if rendered.inline else head, *rendered.block]
+
+
 def _scaffold_lines(
-    model: type[BaseModel],
-    prefix: KeyPath,
-    values: dict[KeyPath, Any],
-    inherited: dict[KeyPath, Any],
-    source: str,
+    model: type[BaseModel], prefix: KeyPath, values: dict[KeyPath, Any]
 ) -> list[str]:
+    """The keys of `model` under `prefix`: those in `values` written, the rest commented out."""
     indent = len(prefix) * INDENT
     out: list[str] = []
     for key, info in _fields(model).items():
@@ -470,22 +537,40 @@ def _scaffold_lines(
         child = _submodel(info)
         if not prefix and out and child is not None:
             out.append("")
+        live = any(p[: len(path)] == path for p in values)
+        if not live:
+            out.extend(_commented(key, info, child, " " * indent, 0))
+            continue
         out.extend(_comment(_help(info, child), indent))
         if child is not None:
             out.append(" " * indent + f"{key}:")
-            out.extend(_scaffold_lines(child, path, values, inherited, source))
-            continue
-        if path in inherited:  # a live key would override the shared value, so show it off
-            shown = _example_text(inherited[path])
-            out.append(" " * indent + f"# {key}: {shown}  # from {source}; uncomment to override")
-            continue
-        value = values.get(path, info.get_default(call_default_factory=True))
-        if value is None and info.examples:
-            out.extend(_comment(f"For example: {_example_text(info.examples[0])}", indent))
-        rendered = render_value(value, indent=indent + INDENT)
-        head = " " * indent + f"{key}:"
-        out.append(f"{head} {rendered.inline}" if rendered.inline else head)
-        out.extend(rendered.block)
+            out.extend(_scaffold_lines(child, path, values))
+        else:
+            out.extend(_key_line(key, values[path], indent))
+    return out
+
+
+def _commented(
+    key: str, info: FieldInfo, model: type[BaseModel] | None, pad: str, depth: int
+) -> list[str]:
+    """A key (and a section's keys) as comments: uncommenting them gives valid YAML.
+
+    The `#` stays at the column of the live keys around it (`pad`); the text
+    after it is indented as the YAML would be, with the help lines as comments
+    within the comment. A leaf shows its default, or an example when it has none.
+    """
+    marker = pad + "# " + " " * (depth * INDENT)  # uncommented, the key sits at its depth
+    out = _comment(_help(info, model), 0, marker if depth else pad)
+    if model is not None:
+        out.append(f"{marker}{key}:")
+        for child_key, child_info in _fields(model).items():
+            out.extend(_commented(child_key, child_info, _submodel(child_info), pad, depth + 1))
+        return out
+    value = info.get_default(call_default_factory=True)
+    if value is None and info.examples:
+        value = info.examples[0]
+    shown = _example_text(value) if value is not None else ""
+    out.append(f"{marker}{key}: {shown}" if shown else f"{marker}{key}:")
     return out
 
 
@@ -495,38 +580,26 @@ def _example_text(example: Any) -> str:
 
 
 def scaffold(
-    slug: str,
-    name: str,
-    schema_ref: str,
-    inherited: dict[KeyPath, Any] | None = None,
-    source: str = "",
+    slug: str, name: str, schema_ref: str, settings: dict[KeyPath, Any] | None = None
 ) -> str:
-    """A new group with every key present, each below its help text, defaults filled in.
+    """A new group that sets only `name` and `settings`; every other key is there commented out.
 
-    `inherited` are the values a shared layer (`source`, e.g. groups/_defaults.yaml)
-    sets for every group: those keys are written commented out, since any value
-    written here, even an empty one, would replace the shared one.
+    A key written in a group replaces the shared value from groups/_defaults.yaml
+    (even written empty), so a new group writes nothing it was not asked to:
+    later changes to the shared defaults still reach it. The other keys are
+    listed, as comments, with their help text and default or an example, ready
+    to uncomment.
     """
-    values = {**SCAFFOLD_OVERRIDES, ("name",): name}
+    values = {**(settings or {}), ("name",): name}
     header = [
         f"{MODELINE}{schema_ref}",
-        f"# POPS group `{slug}`. Every key is listed with its help text and default value;",
-        "# an empty value means the default. Check with `pops validate`, edit with `pops set`.",
+        f"# POPS group `{slug}`. A key left commented out is not set here: it comes from",
+        "# groups/_defaults.yaml, or is the built-in default shown. Uncomment a key to set it",
+        "# for this group. Check with `pops validate`, edit with `pops set`.",
         "",
     ]
-    lines = _scaffold_lines(Group, (), values, inherited or {}, source)
+    lines = _scaffold_lines(Group, (), values)
     return "\n".join([*header, *lines]) + "\n"
-
-
-def leaves(data: dict[str, Any], prefix: KeyPath = ()) -> dict[KeyPath, Any]:
-    """Every non-mapping value of loaded data by its path."""
-    out: dict[KeyPath, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            out.update(leaves(value, (*prefix, key)))
-        else:
-            out[(*prefix, key)] = value
-    return out
 
 
 # --- pops fmt ---
@@ -693,3 +766,54 @@ def format_text(text: str) -> str:
 
 def _same(before: Document, after: Document) -> bool:
     return before.data == after.data and before.nulls == after.nulls
+
+
+# --- diagnostics of an edit that was not written ---
+
+
+def on_disk_positions(
+    before: bytes, after: bytes, keys: dict[str, KeyPath]
+) -> Callable[[Diagnostic], Diagnostic]:
+    """Move a diagnostic of the edited text `after` to the file as it is on disk (`before`).
+
+    A refused edit is never written, so a line number of the edited text would
+    point the admin at the wrong line. Lines the edit did not touch map to
+    their place on disk; a problem on a line the edit wrote is about a value
+    from the command line: it points at that key on disk when the key is
+    there, else at its nearest section that is, and says which value it was.
+    """
+    old = _text_lines(before)
+    new = _text_lines(after)
+    moved: dict[int, int] = {}  # 1-based line in `after` -> line in `before`
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for tag, i1, _, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            moved.update((j1 + k + 1, i1 + k + 1) for k in range(j2 - j1))
+    doc, _ = load_bytes(before, "<before>")
+
+    def where(path: KeyPath) -> tuple[int, int]:
+        if doc is None:
+            return (1, 1)
+        if path in doc.values:
+            return doc.values[path]
+        for depth in range(len(path) - 1, 0, -1):
+            if path[:depth] in doc.keys:
+                return doc.keys[path[:depth]]
+        return (1, 1)
+
+    def relocate(d: Diagnostic) -> Diagnostic:
+        if d.line in moved:
+            return replace(d, line=moved[d.line])
+        path = tuple(d.path.split(".")) if d.path else ()
+        given = next((k for k, p in keys.items() if path[: len(p)] == p), None)
+        if given is None:  # a key the rule names beside the one given (a section, say)
+            given = next((k for k, p in keys.items() if p[: len(path)] == path and path), None)
+        line, column = where(keys[given] if given is not None else path)
+        note = f" (the value given on the command line for {given})" if given else ""
+        return replace(d, line=line, column=column, message=d.message + note)
+
+    return relocate
+
+
+def _text_lines(data: bytes) -> list[str]:
+    return data.decode("utf-8", "replace").removeprefix("\ufeff").replace("\r\n", "\n").split("\n")

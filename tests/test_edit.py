@@ -7,6 +7,7 @@ exactly as it was.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -257,6 +258,118 @@ def test_set_fills_an_empty_section(run_pops: Run, repo: Path) -> None:
     )
 
 
+NIGHT = """\
+name: Night Clinic
+payments:
+  credit_card: true
+authentication:
+  mfa:
+    enabled: true
+    success_role: authorized_patient
+    sms_message: "Night Clinic code ${mfa.code}"
+notifications:
+  email_from: no-reply@night.example.com
+"""
+
+
+def test_set_several_pairs_at_once_adds_values_that_need_each_other(
+    run_pops: Run, repo: Path
+) -> None:
+    path = write_group(repo, "night", NIGHT)
+    # A subject alone is refused, at the line of the file as it is on disk (`mfa:`), not
+    # at the line the subject would have had.
+    proc = run_pops("set", "night", "authentication.mfa.email_subject", "Your code", cwd=repo)
+    assert proc.returncode == 1
+    assert proc.stdout.splitlines() == [
+        "groups/night.yaml:5:3: error: authentication.mfa.email_subject: the MFA email has a "
+        "subject but no email_body; add a body containing ${mfa.code} (the value given on the "
+        "command line for authentication.mfa.email_subject) [mfa-email-incomplete]",
+        "1 error, 0 warnings",
+    ]
+    assert path.read_text(encoding="utf-8") == NIGHT
+    # Subject and body in one call: applied and checked together.
+    proc = run_pops(
+        "set",
+        "groups/night.yaml",
+        "authentication.mfa.email_subject",
+        "Your code",
+        "authentication.mfa.email_body",
+        "Code: ${mfa.code}",
+        cwd=repo,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout == (
+        "groups/night.yaml: set authentication.mfa.email_subject, authentication.mfa.email_body\n"
+    )
+    lines = NIGHT.split("\n")
+    assert path.read_text(encoding="utf-8") == "\n".join(
+        [
+            *lines[:7],
+            "    email_subject: Your code",
+            '    email_body: "Code: ${mfa.code}"',
+            *lines[7:],
+        ]
+    )
+    assert run_pops("validate", "--strict", cwd=repo).returncode == 0
+
+
+def test_set_several_pairs_is_all_or_nothing_with_lines_on_disk(
+    run_pops: Run, repo: Path, riverside: Path
+) -> None:
+    before = riverside.read_bytes()
+    proc = run_pops(
+        "set",
+        "riverside",
+        "theme.dark",
+        "true",  # written above the colours: every line below it moves in the edited text
+        "look_and_feel.footer.phone",
+        "2125550199",
+        "payments.apple_pay",
+        "7",
+        cwd=repo,
+    )
+    assert proc.returncode == 1
+    assert riverside.read_bytes() == before
+    given = "(the value given on the command line for"
+    assert proc.stdout.splitlines() == [
+        "groups/riverside.yaml:11:14: warning: theme.colors.primary: primary #1565c0 on "
+        "background #121212 has contrast 3.26:1, under the 4.5:1 that WCAG AA asks for text; "
+        "small text in this colour will be hard to read: pick a lighter primary [contrast-aa]",
+        "groups/riverside.yaml:11:14: error: theme.colors.primary: primary #1565c0 on surface "
+        "#1e1e1e has contrast 2.90:1, under the 3:1 minimum for links and outlined buttons; "
+        "pick a lighter primary [contrast-low]",
+        # A key not on disk yet: its section's line.
+        "groups/riverside.yaml:14:1: error: payments.apple_pay: expected true or false, got a "
+        f"number `7` {given} payments.apple_pay) [type-bool]",
+        # A key on disk: its current value's place.
+        "groups/riverside.yaml:20:12: error: look_and_feel.footer.phone: `2125550199` is read "
+        'as a number; quote it to keep it as text: "2125550199" '
+        f"{given} look_and_feel.footer.phone) [type-string]",
+        "3 errors, 1 warning",
+    ]
+    assert proc.stderr == "groups/riverside.yaml was not changed: the result would be invalid\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("riverside", "name"), "give KEY VALUE pairs: each key is followed by its value (got 1"),
+        (("riverside",), "give KEY VALUE pairs"),
+        (("riverside", "name", "X", "theme.dark"), "(got 3 arguments after riverside)"),
+        (("riverside", "name", "X", "name", "Y"), "`name` is given twice; give each key once"),
+        (("groups/nowhere.yaml", "name", "X"), "no group file groups/nowhere.yaml"),
+    ],
+)
+def test_set_pairs_usage_errors_exit_2(
+    run_pops: Run, repo: Path, riverside: Path, args: tuple[str, ...], message: str
+) -> None:
+    proc = run_pops("set", *args, cwd=repo)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert riverside.read_text(encoding="utf-8") == RIVERSIDE
+
+
 @pytest.mark.parametrize(
     ("text", "value"),
     [
@@ -294,7 +407,23 @@ def comment_text(lines: list[str]) -> str:
     return " ".join(line.strip().removeprefix("#").strip() for line in lines)
 
 
-def test_new_scaffolds_every_key_with_its_help(run_pops: Run, repo: Path) -> None:
+_COMMENTED_KEY = re.compile(r"^( *)# ( *)([a-z_]+:(?: .*)?)$")
+_COMMENTED_HELP = re.compile(r"^( *)# ( +# .*)$")
+
+
+def uncommented(text: str) -> str:
+    """`text` with every commented-out key (and the help inside commented sections)
+    uncommented, the way an admin would take a key into use."""
+    out = []
+    for line in text.split("\n"):
+        match = _COMMENTED_KEY.match(line) or _COMMENTED_HELP.match(line)
+        out.append("".join(match.groups()) if match else line)
+    return "\n".join(out)
+
+
+def test_new_writes_only_the_name_and_lists_every_other_key_commented(
+    run_pops: Run, repo: Path
+) -> None:
     proc = run_pops("new", "river-clinic", "--name", "River Clinic", cwd=repo)
     assert (proc.returncode, proc.stdout, proc.stderr) == (
         0,
@@ -306,8 +435,27 @@ def test_new_scaffolds_every_key_with_its_help(run_pops: Run, repo: Path) -> Non
     assert text.split("\n")[0] == f"{MODELINE}../schema/group.schema.json"
     doc, problems = load_bytes(text.encode(), "river-clinic.yaml")
     assert doc is not None and problems == []
-    assert doc.data["name"] == "River Clinic"
+    # Live: the name, and credit card (no shared default switches a payment method on, and
+    # a group without one draws a warning).
+    assert doc.data == {"name": "River Clinic", "payments": {"credit_card": True}}
     lines = text.split("\n")
+    assert lines[lines.index("payments:") - 2 : lines.index("payments:") + 5] == [
+        "",
+        "# Payment options. Every option is off unless switched on.",
+        "payments:",
+        "  # Offer Apple Pay (Safari, macOS and iOS). Apple Pay must also be activated for the "
+        "practice in",
+        "  # the payment gateway.",
+        "  # apple_pay: false",
+        "  # Let patients pay by credit card.",
+    ]
+    assert '#     primary: "#1976d2"' in lines  # commented out, with its default
+    assert "#   logo_url: https://cdn.example.com/sunrise/logo.png" in lines  # or an example
+    # Every other key is there: uncommented, each sits below its help text.
+    full = uncommented(text)
+    doc, problems = load_bytes(full.encode(), "river-clinic.yaml")
+    assert doc is not None and problems == []
+    lines = full.split("\n")
     for path_ in leaf_paths():
         assert doc.written(path_), f"{'.'.join(path_)} is missing from the scaffold"
         line = doc.keys[path_][0] - 1
@@ -486,9 +634,26 @@ def test_fmt_reports_a_file_it_cannot_read_and_leaves_it(run_pops: Run, repo: Pa
     assert good.read_text(encoding="utf-8") == "name: Good\npayments:\n  credit_card: true\n"
 
 
-def test_scaffold_is_already_formatted() -> None:
-    text = scaffold("x", "X", "../schema/group.schema.json")
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {("payments", "credit_card"): True}, {("authentication", "mfa", "enabled"): False}],
+)
+def test_scaffold_is_already_formatted(settings: dict[tuple[str, ...], Any]) -> None:
+    text = scaffold("x", "X", "../schema/group.schema.json", settings)
     assert format_text(text) == text
+    doc, _ = load_bytes(text.encode(), "x.yaml")
+    assert doc is not None
+    assert {p: v for p, v in leaves_of(doc.data)} == {("name",): "X", **settings}
+
+
+def leaves_of(data: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[Any, Any]]:
+    out: list[tuple[Any, Any]] = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out += leaves_of(value, (*prefix, key))
+        else:
+            out.append(((*prefix, key), value))
+    return out
 
 
 @pytest.mark.parametrize(
@@ -524,15 +689,84 @@ def test_fmt_keeps_text_values_exactly(text: str, expected: str) -> None:
     assert before is not None and after is not None and before.data == after.data
 
 
-def test_new_leaves_keys_set_by_shared_defaults_to_them(run_pops: Run, repo: Path) -> None:
-    (repo / "groups" / "_defaults.yaml").write_text(
-        "payments:\n  credit_card: true\n  require_cvv: true\n", encoding="utf-8"
+def test_new_group_follows_later_changes_to_shared_defaults(run_pops: Run, repo: Path) -> None:
+    defaults = repo / "groups" / "_defaults.yaml"
+    defaults.write_text(
+        "payments:\n  credit_card: true\n  require_cvv: true\n"
+        'theme:\n  colors:\n    primary: "#283593"\n',
+        encoding="utf-8",
     )
     proc = run_pops("new", "x", "--name", "X", cwd=repo)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    lines = (repo / "groups" / "x.yaml").read_text(encoding="utf-8").split("\n")
-    assert "  # require_cvv: true  # from groups/_defaults.yaml; uncomment to override" in lines
-    assert "  # credit_card: true  # from groups/_defaults.yaml; uncomment to override" in lines
-    assert "  apple_pay: false" in lines  # keys the defaults leave alone are written
+    text = (repo / "groups" / "x.yaml").read_text(encoding="utf-8")
+    doc, _ = load_bytes(text.encode(), "x.yaml")
+    assert doc is not None and doc.data == {"name": "X"}  # the defaults pay by card already
+    assert "#   credit_card: false" in text.split("\n")  # the built-in default, shown
+    assert run_pops("validate", "--strict", cwd=repo).returncode == 0
+    assert run_pops("fmt", "--check", "groups/x.yaml", cwd=repo).returncode == 0
     proc = run_pops("explain", "x", "payments.require_cvv", cwd=repo)
     assert proc.stdout.startswith("payments.require_cvv = true  <- groups/_defaults.yaml:3:16")
+    # The shared defaults change after the group was created: the group follows.
+    defaults.write_text(
+        'payments:\n  apple_pay: true\ntheme:\n  colors:\n    primary: "#00695c"\n',
+        encoding="utf-8",
+    )
+    proc = run_pops("build", cwd=repo)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    config = json.loads((repo / "dist/groups/x/config.json").read_text(encoding="utf-8"))
+    assert config["theme"]["colors"]["primary"] == "#00695c"
+    assert config["payments"]["applePay"] is True
+    assert config["payments"]["creditCard"] is False
+    assert config["payments"]["requireCvv"] is False
+
+
+def test_set_on_a_new_group_puts_each_key_below_its_commented_out_line(
+    run_pops: Run, repo: Path
+) -> None:
+    assert run_pops("new", "x", "--name", "X", cwd=repo).returncode == 0
+    (repo / "groups" / "_brand.yaml").write_text("theme:\n  dark: false\n", encoding="utf-8")
+    path = repo / "groups" / "x.yaml"
+    before = path.read_text(encoding="utf-8").split("\n")
+    proc = run_pops(
+        "set",
+        "x",
+        "authentication.mfa.enabled",
+        "true",
+        "authentication.mfa.success_role",
+        "authorized_patient",
+        "authentication.mfa.sms_message",
+        "Code ${mfa.code}",
+        "payments.require_cvv",
+        "true",
+        "extends",
+        "brand",
+        "theme.colors.primary",
+        "#0b5cad",
+        cwd=repo,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    # A key goes below its commented-out line (a section below its commented-out keys),
+    # so it stays beside its help text; the comments stay as they were.
+    expected = list(before)
+    for after_line, new in reversed(
+        [
+            ("# extends: riverside-chain", ["extends: brand"]),
+            ('#     warning: "#fb8c00"', ["theme:", "  colors:", '    primary: "#0b5cad"']),
+            ("  # require_cvv: false", ["  require_cvv: true"]),
+            (
+                '#     sms_message: "Code: ${mfa.code}"',
+                [
+                    "authentication:",
+                    "  mfa:",
+                    "    enabled: true",
+                    "    success_role: authorized_patient",
+                    "    sms_message: Code ${mfa.code}",
+                ],
+            ),
+        ]
+    ):
+        at = before.index(after_line) + 1
+        expected[at:at] = new
+    assert path.read_text(encoding="utf-8").split("\n") == expected
+    assert run_pops("validate", "--strict", cwd=repo).returncode == 0
+    assert run_pops("fmt", "--check", "groups/x.yaml", cwd=repo).returncode == 0

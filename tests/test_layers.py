@@ -310,3 +310,154 @@ def test_explain_one_key_json_and_errors(family: Path, run_pops: Run) -> None:
     missing = run_pops("explain", "beta", "notifcations", cwd=family)
     assert missing.returncode == 2 and "did you mean `notifications`?" in missing.stderr
     assert run_pops("explain", "nobody", cwd=family).returncode == 2
+
+
+# --- validating a layer file directly ----------------------------------------------------
+
+
+def _text(run_pops: Run, repo: Path, *args: str) -> tuple[int, list[str], str]:
+    done = run_pops("validate", *args, cwd=repo)
+    assert "Traceback" not in done.stderr + done.stdout
+    return done.returncode, done.stdout.splitlines(), done.stderr
+
+
+def test_validate_defaults_directly_checks_it_as_a_layer(family: Path, run_pops: Run) -> None:
+    _write(
+        family / "groups/_defaults.yaml",
+        "payments:\n  credit_card: true\n  email_receipt: true\ntheme:\n  dark: yes\n  colr: 1\n",
+    )
+    # Not what was asked about: a broken base no group uses, and a broken overlay.
+    _write(family / "groups/_unused.yaml", "theme:\n  dark: no\n")
+    _write(family / "environments/staging.yaml", "overlays:\n  - groups: all\n    valeus: {}\n")
+    code, lines, _ = _text(run_pops, family, "groups/_defaults.yaml")
+    assert code == 1
+    assert lines == [
+        "groups/_defaults.yaml:3:18: error: payments.email_receipt: email receipts need a "
+        "sender; add notifications.email_from, e.g. no-reply@example.com "
+        "(breaks 2 groups: alpha, beta) [email-from-missing]",
+        "groups/_defaults.yaml:5:9: error: theme.dark: `yes` is not a boolean in group files "
+        "(YAML 1.1 read it as one, YAML 1.2 does not); write true or false [type-bool]",
+        "groups/_defaults.yaml:6:3: error: theme.colr: unknown key `colr` under `theme`; "
+        "did you mean `colors`? [key-unknown]",
+        "3 errors, 0 warnings",
+    ]
+    # Fixed, the layer and every group under it are clean.
+    _write(family / "groups/_defaults.yaml", "payments:\n  credit_card: true\n")
+    code, lines, _ = _text(run_pops, family, "groups/_defaults.yaml")
+    assert (code, lines) == (0, ["no problems found"])
+
+
+def test_validate_base_directly_reports_the_groups_extending_it(
+    family: Path, run_pops: Run
+) -> None:
+    # alpha extends _chain, which extends _brand; beta extends nothing.
+    _write(
+        family / "groups/_brand.yaml",
+        "branding:\n  logo_ur: https://cdn.example.com/l.png\n"
+        'theme:\n  colors:\n    primary: "#ffeb3b"\n',
+    )
+    _write(family / "groups/_chain.yaml", "extends: brand\n")
+    write_group(family, "beta", "name: Solo Beta\npayments:\n  require_cvv: maybe\n")
+    code, found = _diagnostics(run_pops, family, "groups/_brand.yaml")
+    assert code == 1
+    low = "has contrast 1.22:1, under the 3:1 minimum for links and outlined buttons; pick a "
+    assert [(d["file"], d["line"], d["column"], d["code"], d["message"]) for d in found] == [
+        (
+            "groups/_brand.yaml",
+            2,
+            3,
+            "key-unknown",
+            "unknown key `logo_ur` under `branding`; did you mean `logo_url`?",
+        ),
+        *(
+            (
+                "groups/_brand.yaml",
+                5,
+                14,
+                "contrast-low",
+                f"primary #ffeb3b on {bg} #ffffff {low}darker primary (breaks 1 group: alpha)",
+            )
+            for bg in ("background", "surface")
+        ),
+    ]
+    # beta's own problem is not the base's: naming beta as well finds it too.
+    code, found = _diagnostics(run_pops, family, "groups/_brand.yaml", "groups/beta.yaml")
+    assert code == 1
+    assert [(d["file"], d["code"]) for d in found] == [
+        ("groups/_brand.yaml", "key-unknown"),
+        ("groups/_brand.yaml", "contrast-low"),
+        ("groups/_brand.yaml", "contrast-low"),
+        ("groups/beta.yaml", "type-bool"),
+    ]
+
+
+def test_validate_overlay_directly_checks_its_environment(family: Path, run_pops: Run) -> None:
+    _write(
+        family / "environments/staging.yaml",
+        "overlays:\n"
+        "  - groups: [alpha]\n"
+        "    valeus: {}\n"
+        "    values:\n"
+        "      theme:\n"
+        "        colors:\n"
+        '          primary: "#ffeb3b"\n'
+        "      payment: {}\n",
+    )
+    _write(family / "groups/_unused.yaml", "theme:\n  dark: no\n")
+    code, found = _diagnostics(run_pops, family, "environments/staging.yaml")
+    assert code == 1
+    assert [(d["file"], d["line"], d["column"], d["code"]) for d in found] == [
+        ("environments/staging.yaml", 3, 5, "key-unknown"),
+        ("environments/staging.yaml", 7, 20, "contrast-low"),
+        ("environments/staging.yaml", 7, 20, "contrast-low"),
+        ("environments/staging.yaml", 8, 7, "key-unknown"),
+    ]
+    assert [d["message"][:30] for d in found[1:3]] == [
+        "primary #ffeb3b on background ",
+        "primary #ffeb3b on surface #ff",
+    ]
+    assert all(d["message"].endswith("(breaks 1 group: alpha)") for d in found[1:3])
+    assert found[3]["message"] == "unknown key `payment` at the top level; did you mean `payments`?"
+    # Validating _defaults.yaml covers every group in every environment: alpha's breakage
+    # under staging is still shown, the overlay's own unknown keys are not.
+    code, found = _diagnostics(run_pops, family, "groups/_defaults.yaml")
+    assert code == 1
+    assert [(d["file"], d["line"], d["code"]) for d in found] == [
+        ("environments/staging.yaml", 7, "contrast-low"),
+        ("environments/staging.yaml", 7, "contrast-low"),
+    ]
+
+
+def test_validate_layer_paths_usage_errors(family: Path, run_pops: Run) -> None:
+    _write(family / "environments/prod.yaml", "overlays: []\n")
+    _write(family / "elsewhere/_brand.yaml", "theme: {}\n")
+    for args, message in [
+        (
+            ("environments/staging.yaml", "environments/prod.yaml"),
+            "one environment at a time: validate environments/prod.yaml and "
+            "environments/staging.yaml in separate runs",
+        ),
+        (
+            ("--env", "prod", "environments/staging.yaml"),
+            "one environment at a time",
+        ),
+        (
+            ("elsewhere/_brand.yaml",),
+            "elsewhere/_brand.yaml looks like a shared layer (its name starts with `_`) but is "
+            "not in the groups folder groups/; pass --groups elsewhere",
+        ),
+    ]:
+        code, _, err = _text(run_pops, family, *args)
+        assert code == 2 and message in err, err
+
+
+def test_validate_a_base_no_group_uses(family: Path, run_pops: Run) -> None:
+    _write(family / "groups/_unused.yaml", "theme:\n  dark: no\n")
+    code, lines, err = _text(run_pops, family, "groups/_unused.yaml")
+    assert code == 1
+    assert lines == [
+        "groups/_unused.yaml:2:9: error: theme.dark: `no` is not a boolean in group files "
+        "(YAML 1.1 read it as one, YAML 1.2 does not); write true or false [type-bool]",
+        "1 error, 0 warnings",
+    ]
+    assert err == "no group uses groups/_unused.yaml; only the file itself was checked\n"

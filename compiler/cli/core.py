@@ -116,28 +116,52 @@ def validate(
     """Check group files and report every problem at once.
 
     PATHS are group files or folders; by default every file in the groups folder.
+    A shared layer (groups/_defaults.yaml, a base groups/_NAME.yaml, or an overlay
+    environments/ENV.yaml) is checked as a layer, with every group it applies to.
     """
     if not paths:
         _require_groups(groups_dir)
     require_env(groups_dir, env, env_dir)
-    gc.disable()  # for the life of this short process: see compiler.build.gc_paused
-    progress = progress_bar("validating")
-    try:
-        compilation = compile_all(
-            groups_dir,
-            paths or None,
-            strict=strict,
-            render=False,
-            env=env,
-            env_dir=env_dir,
-            jobs=jobs,
-            use_cache=not no_cache,
-            progress=progress,
+    selection = None
+    if paths:
+        from compiler.targets import TargetError, select
+
+        try:
+            selection = select(paths, groups_dir, env_dir_for(groups_dir, env_dir), env)
+        except TargetError as exc:
+            raise click.UsageError(str(exc)) from None
+    if selection is not None:
+        env = selection.env
+        paths = tuple(selection.groups)
+    if selection is not None and not paths:
+        # No group uses the layer: its own problems are the whole answer.
+        click.echo(
+            f"no group uses {', '.join(selection.layers)}; only the file itself was checked",
+            err=True,
         )
-    finally:
-        if progress is not None:
-            progress.close()
-    diagnostics = compilation.diagnostics
+        diagnostics = finalize(selection.own_problems(), strict=strict)
+        online = False
+    else:
+        gc.disable()  # for the life of this short process: see compiler.build.gc_paused
+        progress = progress_bar("validating")
+        try:
+            compilation = compile_all(
+                groups_dir,
+                paths or None,
+                strict=strict,
+                render=False,
+                env=env,
+                env_dir=env_dir,
+                jobs=jobs,
+                use_cache=not no_cache,
+                progress=progress,
+            )
+        finally:
+            if progress is not None:
+                progress.close()
+        diagnostics = compilation.diagnostics
+        if selection is not None:
+            diagnostics = [d for d in diagnostics if selection.keep(d)]
     if online:
         from compiler.online import check_online
 
