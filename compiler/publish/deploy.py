@@ -115,6 +115,10 @@ def publish(
     With `env`, the environment build `dist_dir/<env>` is the one published.
     """
     store = open_store(target, endpoint_url=endpoint_url)  # a bad URL fails before building
+    from compiler.publish.local import LocalStore
+
+    if isinstance(store, LocalStore):
+        store.refuse_inside(dist_dir)
     built = (
         ensure_built(groups_dir, dist_dir, strict=strict, env=env, env_dir=env_dir)
         if groups_dir
