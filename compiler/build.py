@@ -601,7 +601,7 @@ def build(
             progress=progress,
             sealing=sealing,
         )
-    if new_out and compilation.ok and out_dir.is_dir():
+    if env is not None and new_out and compilation.ok and out_dir.is_dir():
         # `--env NAME` made the output folder too: mark it, so a full build may replace it.
         ownership.write_marker(out_dir, "build")
     return compilation
