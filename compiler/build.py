@@ -585,7 +585,10 @@ def build(
     if sealing is None and use_cache:
         sealing = seal.Sealing.begin(groups_dir, folder, root, env, strict)
         sealing.open(root, jobs, locking=True)
-    with _render_cache(groups_dir, use_cache):
+    with (
+        _render_cache(groups_dir, use_cache),
+        _made_for(out_dir if env is not None and new_out else None),
+    ):
         if sealing is not None and sealing.sealed is not None:
             done = _sealed_build(sealing, groups_dir, folder, root)
             if done is not None:
@@ -605,6 +608,18 @@ def build(
         # `--env NAME` made the output folder too: mark it, so a full build may replace it.
         ownership.write_marker(out_dir, "build")
     return compilation
+
+
+@contextlib.contextmanager
+def _made_for(folder: Path | None) -> Iterator[None]:
+    """`folder`, made by this build to hold its output, goes again if the build does not
+    fill it (failed, or killed by an exception): a run leaves nothing new behind."""
+    try:
+        yield
+    finally:
+        if folder is not None:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # (only ever an empty folder)
 
 
 @contextlib.contextmanager

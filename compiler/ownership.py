@@ -60,6 +60,7 @@ def claim(
     root = os.path.join(out, env) if env is not None else out
     for path in (out, root) if env is not None else (out,):
         _not_a_link(path)
+    _parent_is_a_folder(root)
     _not_protected(out, root, groups_dir, env_dir)
     missing = not os.path.lexists(out)
     _owned(root, kind, nested=env is None)
@@ -94,6 +95,15 @@ def _not_a_link(path: str) -> None:
         )
     if not stat.S_ISDIR(st.st_mode):
         raise Refused(f"{_shown(path)} is a file, not a folder: pops only replaces its own folders")
+
+
+def _parent_is_a_folder(path: str) -> None:
+    """The nearest existing folder above `path` really is one (not a file, nor a broken link)."""
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.lexists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise Refused(f"{_shown(parent)} is not a folder: the output {_shown(path)} cannot go there")
 
 
 def _under(path: str, folder: str) -> bool:
@@ -137,10 +147,12 @@ def _not_protected(
     if home != "~":
         above.append((os.path.realpath(home), "the home folder"))
     shown = _shown(out if root == out else root)
-    where = "" if os.path.abspath(root) == real else f" (that is {real})"
+    named = os.path.basename(os.path.normpath(root))
+    # (Where `.`, `..` or a path through a link leads, when the name does not say.)
+    where = "" if named == os.path.basename(real) else f" (that is {real})"
     for folder, what in kept + above:
         if real == folder:
-            raise Refused(f"{shown}{where} is {what} {folder}: choose another --out")
+            raise Refused(f"{shown} is {what} {folder}: choose another --out")
     for folder, what in kept:
         if _under(real, folder):
             raise Refused(f"{shown}{where} is inside {what} {folder}: choose another --out")
@@ -220,8 +232,9 @@ def _old_build(root: str, *, nested: bool) -> bool:
         rel = os.path.relpath(dirpath, root)
         if rel == ".":
             envs = [d for d in dirnames if d != "groups"]
-            if envs and not (nested and all(_old_build(os.path.join(root, d), nested=False)
-                                            for d in envs)):
+            if envs and not (
+                nested and all(_old_build(os.path.join(root, d), nested=False) for d in envs)
+            ):
                 return False
             dirnames[:] = [d for d in dirnames if d == "groups"]
             rel = ""
@@ -235,4 +248,4 @@ def _old_build(root: str, *, nested: bool) -> bool:
             if os.path.islink(path) or not os.path.isfile(path):
                 return False
             found.add(rel + name)
-    return found == listed | {_MANIFEST}
+    return found - {MARKER} == listed | {_MANIFEST}  # (a marker may be left in some)
