@@ -31,11 +31,8 @@ _SHOWN_ENTRIES = 6
 
 def marker(kind: str) -> bytes:
     """The marker's bytes for an output of `kind`: the same on every machine and run."""
-    return (
-        '{"tool": "pops", "output": "%s", '
-        '"note": "written by pops, which replaces this folder whole: keep nothing else here"}\n'
-        % kind
-    ).encode()
+    note = "written by pops, which replaces this folder whole: keep nothing else here"
+    return f'{{"tool": "pops", "output": "{kind}", "note": "{note}"}}\n'.encode()
 
 
 class Refused(Exception):
@@ -103,7 +100,9 @@ def _parent_is_a_folder(path: str) -> None:
     while not os.path.lexists(parent):
         parent = os.path.dirname(parent)
     if not os.path.isdir(parent):
-        raise Refused(f"{_shown(parent)} is not a folder: the output {_shown(path)} cannot go there")
+        raise Refused(
+            f"{_shown(parent)} is not a folder: the output {_shown(path)} cannot go there"
+        )
 
 
 def _under(path: str, folder: str) -> bool:
@@ -172,7 +171,9 @@ def _owned(root: str, kind: str, *, nested: bool) -> None:
     except FileNotFoundError:
         return
     except OSError as error:
-        raise Refused(f"{_shown(root)} cannot be read ({error.strerror}): nothing was replaced")
+        raise Refused(
+            f"{_shown(root)} cannot be read ({error.strerror}): nothing was replaced"
+        ) from None
     if not names:
         return
     if MARKER in names:
