@@ -303,6 +303,7 @@ def compile_groups(
     compilation.inputs_digest, manifest = manifest_for(rendered)
     if sink is not None:
         sink.write(MANIFEST, manifest)
+        sink.write(ownership.MARKER, ownership.marker("build"))  # as the writer leaves it
     compilation.files = sum(len(files) for _, _, files in rendered) + 1
     return compilation
 
