@@ -22,7 +22,7 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, ParamSpec, Protocol, TypeVar
 
-from compiler import seal
+from compiler import ownership, seal
 from compiler.cache import Cache, cache_dir_for
 from compiler.diagnostics import Diagnostic, count, finalize
 from compiler.output import (
@@ -303,6 +303,7 @@ def compile_groups(
     compilation.inputs_digest, manifest = manifest_for(rendered)
     if sink is not None:
         sink.write(MANIFEST, manifest)
+        sink.write(ownership.MARKER, ownership.marker("build"))  # as the writer leaves it
     compilation.files = sum(len(files) for _, _, files in rendered) + 1
     return compilation
 
@@ -500,6 +501,8 @@ def _changes(
         manifest = _scope_root(root, env, scope) / MANIFEST
         if sha_file(manifest) != hashlib.sha256(result.manifest or b"").hexdigest():
             return True
+        if _marker_wrong(manifest.parent):
+            return True
         kept = {str(e["path"]) for o in result.outcomes for e in o.entries or []}
         if set(caches[scope].output.get("files", {})) - kept:
             return True
@@ -513,9 +516,21 @@ def _strays(root: Path, env: str | None, results: dict[str | None, ScopeResult])
     wanted = {
         _prefix(env, scope) + rel
         for scope, result in results.items()
-        for rel in [MANIFEST, *(str(e["path"]) for o in result.outcomes for e in o.entries or [])]
+        for rel in [
+            MANIFEST,
+            ownership.MARKER,
+            *(str(e["path"]) for o in result.outcomes for e in o.entries or []),
+        ]
     }
     return sorted(list_files(root, set()) - wanted)
+
+
+def _marker_wrong(scope_root: Path) -> bool:
+    """The build's marker is missing from `scope_root`, or not its exact bytes."""
+    try:
+        return (scope_root / ownership.MARKER).read_bytes() != ownership.marker("build")
+    except OSError:
+        return True
 
 
 def _remove_strays(tree: Path, strays: list[str]) -> None:
@@ -561,16 +576,25 @@ def build(
     """
     root = output_dir(out_dir, env)
     folder = env_dir_for(groups_dir, env_dir)
+    try:  # before anything is locked, recovered or written: is the output ours to replace?
+        new_out = ownership.claim(out_dir, "build", groups_dir=groups_dir, env_dir=folder, env=env)
+    except ownership.Refused:
+        if resume is not None:
+            resume.release()
+        raise
     sealing = resume
     if sealing is None and use_cache:
         sealing = seal.Sealing.begin(groups_dir, folder, root, env, strict)
         sealing.open(root, jobs, locking=True)
-    with _render_cache(groups_dir, use_cache):
+    with (
+        _render_cache(groups_dir, use_cache),
+        _made_for(out_dir if env is not None and new_out else None),
+    ):
         if sealing is not None and sealing.sealed is not None:
             done = _sealed_build(sealing, groups_dir, folder, root)
             if done is not None:
                 return done
-        return _pipeline_build(
+        compilation = _pipeline_build(
             groups_dir,
             out_dir,
             strict=strict,
@@ -581,6 +605,22 @@ def build(
             progress=progress,
             sealing=sealing,
         )
+    if env is not None and new_out and compilation.ok and out_dir.is_dir():
+        # `--env NAME` made the output folder too: mark it, so a full build may replace it.
+        ownership.write_marker(out_dir, "build")
+    return compilation
+
+
+@contextlib.contextmanager
+def _made_for(folder: Path | None) -> Iterator[None]:
+    """`folder`, made by this build to hold its output, goes again if the build does not
+    fill it (failed, or killed by an exception): a run leaves nothing new behind."""
+    try:
+        yield
+    finally:
+        if folder is not None:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # (only ever an empty folder)
 
 
 @contextlib.contextmanager
@@ -634,7 +674,7 @@ def _pipeline_build(
     incremental = use_cache and all(_trusted(probe[s], _scope_root(root, env, s)) for s in scopes)
     if incremental and env is None:
         # An environment that was removed leaves a folder only a full build clears.
-        expected = {"groups", MANIFEST, *(s for s in scopes if s is not None)}
+        expected = {"groups", MANIFEST, ownership.MARKER, *(s for s in scopes if s is not None)}
         incremental = set(os.listdir(root)) <= expected
 
     spare = Spare(cache_dir, root) if cache_dir is not None else None
@@ -718,6 +758,8 @@ def _pipeline_build(
             temporary = manifest.with_name(".manifest.json.pops-tmp")
             temporary.write_bytes(result.manifest or b"")
             os.replace(temporary, manifest)
+            if _marker_wrong(manifest.parent):
+                ownership.write_marker(manifest.parent, "build")
         if spare is not None and spare_record is not None:
             wanted = {
                 _prefix(env, scope) + str(e["path"]): str(e["sha256"])
@@ -1145,7 +1187,7 @@ def _check_output(
         prefix = "" if env is not None or scope is None else f"{scope}/"
         scope_root = _scope_root(root, env, scope)
         recorded = caches[scope].output.get("files", {})
-        expected: set[str] = {MANIFEST}
+        expected: set[str] = {MANIFEST, ownership.MARKER}
         found = list_files(scope_root, envs if scope is None else set())
         for outcome in result.outcomes:
             for entry in outcome.entries or []:
@@ -1161,6 +1203,10 @@ def _check_output(
             stale.append(Stale(prefix + MANIFEST, "missing"))
         elif manifest.read_bytes() != result.manifest:
             stale.append(Stale(prefix + MANIFEST, "changed"))
+        if not (scope_root / ownership.MARKER).is_file():
+            stale.append(Stale(prefix + ownership.MARKER, "missing"))
+        elif _marker_wrong(scope_root):
+            stale.append(Stale(prefix + ownership.MARKER, "changed"))
         stale += [Stale(prefix + rel, "extra") for rel in sorted(found - expected)]
     stale.sort(key=lambda s: s.path)
     return CheckReport(compilation, stale)

@@ -35,6 +35,7 @@ from itertools import chain
 from compiler import __version__
 from compiler.integrity import cache_folder, checksum, fingerprint, verified
 from compiler.output_folder import lock_output, recover
+from compiler.ownership import MARKER, marker
 
 try:  # the same as the loop in stat_paths, in C (setup.py builds it where it can)
     from compiler._stats import stat_many as _stat_many
@@ -545,6 +546,8 @@ class OutputCheck:
             os.close(self.fd)
             self.fd = None
         sealed = self.seal
+        if not markers_intact(self.root, sealed):
+            return False
         expected = sealed.live + sealed.live_dirs
         if found == expected and max(expected[1::4], default=0) < sealed.mtime_ns:
             return True
@@ -556,6 +559,19 @@ class OutputCheck:
             except OSError:
                 pass
         return True
+
+
+def markers_intact(root: PathLike, sealed: Seal) -> bool:
+    """Each scope's `.pops-output` (which no manifest lists) holds the build's marker."""
+    expected = marker("build")
+    for scope in sealed.scopes:
+        try:
+            with open(os.path.join(root, scope.prefix, MARKER), "rb") as handle:
+                if handle.read() != expected:
+                    return False
+        except OSError:
+            return False
+    return True
 
 
 def unchanged_since_load(path: PathLike, sealed: Seal) -> bool:
@@ -727,8 +743,8 @@ class Sealing:
         inputs and the rest of the outputs, and both finish together.
         """
         sealed = load(self.path, self.key)
-        if sealed is None or not sealed.scopes:
-            return False
+        if sealed is None or not sealed.scopes or os.path.islink(root):
+            return False  # (a link is never replaced: the build refuses it)
         if locking:
             self.lock = lock_output(root, os.path.dirname(self.path))
             if not unchanged_since_load(self.path, sealed):

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from compiler.output import exchange, make_folders, temporary_for, write_at
-from compiler.seal import UNKNOWN, Seal, stat_of
+from compiler.ownership import write_marker
+from compiler.seal import UNKNOWN, Seal, markers_intact, stat_of
 
 if TYPE_CHECKING:
     from compiler.seal import Stats
@@ -157,6 +158,8 @@ def advance(
     """
     files, n = sealed.files, len(sealed.files)
     fresh = sealed.spare_blob is None or sealed.spare is None or not spare_dir.is_dir()
+    if not fresh and not markers_intact(spare_dir, sealed):
+        fresh = True  # (an older spare, without the markers the output must keep)
     if fresh:
         _fresh_spare(spare_dir, root, sealed)
         held: bytes | bytearray = sealed.sha_blob
@@ -242,6 +245,8 @@ def _fresh_spare(spare_dir: Path, root: Path, sealed: Seal) -> None:
             os.link(live + rel, spare + rel)
         except OSError:
             shutil.copyfile(live + rel, spare + rel)
+    for scope in sealed.scopes:  # the markers no manifest lists
+        write_marker(spare_dir / scope.prefix, "build")
     sealed.spare = None
     sealed.spare_dirs = None
 

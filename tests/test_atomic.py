@@ -146,9 +146,11 @@ def test_build_killed_mid_write_leaves_dist_untouched_and_next_build_cleans_up(
     assert len(manifest["groups"]) == 1502
     listed = {entry["path"]: entry for entry in manifest["files"]}
     on_disk = {p.relative_to(dist).as_posix() for p in dist.rglob("*") if p.is_file()} - {
-        "manifest.json"
+        "manifest.json",
+        ".pops-output",  # the marker that says pops wrote this folder; no manifest lists it
     }
     assert set(listed) == on_disk
+    assert (dist / ".pops-output").read_bytes().startswith(b'{"tool": "pops", "output": "build"')
     for rel in ("groups/alpha/config.json", "groups/bulk-0777/theme.css"):
         data = (dist / rel).read_bytes()
         assert listed[rel]["sha256"] == hashlib.sha256(data).hexdigest()
@@ -169,7 +171,12 @@ def _output_is_complete(dist: Path, groups: int) -> bool:
     manifest = json.loads((dist / "manifest.json").read_text())
     listed = {entry["path"]: entry["sha256"] for entry in manifest["files"]}
     on_disk = {p.relative_to(dist).as_posix() for p in dist.rglob("*") if p.is_file()}
-    if len(manifest["groups"]) != groups or set(listed) != on_disk - {"manifest.json"}:
+    if len(manifest["groups"]) != groups or set(listed) != on_disk - {
+        "manifest.json",
+        ".pops-output",
+    }:
+        return False
+    if not (dist / ".pops-output").read_bytes().startswith(b'{"tool": "pops", "output": "build"'):
         return False
     return all(
         hashlib.sha256((dist / rel).read_bytes()).hexdigest() == h for rel, h in listed.items()

@@ -148,6 +148,7 @@ def test_build_writes_the_spec_layout(run_pops: Any, built: Path) -> None:
     dist = built / "dist"
     files = sorted(p.relative_to(dist).as_posix() for p in dist.rglob("*") if p.is_file())
     assert files == [
+        ".pops-output",
         "groups/alpha/config.json",
         "groups/alpha/theme.css",
         "groups/beta/config.json",
@@ -160,7 +161,11 @@ def test_build_writes_the_spec_layout(run_pops: Any, built: Path) -> None:
     assert manifest["compiler"] == __version__
     assert re.fullmatch(r"[0-9a-f]{64}", manifest["inputsDigest"])
     assert manifest["groups"] == ["alpha", "beta"]
-    assert [f["path"] for f in manifest["files"]] == files[:-1]
+    assert [f["path"] for f in manifest["files"]] == files[1:-1]  # not the marker, nor itself
+    assert (dist / ".pops-output").read_bytes() == (
+        b'{"tool": "pops", "output": "build", '
+        b'"note": "written by pops, which replaces this folder whole: keep nothing else here"}\n'
+    )
     for entry in manifest["files"]:
         data = (dist / entry["path"]).read_bytes()
         assert entry == {
@@ -300,6 +305,7 @@ def test_check_without_any_output_lists_everything_missing(run_pops: Any, repo: 
     proc = run(run_pops, repo, "build", "--check")
     assert proc.returncode == 1
     assert _stale_lines(proc.stdout) == [
+        ("missing", "dist/.pops-output"),
         ("missing", "dist/groups/alpha/config.json"),
         ("missing", "dist/groups/alpha/theme.css"),
         ("missing", "dist/manifest.json"),

@@ -55,7 +55,9 @@ def test_manifest_lists_every_file_with_hash_and_size() -> None:
     import hashlib
 
     listed = {e["path"]: e for e in MANIFEST["files"]}
-    assert sorted(listed) == [p for p in _files(DIST) if p != "manifest.json"]
+    # Every file but the manifest itself and the marker that says pops wrote the folder.
+    assert sorted(listed) == [p for p in _files(DIST) if p not in ("manifest.json", ".pops-output")]
+    assert ".pops-output" in _files(DIST)
     for path, entry in listed.items():
         data = (DIST / path).read_bytes()
         assert entry["sha256"] == hashlib.sha256(data).hexdigest()

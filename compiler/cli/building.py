@@ -58,6 +58,7 @@ def run_build(
     """
     from compiler.build import build, check_output
     from compiler.cli.progress import bar as progress_bar
+    from compiler.ownership import Refused
 
     gc.disable()  # for the life of this short process: see compiler.build.gc_paused
     shown = (out_dir / env if env is not None else out_dir).as_posix()
@@ -88,6 +89,12 @@ def run_build(
                 progress=progress,
                 resume=resume,
             )
+    except Refused as refused:
+        if progress is not None:
+            progress.close()
+            progress = None
+        echo(f"Error: {refused}", err=True)
+        return 2
     finally:
         if progress is not None:
             progress.close()

@@ -188,7 +188,8 @@ def validate(
     type=click.Path(file_okay=False, path_type=Path),
     default=Path(OUT_DIR),
     show_default=True,
-    help="Output folder; replaced whole, and only when every group is valid.",
+    help="Output folder; replaced whole, and only when every group is valid. pops "
+    "replaces only a folder that is missing, empty or one it wrote (marked .pops-output).",
 )
 @click.option(
     "--check",

@@ -20,6 +20,7 @@ import click
 from compiler import publish as pub
 from compiler.cli.core import ENV_DIR_OPTION, require_env
 from compiler.formats.text import format_diagnostics
+from compiler.ownership import Refused
 from compiler.publish.lock import LockInfo
 from compiler.publish.prebuild import BuildRefused
 
@@ -97,6 +98,9 @@ def _errors() -> Iterator[None]:
         yield
     except pub.TargetURLError as exc:
         raise click.UsageError(str(exc)) from None
+    except Refused as exc:  # the build-first step may not replace dist/
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
     except BuildRefused as exc:
         click.echo(format_diagnostics(exc.diagnostics), nl=False)
         _fail(str(exc))

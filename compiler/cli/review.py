@@ -106,7 +106,8 @@ def diff_command(
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("preview"),
     show_default=True,
-    help="Folder for the HTML pages; replaced whole.",
+    help="Folder for the HTML pages; replaced whole, and only when it is missing, empty "
+    "or a preview pops wrote.",
 )
 @click.option(
     "--base",
@@ -125,8 +126,15 @@ def preview_command(
     Open OUT/index.html in a browser. Each page loads the group's real theme.css
     and config.json, so what you see is what the portal gets.
     """
+    from compiler.build import env_dir_for
+    from compiler.ownership import Refused, claim
     from compiler.preview import write_preview
 
+    try:  # before anything is built or written: is the folder ours to replace?
+        claim(out_dir, "preview", groups_dir=groups_dir, env_dir=env_dir_for(groups_dir, env_dir))
+    except Refused as refused:
+        click.echo(f"Error: {refused}", err=True)
+        sys.exit(2)
     if ref is not None:
         base = _base(ref)
         before, after = _sides(groups_dir, base, env, env_dir)

@@ -27,6 +27,7 @@ from compiler import colors
 from compiler.diff import Built, GroupChange, Side, compare, show
 from compiler.gitrefs import Base
 from compiler.output import Staging
+from compiler.ownership import MARKER, marker
 from compiler.render import environment, templates_dir
 
 AA_TEXT = 4.5
@@ -174,6 +175,7 @@ def write_preview(
     staging = Staging(out_dir)
     try:
         writer = _Writer(staging)
+        staging.write(MARKER, marker("preview"))
         staging.write("preview.css", (templates_dir() / "preview" / "preview.css").read_bytes())
         changes: dict[str, GroupChange] = {}
         if before is not None and base is not None:

@@ -224,6 +224,10 @@ def publish(
     `allow_env_change`. The release records the git commit of the sources.
     """
     store = open_store(target, endpoint_url=endpoint_url)  # a bad URL fails before building
+    from compiler.publish.local import LocalStore
+
+    if isinstance(store, LocalStore):
+        store.refuse_inside(dist_dir)
     source = read_source(groups_dir if groups_dir is not None else dist_dir)
     warnings = _source_warnings(source, require_clean)
     built = (

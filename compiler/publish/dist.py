@@ -22,6 +22,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from compiler.ownership import MARKER
 from compiler.publish import layout
 from compiler.publish.errors import PublishError
 
@@ -108,7 +109,7 @@ def load_dist(root: Path) -> DistPlan:
         rel
         for p in root.rglob("*")
         if p.is_file()
-        and (rel := p.relative_to(root).as_posix()) != "manifest.json"
+        and (rel := p.relative_to(root).as_posix()) not in ("manifest.json", MARKER)
         and rel.split("/", 1)[0] not in nested
     }
     problems = [f"missing: {p}" for p in sorted(set(listed) - on_disk)]

@@ -86,6 +86,17 @@ class LocalStore:
             raise TargetURLError(f"file target must be file:///absolute/path, got {url!r}")
         return cls(Path(unquote(parsed.path)))
 
+    def refuse_inside(self, dist_dir: Path) -> None:
+        """A target in the output folder would be deleted by the next build: a usage error."""
+        from compiler.publish.store import TargetURLError
+
+        real, out = os.path.realpath(self.root), os.path.realpath(dist_dir)
+        if real == out or real.startswith(out.rstrip(os.sep) + os.sep):
+            raise TargetURLError(
+                f"the target {self.url} is inside the output folder {dist_dir.as_posix()}/, "
+                f"which every build replaces whole: publish to a folder outside it"
+            )
+
     # -- paths -------------------------------------------------------------------------
     @property
     def _state_dir(self) -> Path:
