@@ -144,13 +144,43 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(
-    groups_dir: str, env: str | None, env_dir: str | None, render_cache: str | None
+    groups_dir: str,
+    env: str | None,
+    env_dir: str | None,
+    render_cache: str | None,
+    parent: int | None = None,
 ) -> None:
+    if parent is not None:
+        die_with(parent)
     from compiler import render
 
     render.use_cache(Path(render_cache) if render_cache else None)
     render.save_cache_at_exit()  # the template shapes this worker meets are kept
     _WORKER["layers"] = load_layers(Path(groups_dir), env, Path(env_dir) if env_dir else None)
+
+
+def die_with(parent: int) -> None:
+    """End this worker when the build process `parent` ends, however it ends.
+
+    A worker left behind by a killed build would go on writing into a tree the
+    next build owns. On Linux the kernel sends SIGKILL when the parent dies
+    (PR_SET_PDEATHSIG); the parent may have died before that was set, so its
+    liveness is checked after. Elsewhere, the pool's own pipes end idle workers.
+    """
+    import sys
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            pr_set_pdeathsig = 1
+            libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 class _Writer:
@@ -317,6 +347,7 @@ def _new_pool(groups_dir: Path, env: str | None, env_dir: Path | None, jobs: int
             env,
             str(env_dir) if env_dir else None,
             str(render_cache) if (render_cache := cache_folder()) else None,
+            os.getpid(),
         ),
     )
 

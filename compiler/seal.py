@@ -34,7 +34,7 @@ from itertools import chain
 
 from compiler import __version__
 from compiler.integrity import cache_folder, checksum, fingerprint, verified
-from compiler.output_folder import lock_output, recover
+from compiler.output_folder import lock_output, recover, unlock_output
 
 try:  # the same as the loop in stat_paths, in C (setup.py builds it where it can)
     from compiler._stats import stat_many as _stat_many
@@ -756,5 +756,5 @@ class Sealing:
             self.check.abandon()
             self.check = None
         if self.lock is not None:
-            os.close(self.lock)
+            unlock_output(self.lock)
             self.lock = None
