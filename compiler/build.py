@@ -639,9 +639,14 @@ def _pipeline_build(
 
     spare = Spare(cache_dir, root) if cache_dir is not None else None
     spare_record = None
+    spare_since = 0  # the spare's files recorded before this are trusted by stat
     if spare is not None:
         spare_record = _spare_from_seal(sealed, spare) if sealed is not None else None
-        spare_record = spare_record if spare_record is not None else spare.load()
+        if spare_record is not None and sealed is not None:
+            spare_since = sealed.mtime_ns
+        else:
+            spare_record = spare.load()
+            spare_since = spare.recorded_ns
     if spare is not None and spare_record is not None and not (incremental and spare.usable()):
         spare.drop()
         spare_record = None
@@ -727,7 +732,10 @@ def _pipeline_build(
             }
             # Double buffering: bring the spare (the output before last) up to
             # date with only the files that differ, then swap it in.
-            touched = bring_up_to_date(spare.dir, root, spare_record, wanted, recompiled)
+            manifests = {_prefix(env, scope) + MANIFEST for scope in results}
+            touched = bring_up_to_date(
+                spare.dir, root, spare_record, wanted, recompiled | manifests, spare_since
+            )
             old = swap_in(spare.dir, root)
             _remove_strays(spare.dir, strays)  # the old output, now the spare
             staging.discard()
@@ -890,6 +898,19 @@ def _seal_pipeline(
         diagnostics=compilation.diagnostics,
     )
     made.valid = valid
+    if spare is not None:  # its folders, checked (as the output's) before it is used
+        from compiler.spare import Spare
+
+        tree = Spare(Path(os.path.dirname(sealing.path)), root).dir
+        try:
+            fd = os.open(tree, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            made.spare_blob = made.spare = None
+        else:
+            try:
+                made.spare_dirs = seal.stat_paths(made.dirs, fd)
+            finally:
+                os.close(fd)
     seal.save(sealing.path, made)
 
 

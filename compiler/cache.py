@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from compiler.diagnostics import Diagnostic
-from compiler.integrity import cache_folder, fingerprint, verified, with_checksum
+from compiler.integrity import cache_folder, fingerprint, read_bounded, verified, with_checksum
 
 # A file changed within this window of the cache being written could share its
 # recorded mtime; such files are hashed again rather than trusted by stat.
@@ -65,7 +65,7 @@ class Cache:
         path = cache_dir / f"{scope or '_base'}.bin"
         cache = cls(path)
         try:
-            body = verified(path.read_bytes())
+            body = verified(read_bounded(path))
             if body is None:
                 return cache
             data = marshal.loads(body)

@@ -214,7 +214,8 @@ class _Writer:
         # bytes alone, so a shared inode (and its stat record) stays.
         try:
             with open(rel, "rb", opener=self._opener) as handle:
-                if handle.read() == data:
+                # (Its size first: a file grown huge is never read whole.)
+                if os.fstat(handle.fileno()).st_size == len(data) and handle.read() == data:
                     return None
         except OSError:
             pass

@@ -33,7 +33,7 @@ from bisect import bisect_left
 from itertools import chain
 
 from compiler import __version__
-from compiler.integrity import cache_folder, checksum, fingerprint, verified
+from compiler.integrity import MAX_CACHE_BYTES, cache_folder, checksum, fingerprint, verified
 from compiler.output_folder import lock_output, recover, unlock_output
 
 try:  # the same as the loop in stat_paths, in C (setup.py builds it where it can)
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     Inputs: TypeAlias = "tuple[list[str], Stats, Stats]"  # names, their stats, the 2 folders'
     PathLike: TypeAlias = "str | os.PathLike[str]"
 
-FORMAT = 6
+FORMAT = 7
 # Fewer outputs than this are stat'ed by one process; more are split with a forked helper.
 SPLIT_AT = 6000
 # More changed groups than this go to the full pipeline, which uses every core.
@@ -226,12 +226,16 @@ def load(path: PathLike, key: tuple[Any, ...]) -> Seal | None:
         fd = os.open(path, os.O_RDONLY)
         try:
             st = os.fstat(fd)
+            if not 24 <= st.st_size <= MAX_CACHE_BYTES:
+                return None  # (grown past any seal: never mapped, let alone read)
             mapped = mmap.mmap(fd, 0, prot=mmap.PROT_READ)
         finally:
             os.close(fd)
         view = memoryview(mapped)
-        split = int.from_bytes(view[:8], "big")
-        body = verified(view[8 : 8 + split])
+        split = 12 + int.from_bytes(view[:8], "big")  # the first part, behind its header
+        if split + 12 + int.from_bytes(view[split : split + 8], "big") != len(view):
+            return None  # truncated, or grown: not the file a build wrote
+        body = verified(view[:split])
         if body is None:
             return None
         data = marshal.loads(body)
@@ -253,7 +257,7 @@ def load(path: PathLike, key: tuple[Any, ...]) -> Seal | None:
         seal.diagnostics = diagnostics
         seal.input_dirs = _stats(input_dirs)
         seal.mtime_ns, seal.inode = st.st_mtime_ns, st.st_ino
-        seal.pending = view[8 + split :]
+        seal.pending = view[split:]
         seal.checksum = bytes(view[8:12])
     except (OSError, EOFError, ValueError, TypeError, IndexError):
         return None
@@ -337,10 +341,10 @@ def save(path: PathLike, seal: Seal) -> None:
     temporary = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp")
     try:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        with open(temporary, "wb") as handle:
-            handle.write((len(first) + 4).to_bytes(8, "big") + first_sum)
+        with open(temporary, "wb") as handle:  # (as with_checksum frames each part)
+            handle.write(len(first).to_bytes(8, "big") + first_sum)
             handle.write(first)
-            handle.write(checksum(rest))
+            handle.write(len(rest).to_bytes(8, "big") + checksum(rest))
             handle.write(rest)
         os.replace(temporary, path)
     except OSError:

@@ -198,10 +198,10 @@ def _package_identity(name: str) -> bytes:
 
 def _read(folder: Path) -> dict[Hashable, dict[str, Any]]:
     """The records in `folder`'s file; empty when missing, damaged or foreign."""
-    from compiler.integrity import verified
+    from compiler.integrity import read_bounded, verified
 
     try:
-        body = verified((folder / FILE_NAME).read_bytes())
+        body = verified(read_bounded(folder / FILE_NAME))
         if body is None:
             return {}
         data = marshal.loads(body)
