@@ -519,9 +519,14 @@ def _strays(root: Path, env: str | None, results: dict[str | None, ScopeResult])
 
 
 def _remove_strays(tree: Path, strays: list[str]) -> None:
+    """Remove the files (and empty folders, "<path>/") nobody built."""
     for rel in strays:
+        path = tree / rel
+        if rel.endswith("/") and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+            continue
         with contextlib.suppress(OSError):
-            (tree / rel).unlink()
+            path.unlink()
 
 
 def _trusted(cache: Cache, scope_root: Path, *, manifest: bool = True) -> bool:

@@ -536,15 +536,30 @@ def _output_intact(root: Path, files: list[dict[str, Any]], recorded: dict[str, 
 
 
 def list_files(root: Path, skip_top: set[str]) -> set[str]:
-    """Every file below `root`, relative, leaving out top-level folders in `skip_top`."""
+    """Every file below `root`, relative, leaving out top-level folders in `skip_top`;
+    and every folder that holds no file at all, as "<path>/" (top-most only): an empty
+    folder the build did not make is as much a stray as a file."""
     found: set[str] = set()
     if not root.is_dir():
         return found
+    holding: set[str] = set()  # folders with a file somewhere below
+    folders: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root):
         rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
         if rel == ".":
             dirnames[:] = [d for d in dirnames if d not in skip_top]
             found.update(filenames)
-        else:
+            folders += dirnames
+            continue
+        folders += [f"{rel}/{name}" for name in dirnames]
+        if filenames:
             found.update(f"{rel}/{name}" for name in filenames)
+            parent = rel
+            while parent and parent not in holding:
+                holding.add(parent)
+                parent = parent.rpartition("/")[0]
+    empty = {f for f in folders if f not in holding}
+    found.update(
+        f"{f}/" for f in empty if f.rpartition("/")[0] not in empty
+    )  # (its parent is not itself empty: the top-most one)
     return found
