@@ -626,6 +626,13 @@ def _pipeline_build(
     sealed = seal.load(sealing.path, sealing.key) if sealing is not None else None
     if sealed is not None and not seal.complete(sealed):
         sealed = None
+    if sealed is not None:
+        from compiler import libraries
+
+        if (sealed.libs, sealed.lib_stats) != libraries.watched():
+            # Made under other libraries: what it says the output holds, and the
+            # emails and phones it saw checked, are not what this build would make.
+            sealed = None
     if sealed is not None and sealing is not None:
         sealing.valid = sealed.valid
     if sealing is not None:
@@ -889,7 +896,10 @@ def _seal_pipeline(
     learned = {k: v for o in outcomes for k, v in o.validated.items()}
     kept = sealing.valid if len(sealing.valid) < 200 * len(files) else ""  # (bounded)
     valid = kept + "".join(f"\n{k}\t{v}" for k, v in learned.items())
+    from compiler import libraries
+
     made = seal.record(
+        libs=libraries.watched(),
         spare=_spare_for_seal(files, spare),
         folders=folders,
         key=sealing.key,
@@ -1012,12 +1022,23 @@ def _sealed_build(
         check.offload()  # the outputs to children: this process compiles meanwhile
         if not seal.complete(sealed):
             return None
+        from compiler import libraries
         from compiler.model import types
 
+        # The libraries as the seal found them (their stats are checked with the outputs).
+        libraries.assume(sealed.libs, sealed.lib_stats)
         types.remember(sealed.valid)  # emails and phones checked before need no library
         update = _compile_changed(sealed, changes.groups, groups_dir, folder, root)
         sealed.valid += "".join(f"\n{k}\t{v}" for k, v in types.learned().items())
-        if not check.intact() or update is None:
+        if not check.intact():
+            # Maybe a library moved: nothing keyed on the assumed one may be kept.
+            from compiler.render import store
+
+            libraries.forget()
+            store.forget()
+            types.remember("")  # (verdicts of the libraries the seal knew)
+            return None
+        if update is None:
             return None
         wanted, sizes, data = update
         seal.discard(sealing.path)

@@ -69,7 +69,7 @@ class Cache:
             if body is None:
                 return cache
             data = marshal.loads(body)
-            if data["fingerprint"] != fingerprint():
+            if data["fingerprint"] != identity():
                 return cache
             cache.groups = {
                 slug: Entry(key, inputs, [Diagnostic(*d) for d in diagnostics])
@@ -89,7 +89,7 @@ class Cache:
         if self.path is None:
             return
         data = {
-            "fingerprint": fingerprint(),
+            "fingerprint": identity(),
             "written_ns": time.time_ns(),
             "groups": {
                 slug: (
@@ -136,7 +136,7 @@ class Cache:
 
 def group_key(parts: list[str]) -> str:
     """Key of one group from the digests of everything it depends on."""
-    digest = _keyed(fingerprint()).copy()
+    digest = _keyed(identity()).copy()
     digest.update("\n".join(parts).encode())
     return str(digest.hexdigest())
 
@@ -145,6 +145,13 @@ def group_key(parts: list[str]) -> str:
 def _keyed(compiler: str) -> Any:
     """A sha256 already fed the compiler's fingerprint, copied for each key."""
     return hashlib.sha256(f"{compiler}\n".encode())
+
+
+def identity() -> str:
+    """The compiler and the libraries it runs on: what every entry's key starts from."""
+    from compiler import libraries
+
+    return f"{fingerprint()} {libraries.digest()}"
 
 
 def cache_dir_for(groups_dir: Path) -> Path:

@@ -159,7 +159,7 @@ def holds(path: str, known: list[Any], since_ns: int) -> bool:
                 return False
             digest.update(chunk)
             left -= len(chunk)
-        return digest.hexdigest() == known[4]
+        return bool(digest.hexdigest() == known[4])
     finally:
         os.close(fd)
 

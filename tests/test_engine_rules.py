@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -282,3 +283,49 @@ def test_the_lock_lives_in_the_cache_folder(four: Path, run_pops: Run) -> None:
     assert sorted(p.name for p in four.iterdir()) == before
     assert sorted(p.name for p in (four / "site").iterdir()) == [*inside, "out"]
     assert list((four / CACHE_DIR).glob("lock-*"))
+
+
+# --- the libraries are build inputs ------------------------------------------------------
+
+MFA = (
+    "name: Quote Clinic\npayments:\n  credit_card: true\nnotifications:\n"
+    "  email_from: no-reply@example.com\nauthentication:\n  mfa:\n    enabled: true\n"
+    "    success_role: patient\n    email_subject: Your code\n"
+    '    email_body: "Don\'t share it: ${mfa.code}"\n'
+)
+# Appended to a private copy of MarkupSafe: `'` escaped another (valid) way, as a
+# release of the library might.
+OTHER_ESCAPE = """
+
+def _escape_inner(s: str, /) -> str:  # (a different release)
+    return (
+        s.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+        .replace("'", "&apos;").replace('"', "&#34;")
+    )
+"""
+
+
+def test_a_library_that_changes_is_a_build_input(four: Path, run_pops: Run) -> None:
+    """A library edited where it is installed (same version, same sys.path) makes
+    `build --check` stale and `build` rebuild, as a clean build would write."""
+    import markupsafe
+
+    shadow = four.parent / "libs"  # a private copy, first on sys.path: ours to edit
+    shutil.copytree(Path(markupsafe.__file__).parent, shadow / "markupsafe")
+    env = {"PYTHONPATH": str(shadow)}
+    write_group(four, "quote", MFA)
+    _ok(run_pops("build", cwd=four, env=env))
+    _ok(run_pops("build", cwd=four, env=env))  # (a no-op)
+    _age(four)
+    before = _tree(four / "dist")
+    with open(shadow / "markupsafe/__init__.py", "a", encoding="utf-8") as handle:
+        handle.write(OTHER_ESCAPE)  # in place: the folder's own stat does not move
+    check = run_pops("build", "--check", cwd=four, env=env)
+    assert check.returncode == 1, check.stderr
+    assert "changed  dist/groups/quote/mfa/email.html" in check.stdout
+    _ok(run_pops("build", cwd=four, env=env))
+    after = _tree(four / "dist")
+    assert after != before
+    _ok(run_pops("build", "--no-cache", "--out", "clean", cwd=four, env=env))
+    assert after == _tree(four / "clean")
+    _ok(run_pops("build", "--check", cwd=four, env=env))
