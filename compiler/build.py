@@ -752,12 +752,16 @@ def _pipeline_build(
             _remove_strays(spare.dir, strays)  # the old output, now the spare
             staging.discard()
             # What the spare held untouched keeps its record; the old live tree,
-            # untouched too, becomes the spare with the record it had.
-            spare.save(previous)
+            # untouched too, becomes the spare with the record it had. (The output is
+            # in place: a cache that cannot be written from here only costs speed.)
+            held: dict[str, list[Any]] | None = previous
+            try:
+                spare.save(previous)
+            except OSError:
+                spare.drop()
+                held = None
             known = {rel: spare_record[rel] for rel in wanted if rel not in touched}
-            return _record_outputs(
-                compilation, root, env, results, caches, known, sealing, previous
-            )
+            return _record_outputs(compilation, root, env, results, caches, known, sealing, held)
         else:
             if incremental:
                 # No spare yet: unchanged groups' files join the new tree as hard
@@ -775,7 +779,12 @@ def _pipeline_build(
             shas = {rel: str(entry[-1]) for rel, entry in previous.items()}
             adopted = record_of(old, shas)
             _remove_strays(old, strays)
-            spare.adopt(old, adopted)
+            try:
+                spare.adopt(old, adopted)
+            except OSError:  # (the output is in place: only speed is lost)
+                shutil.rmtree(old, ignore_errors=True)
+                spare.drop()
+                return _record_outputs(compilation, root, env, results, caches, {}, sealing, None)
             return _record_outputs(compilation, root, env, results, caches, {}, sealing, adopted)
         elif old is not None:
             shutil.rmtree(old, ignore_errors=True)
