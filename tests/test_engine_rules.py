@@ -449,3 +449,47 @@ def test_an_output_folder_that_is_a_mount_point_is_one_line(
     )
     assert _snapshot(four / "dist") == before
     assert not [p for p in four.iterdir() if p.name.startswith(".dist")]
+
+
+# --- cache files are read with a bound ---------------------------------------------------
+
+GROWN = 4 << 30  # 4 GiB, sparse: reading it whole would need that much memory
+
+
+def _limited() -> None:
+    """In the child: 1.5 GiB of address space, far below what a whole read would take."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (3 << 29, 3 << 29))
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["seal-*.bin", "_base.bin", "render.marshal", "spare-*.json", "spare-*/groups/g3/theme.css"],
+)
+def test_a_cache_file_grown_huge_is_never_read_whole(four: Path, pattern: str) -> None:
+    def pops(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [pops_executable(), *args],
+            cwd=four,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            preexec_fn=_limited,
+        )
+
+    _edit(four, "g1", "One")
+    _ok(pops("build"))  # the spare exists now
+    _edit(four, "g9", "Nine")
+    _ok(pops("build"))  # (an added group: the full pipeline, which records the spare apart)
+    _age(four)
+    (grown,) = (four / CACHE_DIR).glob(pattern)
+    os.truncate(grown, GROWN)
+    _ok(pops("build"))
+    _ok(pops("build", "--check"))
+    for name in ("Zero", "Zero again"):  # a change: the spare, the caches, the seal in use
+        _edit(four, "g0", name)
+        _ok(pops("build"))
+        _ok(pops("build", "--check"))
+    _ok(pops("build", "--no-cache", "--out", "clean"))
+    assert _tree(four / "dist") == _tree(four / "clean")
