@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, ParamSpec, Protocol,
 from compiler import ownership, seal
 from compiler.cache import Cache, cache_dir_for
 from compiler.diagnostics import Diagnostic, count, finalize
+from compiler.integrity import read_bounded
 from compiler.output import (
     MANIFEST,
     Staging,
@@ -493,13 +494,12 @@ def _changes(
     caches: dict[str | None, Cache],
 ) -> bool:
     """Would this build change the output? (compiled groups, a new manifest, removed files)"""
-    from compiler.layers import sha_file
 
     for scope, result in results.items():
         if any(not o.cached for o in result.outcomes):
             return True
         manifest = _scope_root(root, env, scope) / MANIFEST
-        if sha_file(manifest) != hashlib.sha256(result.manifest or b"").hexdigest():
+        if read_bounded(manifest, len(result.manifest or b"")) != (result.manifest or b""):
             return True
         if _marker_wrong(manifest.parent):
             return True
@@ -534,19 +534,26 @@ def _marker_wrong(scope_root: Path) -> bool:
 
 
 def _remove_strays(tree: Path, strays: list[str]) -> None:
+    """Remove the files (and empty folders, "<path>/") nobody built."""
     for rel in strays:
+        path = tree / rel
+        if rel.endswith("/") and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+            continue
         with contextlib.suppress(OSError):
-            (tree / rel).unlink()
+            path.unlink()
 
 
 def _trusted(cache: Cache, scope_root: Path, *, manifest: bool = True) -> bool:
     """The output folder is as this cache last left it (so unchanged groups need nothing)."""
-    from compiler.layers import sha_file
 
     state = cache.output
     if not state or state.get("root") != str(scope_root.resolve()):
         return False
-    return not manifest or sha_file(scope_root / MANIFEST) == state.get("manifest_sha")
+    if not manifest:
+        return True
+    found = read_bounded(scope_root / MANIFEST)  # (a manifest grown huge is not read)
+    return found is not None and hashlib.sha256(found).hexdigest() == state.get("manifest_sha")
 
 
 @gc_paused
@@ -661,6 +668,13 @@ def _pipeline_build(
     sealed = seal.load(sealing.path, sealing.key) if sealing is not None else None
     if sealed is not None and not seal.complete(sealed):
         sealed = None
+    if sealed is not None:
+        from compiler import libraries
+
+        if (sealed.libs, sealed.lib_stats) != libraries.watched():
+            # Made under other libraries: what it says the output holds, and the
+            # emails and phones it saw checked, are not what this build would make.
+            sealed = None
     if sealed is not None and sealing is not None:
         sealing.valid = sealed.valid
     if sealing is not None:
@@ -679,9 +693,14 @@ def _pipeline_build(
 
     spare = Spare(cache_dir, root) if cache_dir is not None else None
     spare_record = None
+    spare_since = 0  # the spare's files recorded before this are trusted by stat
     if spare is not None:
         spare_record = _spare_from_seal(sealed, spare) if sealed is not None else None
-        spare_record = spare_record if spare_record is not None else spare.load()
+        if spare_record is not None and sealed is not None:
+            spare_since = sealed.mtime_ns
+        else:
+            spare_record = spare.load()
+            spare_since = spare.recorded_ns
     if spare is not None and spare_record is not None and not (incremental and spare.usable()):
         spare.drop()
         spare_record = None
@@ -769,17 +788,24 @@ def _pipeline_build(
             }
             # Double buffering: bring the spare (the output before last) up to
             # date with only the files that differ, then swap it in.
-            touched = bring_up_to_date(spare.dir, root, spare_record, wanted, recompiled)
+            manifests = {_prefix(env, scope) + MANIFEST for scope in results}
+            touched = bring_up_to_date(
+                spare.dir, root, spare_record, wanted, recompiled | manifests, spare_since
+            )
             old = swap_in(spare.dir, root)
             _remove_strays(spare.dir, strays)  # the old output, now the spare
             staging.discard()
             # What the spare held untouched keeps its record; the old live tree,
-            # untouched too, becomes the spare with the record it had.
-            spare.save(previous)
+            # untouched too, becomes the spare with the record it had. (The output is
+            # in place: a cache that cannot be written from here only costs speed.)
+            held: dict[str, list[Any]] | None = previous
+            try:
+                spare.save(previous)
+            except OSError:
+                spare.drop()
+                held = None
             known = {rel: spare_record[rel] for rel in wanted if rel not in touched}
-            return _record_outputs(
-                compilation, root, env, results, caches, known, sealing, previous
-            )
+            return _record_outputs(compilation, root, env, results, caches, known, sealing, held)
         else:
             if incremental:
                 # No spare yet: unchanged groups' files join the new tree as hard
@@ -797,7 +823,12 @@ def _pipeline_build(
             shas = {rel: str(entry[-1]) for rel, entry in previous.items()}
             adopted = record_of(old, shas)
             _remove_strays(old, strays)
-            spare.adopt(old, adopted)
+            try:
+                spare.adopt(old, adopted)
+            except OSError:  # (the output is in place: only speed is lost)
+                shutil.rmtree(old, ignore_errors=True)
+                spare.drop()
+                return _record_outputs(compilation, root, env, results, caches, {}, sealing, None)
             return _record_outputs(compilation, root, env, results, caches, {}, sealing, adopted)
         elif old is not None:
             shutil.rmtree(old, ignore_errors=True)
@@ -918,7 +949,10 @@ def _seal_pipeline(
     learned = {k: v for o in outcomes for k, v in o.validated.items()}
     kept = sealing.valid if len(sealing.valid) < 200 * len(files) else ""  # (bounded)
     valid = kept + "".join(f"\n{k}\t{v}" for k, v in learned.items())
+    from compiler import libraries
+
     made = seal.record(
+        libs=libraries.watched(),
         spare=_spare_for_seal(files, spare),
         folders=folders,
         key=sealing.key,
@@ -932,6 +966,19 @@ def _seal_pipeline(
         diagnostics=compilation.diagnostics,
     )
     made.valid = valid
+    if spare is not None:  # its folders, checked (as the output's) before it is used
+        from compiler.spare import Spare
+
+        tree = Spare(Path(os.path.dirname(sealing.path)), root).dir
+        try:
+            fd = os.open(tree, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            made.spare_blob = made.spare = None
+        else:
+            try:
+                made.spare_dirs = seal.stat_paths(made.dirs, fd)
+            finally:
+                os.close(fd)
     seal.save(sealing.path, made)
 
 
@@ -1025,25 +1072,38 @@ def _sealed_build(
             return _from_seal(sealed, 0) if sealing.unchanged() else None
         if sealed.diagnostics or check is None:
             return None  # problems are merged across groups; the pipeline knows how
-        check.offload()  # the outputs to children: this process compiles meanwhile
-        if not seal.complete(sealed):
-            return None
-        from compiler.model import types
-
-        types.remember(sealed.valid)  # emails and phones checked before need no library
-        update = _compile_changed(sealed, changes.groups, groups_dir, folder, root)
-        sealed.valid += "".join(f"\n{k}\t{v}" for k, v in types.learned().items())
-        if not check.intact() or update is None:
-            return None
-        wanted, sizes, data = update
-        seal.discard(sealing.path)
         from compiler.spare import Spare, advance
 
         spare = Spare(cache_dir_for(groups_dir), root)
+        # The outputs to children, and the spare tree's stats to one more: this
+        # process compiles meanwhile.
+        if not seal.complete(sealed):
+            return None
+        check.offload(spare.dir if _knows_spare(sealed) else None)
+        from compiler import libraries
+        from compiler.model import types
+
+        # The libraries as the seal found them (their stats are checked with the outputs).
+        libraries.assume(sealed.libs, sealed.lib_stats)
+        types.remember(sealed.valid)  # emails and phones checked before need no library
+        update = _compile_changed(sealed, changes.groups, groups_dir, folder, root)
+        sealed.valid += "".join(f"\n{k}\t{v}" for k, v in types.learned().items())
+        if not check.intact():
+            # Maybe a library moved: nothing keyed on the assumed one may be kept.
+            from compiler.render import store
+
+            libraries.forget()
+            store.forget()
+            types.remember("")  # (verdicts of the libraries the seal knew)
+            return None
+        if update is None:
+            return None
+        wanted, sizes, data = update
+        seal.discard(sealing.path)
         if not spare.usable():
             return None
         spare.invalidate()  # the pipeline's own record of the spare is about to be wrong
-        if data and not advance(sealed, root, spare.dir, wanted, data):
+        if data and not advance(sealed, root, spare.dir, wanted, data, check.spare_stats()):
             return None
         sealed.sizes = sizes
         if sealing.inputs is not None:
@@ -1052,6 +1112,11 @@ def _sealed_build(
     finally:
         sealing.release()
     return _from_seal(sealed, len(changes.groups) * len(sealed.scopes))
+
+
+def _knows_spare(sealed: seal.Seal) -> bool:
+    """The seal records a spare tree (whose files are checked before it is used)."""
+    return sealed.spare_dirs is not None and sealed.spare is not None
 
 
 def _compile_changed(
@@ -1095,9 +1160,8 @@ def _compile_changed(
         scope.inputs_digest = inputs_digest(zip(scope.slugs, digests, strict=True))
         scope.digest_blob = seal.blob(digests)
         at = scope.end - 1
-        try:
-            old = (root / sealed.files[at]).read_bytes()
-        except OSError:
+        old = read_bounded(root / sealed.files[at], sealed.sizes[at])
+        if old is None:
             return None
         manifest = patch_manifest(old, scope.inputs_digest, changed)
         if manifest is None:
@@ -1201,7 +1265,7 @@ def _check_output(
         manifest = scope_root / MANIFEST
         if not manifest.is_file():
             stale.append(Stale(prefix + MANIFEST, "missing"))
-        elif manifest.read_bytes() != result.manifest:
+        elif read_bounded(manifest, len(result.manifest or b"")) != result.manifest:
             stale.append(Stale(prefix + MANIFEST, "changed"))
         if not (scope_root / ownership.MARKER).is_file():
             stale.append(Stale(prefix + ownership.MARKER, "missing"))

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from compiler.digests import sha256_hex
 from compiler.output_folder import MANIFEST as MANIFEST
-from compiler.output_folder import beside, lock_output, recover
+from compiler.output_folder import beside, lock_output, recover, unlock_output
 
 
 def file_entry(path: str, data: bytes) -> dict[str, str | int]:
@@ -140,14 +140,18 @@ class Staging:
         where, prefix = beside(self.out_dir)
         # One build at a time per output folder: a second waits here.
         self._lock: int | None = lock_output(self.out_dir, lock_dir)
-        recover(self.out_dir)
-        self.path = Path(tempfile.mkdtemp(prefix=f"{prefix}.tmp-", dir=where))
+        try:
+            recover(self.out_dir)
+            self.path = Path(tempfile.mkdtemp(prefix=f"{prefix}.tmp-", dir=where))
+        except BaseException:  # (a read-only or full disk): released, not abandoned
+            self.release()
+            raise
         self._made: set[Path] = {self.path}
 
     def release(self) -> None:
         """Let the next build in; idempotent."""
         if self._lock is not None:
-            os.close(self._lock)
+            unlock_output(self._lock)
             self._lock = None
 
     def write(self, rel: str, data: bytes) -> None:
