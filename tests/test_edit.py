@@ -735,7 +735,7 @@ def test_set_on_a_new_group_puts_each_key_below_its_commented_out_line(
         "authentication.mfa.success_role",
         "authorized_patient",
         "authentication.mfa.sms_message",
-        "Code ${mfa.code}",
+        "X code ${mfa.code}",
         "payments.require_cvv",
         "true",
         "extends",
@@ -754,13 +754,13 @@ def test_set_on_a_new_group_puts_each_key_below_its_commented_out_line(
             ('#     warning: "#fb8c00"', ["theme:", "  colors:", '    primary: "#0b5cad"']),
             ("  # require_cvv: false", ["  require_cvv: true"]),
             (
-                '#     sms_message: "Code: ${mfa.code}"',
+                "#     sms_origin: portal.example.com",
                 [
                     "authentication:",
                     "  mfa:",
                     "    enabled: true",
                     "    success_role: authorized_patient",
-                    "    sms_message: Code ${mfa.code}",
+                    "    sms_message: X code ${mfa.code}",
                 ],
             ),
         ]
