@@ -26,7 +26,7 @@ MAX_BYTES = 1024 * 1024  # a group file, a base or an overlay
 # Opening with O_NOFOLLOW fails with one of these when the last component is a symlink.
 _LINK_ERRNOS = frozenset({errno.ELOOP, getattr(errno, "EMLINK", errno.ELOOP)})
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NO_LINKS = _READ_FLAGS | getattr(os, "O_NOFOLLOW", 0)
 _KINDS = (
     (stat.S_ISDIR, "a folder"),
     (stat.S_ISFIFO, "a named pipe (FIFO)"),
@@ -157,7 +157,7 @@ def read_bounded(path: str | os.PathLike[str], limit: int) -> tuple[int, bytes |
     OSError when it cannot be opened for another reason.
     """
     try:
-        fd = os.open(path, _READ_FLAGS | _NOFOLLOW)
+        fd = os.open(path, _NO_LINKS)
     except OSError as exc:
         if exc.errno in _LINK_ERRNOS and os.path.islink(path):
             problem = link_problem(path)

@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from compiler import files
 from tests.conftest import pops_executable, write_group
 from tests.test_cache import GROUP, _tree
+from tests.test_diff import init_repo
 from tests.test_quick_build import _age
 
 # A hang is a failure, not a blocked suite: every run here is cut short well before.
@@ -305,6 +307,26 @@ def test_a_huge_number_is_an_error_everywhere(repo: Path, value: str, length: in
     assert (proc.returncode, proc.stderr) == (1, f"groups/other.yaml: cannot set name: {cannot}\n")
 
 
+def test_a_huge_number_in_diff_and_new_is_an_error(repo: Path) -> None:
+    init_repo(repo, {})  # (commits the fixture's two groups)
+    write_group(repo, "other", f"name: {BIG}\n")
+    located = "groups/other.yaml:1:7: " + TOO_LONG.format(key="name", length=5000)
+    proc = pops("diff", cwd=repo)
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr.splitlines() == [
+        located,
+        "1 error, 0 warnings",
+        "the working tree does not build: 1 error, 0 warnings",
+    ]
+    proc = pops("new", "fresh", "--name", BIG, cwd=repo)
+    assert proc.returncode == 1
+    assert lines(proc)[0] == (
+        "groups/fresh.yaml:12:7: error: name: is 5000 characters long; the limit is 100 "
+        "[text-too-long]"
+    )
+    assert not (repo / "groups/fresh.yaml").exists()
+
+
 def test_setting_a_huge_number_is_refused_with_a_message(repo: Path) -> None:
     before = (repo / "groups/good.yaml").read_bytes()
     for key in ("look_and_feel.footer.text", "authentication.quickpay_max_access_attempts"):
@@ -344,3 +366,30 @@ def test_prune_grace_beyond_a_century_is_a_usage_error(
         f"Error: Invalid value for '--grace': {shown} is longer than 100 years; "
         "use at most 36500d\n"
     )
+
+
+# --- bounded reads -----------------------------------------------------------------------
+
+
+def test_a_file_that_grows_past_its_fstat_is_read_no_further_than_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The size fstat reports is not trusted: reading stops one byte past the limit."""
+    path = tmp_path / "growing.yaml"
+    path.write_bytes(b"x" * 100_000)
+    real_fstat, real_read = os.fstat, os.read
+    asked: list[int] = []
+
+    def shrunk(fd: int) -> os.stat_result:
+        st = real_fstat(fd)
+        return os.stat_result((st.st_mode, *st[1:6], 5, *st[7:]))  # "5 bytes"
+
+    def read(fd: int, n: int) -> bytes:
+        asked.append(n)
+        return real_read(fd, n)
+
+    monkeypatch.setattr(files.os, "fstat", shrunk)
+    monkeypatch.setattr(files.os, "read", read)
+    assert files.read_bounded(path, 10) == (11, None)
+    assert sum(asked) == 11
+    assert files.read_bounded(path, 200_000) == (5, b"x" * 100_000)
