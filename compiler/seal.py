@@ -417,8 +417,10 @@ def _listing(fd: int) -> list[str]:
     with os.scandir(fd) as entries:
         for entry in entries:
             name = entry.name
-            if name.lower().endswith((".yaml", ".yml")) or (
-                name[0] != "." and entry.is_dir(follow_symlinks=False)
+            if (
+                name.endswith(".yaml")
+                or name.lower().endswith((".yaml", ".yml"))
+                or (name[0] != "." and entry.is_dir(follow_symlinks=False))
             ):
                 found.append(name)
     found.sort()
