@@ -57,7 +57,7 @@ def kind_of(mode: int) -> str:
     for test, kind in _KINDS:
         if test(mode):
             return kind
-    return "not a regular file"  # pragma: no cover - every other type is listed above
+    return "a special file"  # pragma: no cover - every other type is listed above
 
 
 def not_regular(mode: int, what: str = "this is") -> FileProblem:
