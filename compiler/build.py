@@ -131,33 +131,79 @@ def display_path(path: Path) -> str:
 
 
 def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Diagnostic]]:
-    """Group files under the given files and folders; misnamed ones are diagnostics."""
+    """Group files under the given files and folders; anything that looks like a group
+    but cannot be read as one (misnamed, a folder, a pipe, a bad symlink) is a diagnostic."""
+    from compiler.files import check
+
     found: list[Path] = []
     problems: list[Diagnostic] = []
     for path in paths:
         if not path.is_dir():
-            found.append(path)
+            problem = check(path)
+            if problem is None:
+                found.append(path)
+            else:
+                problems.append(problem.diagnostic(display_path(path)))
             continue
         for entry in sorted(os.scandir(path), key=lambda e: e.name):
             name = entry.name
-            if name.startswith((".", "_")) or not entry.is_file():
-                continue
-            if name.endswith(".yaml"):
-                found.append(path / name)
-            elif name.endswith(".yml"):
-                problems.append(
-                    Diagnostic(
-                        display_path(path / name),
-                        1,
-                        1,
-                        "",
-                        "file-extension",
-                        "error",
-                        f"group files end in .yaml; this file is not read: rename it to "
-                        f"{name[:-4]}.yaml",
-                    )
-                )
+            if name.endswith(".yaml") and name[0] not in "._":
+                # d_type says "regular file" without a system call: the common case.
+                if entry.is_file(follow_symlinks=False):
+                    found.append(path / name)
+                elif (problem := check(path / name)) is None:
+                    found.append(path / name)  # a symlink to a file in the repository
+                else:
+                    problems.append(problem.diagnostic(display_path(path / name)))
+            elif name[0] != ".":
+                problem_ = _not_a_group(path, entry)
+                if problem_ is not None:
+                    problems.append(problem_)
     return found, problems
+
+
+def environment_problems(folder: Path) -> list[Diagnostic]:
+    """Misnamed files and sub-folders in the environments folder, which are never read."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return []  # no environments folder: nothing to say
+    found = (_not_a_group(folder, e, "environment files") for e in entries if e.name[0] != ".")
+    return [d for d in found if d is not None]
+
+
+def _not_a_group(
+    folder: Path, entry: os.DirEntry[str], what: str = "group files"
+) -> Diagnostic | None:
+    """A file named almost like a group (`.yml`, `.YAML`) or a sub-folder, which is never
+    read: said, so that nobody wonders why their group is not built."""
+    name = entry.name
+    shown = display_path(folder / name)
+    if entry.is_dir():
+        if name.startswith("_"):
+            return None
+        return Diagnostic(
+            shown,
+            1,
+            1,
+            "",
+            "file-in-subfolder",
+            "warning",
+            f"`{name}/` is a sub-folder; files in it are not read: {what} live directly "
+            f"in {display_path(folder)}/, so move its .yaml files up",
+        )
+    stem, dot, suffix = name.rpartition(".")
+    if not dot or suffix == "yaml" or suffix.lower() not in ("yaml", "yml"):
+        return None  # (`_name.yaml` is a shared layer: compiler/layers.py reads it)
+    return Diagnostic(
+        shown,
+        1,
+        1,
+        "",
+        "file-extension",
+        "error",
+        f"{what} end in .yaml; this file is not read: rename it to {stem}.yaml",
+    )
 
 
 def slug_problem(path: Path, display: str) -> Diagnostic | None:
@@ -274,6 +320,7 @@ def compile_groups(
     from compiler.layers import aggregate, load_layers
 
     files_in, diagnostics = discover(list(paths) if paths else [groups_dir])
+    diagnostics += environment_problems(env_dir_for(groups_dir, env_dir))
     layers = load_layers(groups_dir, env, env_dir)
     diagnostics += layers.diagnostics
     known_layer_problems = len(layers.diagnostics)
@@ -391,6 +438,7 @@ def _run(
     folder = env_dir_for(groups_dir, env_dir)
     scopes: list[str | None] = [env] if env is not None else [None, *environments(folder)]
     files_in, problems = discover(list(paths) if paths else [groups_dir])
+    problems += environment_problems(folder)
     cache_dir = cache_dir_for(groups_dir) if use_cache else None
     if caches is None:
         caches = {scope: Cache.load(cache_dir, scope) for scope in scopes}

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from compiler.diagnostics import Diagnostic
+from compiler.files import MAX_BYTES, read_all
 from compiler.integrity import cache_folder, fingerprint, read_bounded, verified, with_checksum
 
 # A file changed within this window of the cache being written could share its
@@ -128,7 +129,10 @@ class Cache:
             and st.st_mtime_ns < self.written_ns - RACY_NS
         ):
             return known[4]
-        data = path.read_bytes()
+        try:  # bounded, and never through a pipe or a bad symlink: see compiler/files.py
+            data = read_all(path, MAX_BYTES)
+        except OSError:
+            return ""  # compiled instead, and the loader says what is wrong
         sha = hashlib.sha256(data).hexdigest()
         self.stats[display] = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, sha)
         return sha

@@ -31,6 +31,7 @@ from pydantic import BaseModel
 
 from compiler.build import compile_group, compile_groups, discover, env_dir_for
 from compiler.diagnostics import Diagnostic
+from compiler.files import MAX_BYTES, read_all
 from compiler.gitrefs import Base, GitError, export_folder, repo_relative
 from compiler.layers import DEFAULTS, Layers, load_layers, merge_group
 from compiler.load import load_file
@@ -311,9 +312,12 @@ def compile_side(
         env_files = [folder / f"{env}.yaml"] if env is not None else sorted(folder.glob("*.yaml"))
         candidates += [("environment", path) for path in env_files]
     for kind, path in candidates:
-        if path.is_file():
-            item = SharedFile(kind, path.name, shown_path(path), path.read_bytes())
-            shared[item.key] = item
+        try:  # (what cannot be read as a source, the compilation below reports)
+            data = read_all(path, MAX_BYTES)
+        except OSError:
+            continue
+        item = SharedFile(kind, path.name, shown_path(path), data)
+        shared[item.key] = item
     side = Side({}, [], None, shared, groups_dir, env, folder)
     if not groups_dir.is_dir():
         return side
@@ -326,7 +330,10 @@ def compile_side(
     layers: Layers | None = None
     for path in paths:
         slug = path.name.removesuffix(".yaml")
-        source = path.read_bytes() if path.is_file() else b""
+        try:
+            source = read_all(path, MAX_BYTES)
+        except OSError:
+            source = b""
         file = shown_path(path)
         if compilation.ok:
             prefix = f"groups/{slug}/"

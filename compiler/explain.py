@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compiler.build import discover, env_dir_for, slug_problem
+from compiler.build import discover, display_path, env_dir_for, slug_problem
 from compiler.diagnostics import Diagnostic, finalize
 from compiler.layers import Setting, leaves, load_layers, merge_group
 from compiler.load import Path_, dotted, load_file
@@ -45,11 +45,11 @@ def explain(
 ) -> ExplainResult:
     """Every leaf setting of `slug`, in model order, with its provenance."""
     path = groups_dir / f"{slug}.yaml"
-    files, _ = discover([groups_dir])
-    if path not in files:
-        return ExplainResult([], [])
-    layers = load_layers(groups_dir, env, env_dir_for(groups_dir, env_dir))
     display = path.as_posix().removeprefix("./")
+    files, problems = discover([groups_dir])
+    if path not in files:  # not there, or not readable as a group (a folder, a pipe...)
+        return ExplainResult([], [d for d in problems if d.file == display_path(path)])
+    layers = load_layers(groups_dir, env, env_dir_for(groups_dir, env_dir))
     doc, found = load_file(path, display)
     problem = slug_problem(path, display)
     diagnostics = [*layers.diagnostics, *found, *([problem] if problem else [])]

@@ -19,6 +19,7 @@ fix it, and `pops explain` can say where each value came from.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from compiler.diagnostics import Diagnostic
+from compiler.files import MAX_BYTES, read_all
 from compiler.load import Document, Path_, dotted, load_file
 from compiler.model.from_document import group_from_document
 
@@ -78,7 +80,7 @@ class Layers:
         """Load `_<name>.yaml` on first use; None when it is missing or broken."""
         if name not in self.bases:
             path = self.groups_dir / f"_{name}.yaml"
-            self.bases[name] = self._load_layer(path) if path.is_file() else None
+            self.bases[name] = self._load_layer(path) if os.path.lexists(path) else None
         return self.bases[name]
 
     def digest_of(self, display: str) -> str:
@@ -133,8 +135,8 @@ def _display(path: Path) -> str:
 def sha_file(path: Path) -> str:
     """sha256 of a file's bytes, "" when it cannot be read (a missing base, say)."""
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
+        return hashlib.sha256(read_all(path, MAX_BYTES)).hexdigest()
+    except OSError:  # (a FileProblem too: the loader reports it)
         return ""
 
 
@@ -177,7 +179,7 @@ def load_layers(
     """
     layers = Layers(groups_dir, env=env)
     defaults = groups_dir / f"{DEFAULTS}.yaml"
-    if defaults.is_file():
+    if os.path.lexists(defaults):  # (a folder or a pipe there is reported, not skipped)
         layers.defaults = layers._load_layer(defaults)
         if layers.defaults is not None and "extends" in layers.defaults.data:
             line, column = layers.defaults.position(("extends",), key=True)

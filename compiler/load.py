@@ -19,7 +19,6 @@ can be strict where YAML 1.1 is ambiguous:
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from typing import Any
 import yaml
 
 from compiler.diagnostics import Diagnostic
+from compiler.files import MAX_BYTES, FileProblem, check, read_bounded
 
 try:  # pragma: no cover - which branch runs depends on how PyYAML was built
     # libyaml's parser and composer alone: nodes are all this module asks for, so the
@@ -80,10 +80,13 @@ def _events(text: str) -> Iterator[yaml.Event]:
         loader.dispose()
 
 
-MAX_BYTES = 1024 * 1024
 # A group is at most four levels deep; far deeper nesting is refused before it can
 # exhaust Python's recursion limit (libyaml itself stops at 1000 levels).
 MAX_DEPTH = 32
+# A plain scalar longer than this that reads as a number is refused: no setting takes
+# one, and below Python's smallest int-digits limit (640) even in hex, a number can
+# always be converted and quoted in a message.
+MAX_NUMBER_CHARS = 500
 
 Path_ = tuple[str | int, ...]
 
@@ -210,6 +213,9 @@ def _line_col(data: bytes, offset: int) -> tuple[int, int]:
 def load_file(path: Path, display: str | None = None) -> tuple[Document | None, list[Diagnostic]]:
     """Read and load one file; every failure is a diagnostic, never an exception."""
     name = display if display is not None else str(path)
+    problem = check(path)  # (a device is refused before it is opened)
+    if problem is not None:
+        return None, [problem.diagnostic(name)]
     data, problems = read_file(path, name)
     if data is None:
         return None, problems
@@ -217,37 +223,20 @@ def load_file(path: Path, display: str | None = None) -> tuple[Document | None, 
 
 
 def read_file(path: Path, name: str) -> tuple[bytes | None, list[Diagnostic]]:
-    """A group file's bytes, or None and why not (unreadable, over 1 MiB)."""
+    """A group file's bytes, or None and why not (not a regular file, unreadable, over 1 MiB).
+
+    One open (O_NOFOLLOW, O_NONBLOCK), fstat and bounded read: see compiler/files.py.
+    """
     try:
-        size, data = _read(path)
+        size, data = read_bounded(path, MAX_BYTES)
+    except FileProblem as problem:
+        return None, [problem.diagnostic(name)]
     except OSError as exc:
         return None, [_error(name, 1, 1, "file-unreadable", f"cannot read file: {exc.strerror}")]
     if data is None:
         message = f"file is {size} bytes; a group file may be at most {MAX_BYTES} bytes (1 MiB)"
         return None, [_error(name, 1, 1, "file-too-large", message)]
     return data, []
-
-
-def _read(path: Path) -> tuple[int, bytes | None]:
-    """(size, bytes) of a file, or (size, None) when it is over MAX_BYTES.
-
-    One open, fstat and read: half the system-call time of stat() then
-    read_bytes(), which a build pays for each of thousands of files.
-    """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-    try:
-        size = os.fstat(fd).st_size
-        if size > MAX_BYTES:
-            return size, None
-        data = os.read(fd, size + 1)
-        if len(data) > size:  # it grew since the fstat, or its size is not known up front
-            chunks = [data]
-            while chunk := os.read(fd, 1 << 16):
-                chunks.append(chunk)
-            data = b"".join(chunks)
-        return size, data
-    finally:
-        os.close(fd)
 
 
 def load_bytes(data: bytes, file: str) -> tuple[Document | None, list[Diagnostic]]:
@@ -309,6 +298,8 @@ def load_bytes(data: bytes, file: str) -> tuple[Document | None, list[Diagnostic
         data_tree = walker.mapping(root, ())
     except _Problem as problem:
         return None, [*walker.diagnostics, problem.diagnostic]
+    if walker.fatal:
+        return None, walker.diagnostics
     if quoted:
         walker.diagnostics.extend(_lost_in_flow(file, walker.values, quoted))
     doc = Document(file, data_tree, walker.values, walker.keys, walker.raw, walker.nulls)
@@ -591,6 +582,11 @@ _CONSTANTS: dict[str, Any] = {
 _YAML11_LONGEST = max(map(len, _YAML11_BOOLEANS))
 
 
+def _is_number(value: str) -> bool:
+    """True when the core schema reads this plain scalar as an int or a float."""
+    return any(p.fullmatch(value) for p in (_INT, _OCT, _HEX, _FLOAT))
+
+
 class _Walker:
     """Turns composed nodes into plain data, recording positions as it goes.
 
@@ -608,6 +604,7 @@ class _Walker:
         self.raw: dict[Path_, str] = {}
         self.nulls: set[Path_] = set()
         self.diagnostics: list[Diagnostic] = []
+        self.fatal = False  # a problem was found that leaves the data unusable
 
     def _bad_tag(self, node: yaml.Node, path: Path_) -> _Problem:
         mark = node.start_mark
@@ -650,6 +647,8 @@ class _Walker:
             if constant is not _UNSET:
                 return constant
             resolved: Any = None
+            if len(value) > MAX_NUMBER_CHARS and _is_number(value):
+                return self.too_long(value, path)
             if _INT.fullmatch(value):
                 resolved = int(value)
             elif _OCT.fullmatch(value):
@@ -668,6 +667,27 @@ class _Walker:
                 return value
         if len(value) <= _YAML11_LONGEST and value.lower() in _YAML11_BOOLEANS:
             self.raw[path] = value
+        return value
+
+    def too_long(self, value: str, path: Path_) -> str:
+        """A number too long for any setting: an error, and the file is not loaded.
+
+        Python refuses to convert (or print) integers past a few thousand digits, so
+        without this limit such a value would stop the run instead of being reported.
+        """
+        line, column = self.values[path]
+        self.diagnostics.append(
+            _error(
+                self.file,
+                line,
+                column,
+                "yaml-number-too-long",
+                f"this number is {len(value)} characters long; no setting takes a number "
+                f"longer than {MAX_NUMBER_CHARS} characters: if it is text, put it in quotes",
+                dotted(path),
+            )
+        )
+        self.fatal = True
         return value
 
     def mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:

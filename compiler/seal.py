@@ -428,14 +428,34 @@ def scan_inputs(
                 listed = [n for n in known.inputs if n.startswith(tag)]
                 found = [n[2:] for n in listed]
             else:
-                # (Hidden ones too: a glob for environments/*.yaml finds them.)
-                found = sorted(n for n in os.listdir(fd) if n.endswith((".yaml", ".yml")))
+                found = _listing(fd)
                 listed = [tag + n for n in found]
             stats.extend(stat_paths(found, fd))
         finally:
             os.close(fd)
         names += listed
     return names, stats, folders
+
+
+def _listing(fd: int) -> list[str]:
+    """The names in a source folder that a build reads or reports, sorted.
+
+    Hidden ones too (a glob for environments/*.yaml finds them), any spelling of
+    .yaml or .yml, and sub-folders: adding one changes what the pipeline says,
+    so it must not leave the listing, and so the seal, unchanged.
+    """
+    found = []
+    with os.scandir(fd) as entries:
+        for entry in entries:
+            name = entry.name
+            if (
+                name.endswith(".yaml")
+                or name.lower().endswith((".yaml", ".yml"))
+                or (name[0] != "." and entry.is_dir(follow_symlinks=False))
+            ):
+                found.append(name)
+    found.sort()
+    return found
 
 
 class InputChanges:

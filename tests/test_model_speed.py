@@ -290,7 +290,8 @@ def test_reading_a_file_sees_all_of_it(tmp_path: Path) -> None:
     assert doc is None and [d.code for d in found] == ["file-too-large"]
     assert f"file is {big.stat().st_size} bytes" in found[0].message
     doc, found = load_file(tmp_path)
-    assert doc is None and found[0].message == "cannot read file: Is a directory"
+    assert doc is None and [d.code for d in found] == ["file-not-regular"]
+    assert found[0].message.startswith("this is a folder, not a file;")
     status = Path("/proc/self/status")  # reports size 0, yet has content
     if status.exists():
         doc, found = load_file(status)

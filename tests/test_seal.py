@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -405,13 +406,13 @@ def test_an_unchanged_folder_is_not_listed_again(
     _build(six)
     _age(six)
     listed: list[object] = []
-    real = os.listdir
+    real = os.scandir
 
-    def listdir(path: object = ".") -> list[str]:
+    def scandir(path: object = ".") -> Any:
         listed.append(path)
-        return real(path)  # type: ignore[arg-type]
+        return real(path)  # type: ignore[call-overload]
 
-    monkeypatch.setattr(os, "listdir", listdir)
+    monkeypatch.setattr(os, "scandir", scandir)
     assert _build(six) == (0, 12)
     assert not [p for p in listed if isinstance(p, int)]  # the scan lists by folder fd
     write_group(six, "g9", GROUP.format(name="Group 9"))

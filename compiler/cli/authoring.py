@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from compiler.build import SLUG, compile_all
+from compiler.cli.core import SourcePath
 from compiler.diagnostics import Diagnostic, count, finalize
 from compiler.edit import (
     SCAFFOLD_OVERRIDES,
@@ -24,6 +25,7 @@ from compiler.edit import (
     scaffold,
     set_value,
 )
+from compiler.files import MAX_BYTES, FileProblem, check, read_all
 from compiler.formats.text import format_diagnostics
 from compiler.schema import GROUP_SCHEMA, stale_files, write_files
 from compiler.terminal import printable
@@ -56,6 +58,21 @@ def _check_text(groups_dir: Path, target: Path, data: bytes) -> list[Diagnostic]
         (replace(d, file=shown) if d.file in probe_names else d for d in compilation.diagnostics),
         strict=False,
     )
+
+
+def _read_source(path: Path) -> bytes | None:
+    """A group file's bytes, or None after printing why it cannot be read as one
+    (a folder, a pipe, a bad symlink, over 1 MiB: see compiler/files.py)."""
+    try:
+        problem = check(path)
+        if problem is not None:
+            raise problem
+        return read_all(path, MAX_BYTES)
+    except FileProblem as problem:
+        click.echo(format_diagnostics([problem.diagnostic(_shown(path))]), nl=False)
+    except OSError as exc:
+        click.echo(f"{_shown(path)}: cannot read file: {exc.strerror}", err=True)
+    return None
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -127,7 +144,7 @@ def new_command(slug: str, name: str, groups_dir: Path) -> None:
             param_hint="SLUG",
         )
     target = groups_dir / f"{slug}.yaml"
-    if target.exists():
+    if os.path.lexists(target):  # (a dangling symlink too: never write through one)
         click.echo(
             f"{_shown(target)} already exists; change it with `pops set {slug} KEY VALUE`",
             err=True,
@@ -193,7 +210,10 @@ def set_command(group: str, pairs: tuple[str, ...], groups_dir: Path) -> None:
         except EditError as exc:
             raise click.BadParameter(str(exc), param_hint="KEY") from None
     keys = ", ".join(edits)
-    before = target.read_bytes()
+    before = _read_source(target)
+    if before is None:
+        click.echo(f"{_shown(target)} was not changed", err=True)
+        sys.exit(1)
     try:
         text = before.decode("utf-8")
         for key, (path, parsed) in edits.items():
@@ -219,7 +239,8 @@ def set_command(group: str, pairs: tuple[str, ...], groups_dir: Path) -> None:
     if after == before:
         click.echo(f"{_shown(target)}: {keys} already has that value; nothing changed", err=True)
         return
-    _write_atomically(target, after)
+    # Through a symlink (checked when read: it stays in the repository), the file it names.
+    _write_atomically(Path(os.path.realpath(target)), after)
     click.echo(f"{_shown(target)}: set {keys}")
 
 
@@ -227,11 +248,11 @@ def _group_file(group: str, groups_dir: Path) -> Path:
     """GROUP as a slug in the groups folder or as a path to a .yaml file."""
     if group.endswith(".yaml"):
         target = Path(group)
-        if not target.is_file():
+        if not os.path.lexists(target):
             raise click.BadParameter(f"no group file {_shown(target)}", param_hint="GROUP")
         return target
     target = groups_dir / f"{group}.yaml"
-    if not target.is_file():
+    if not os.path.lexists(target):
         raise click.BadParameter(
             f"no group file {_shown(target)}; create it with `pops new {group} --name ...`",
             param_hint="GROUP",
@@ -244,16 +265,15 @@ def _format_targets(paths: tuple[Path, ...], groups_dir: Path) -> list[Path]:
     found: list[Path] = []
     for path in paths or (groups_dir,):
         if path.is_dir():
-            found.extend(
-                sorted(p for p in path.glob("*.yaml") if p.is_file() and not p.name.startswith("."))
-            )
+            # Anything named *.yaml: one that is not a readable file is reported, not skipped.
+            found.extend(sorted(p for p in path.glob("*.yaml") if not p.name.startswith(".")))
         else:
             found.append(path)
     return found
 
 
 @click.command(name="fmt")
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, type=SourcePath(exists=True, path_type=Path))
 @click.option(
     "--check",
     is_flag=True,
@@ -271,7 +291,10 @@ def fmt_command(paths: tuple[Path, ...], check: bool, groups_dir: Path) -> None:
     changed: list[Path] = []
     failed = False
     for path in _format_targets(paths, groups_dir):
-        before = path.read_bytes()
+        before = _read_source(path)
+        if before is None:
+            failed = True
+            continue
         try:
             after = format_text(before.decode("utf-8")).encode("utf-8")
         except (EditError, UnicodeDecodeError) as exc:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -13,6 +15,17 @@ from compiler.cli.building import GROUPS_DIR, OUT_DIR, run_build
 from compiler.cli.progress import bar as progress_bar
 from compiler.diagnostics import count, finalize
 from compiler.formats import FORMATS
+
+
+class SourcePath(click.Path):
+    """An existing path, or any symlink: a dangling or looping one is not a usage error
+    but a located one, which the pipeline reports (see compiler/files.py)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str | os.PathLike) and os.path.islink(value):
+            return Path(value)
+        return super().convert(value, param, ctx)
+
 
 GROUPS_OPTION = click.option(
     "--groups",
@@ -86,7 +99,7 @@ def require_env(groups_dir: Path, env: str | None, env_dir: Path | None) -> None
 
 
 @click.command()
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, type=SourcePath(exists=True, path_type=Path))
 @GROUPS_OPTION
 @FORMAT_OPTION
 @STRICT_OPTION

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,7 @@ def explain_command(
     file and line it came from: built-in default, _defaults.yaml, a base, the group
     file, or the environment overlay."""
     require_env(groups_dir, env, env_dir)
-    if not (groups_dir / f"{slug}.yaml").is_file():
+    if not os.path.lexists(groups_dir / f"{slug}.yaml"):
         raise click.UsageError(f"no group `{slug}`: {groups_dir.as_posix()}/{slug}.yaml")
     result = explain(groups_dir, slug, env=env, env_dir=env_dir)
     if not result.ok:

@@ -79,11 +79,26 @@ _DURATION = re.compile(r"(\d+)([smhd]?)")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+# A grace period is subtracted from now: far beyond any useful one, it would leave the
+# calendar (and a number of thousands of digits cannot even be read).
+MAX_DURATION = timedelta(days=36500)
+
+
 def _duration(text: str) -> timedelta:
     match = _DURATION.fullmatch(text.strip())
     if match is None:
-        raise click.BadParameter(f"{text!r} is not a duration like 0, 90s, 30m, 12h or 7d")
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+        raise click.BadParameter(
+            f"{text!r} is not a duration like 0, 90s, 30m, 12h or 7d", param_hint="'--grace'"
+        )
+    digits = match.group(1).lstrip("0") or "0"
+    seconds = int(digits) * _UNITS[match.group(2)] if len(digits) <= 12 else None
+    if seconds is None or seconds > MAX_DURATION.total_seconds():
+        shown = text if len(text) <= 40 else f"{text[:20]}... ({len(text)} characters)"
+        raise click.BadParameter(
+            f"{shown!r} is longer than 100 years; use at most {MAX_DURATION.days}d",
+            param_hint="'--grace'",
+        )
+    return timedelta(seconds=seconds)
 
 
 def _fail(message: str) -> NoReturn:
