@@ -836,7 +836,13 @@ def _pipeline_build(
             }
             # Double buffering: bring the spare (the output before last) up to
             # date with only the files that differ, then swap it in.
-            manifests = {_prefix(env, scope) + MANIFEST for scope in results}
+            # The manifests were just written; the markers were just checked byte for
+            # byte or written (see _marker_wrong): neither may be pruned as unknown.
+            manifests = {
+                _prefix(env, scope) + name
+                for scope in results
+                for name in (MANIFEST, ownership.MARKER)
+            }
             touched = bring_up_to_date(
                 spare.dir, root, spare_record, wanted, recompiled | manifests, spare_since
             )
