@@ -10,6 +10,7 @@ honest (prints-only templates, fallbacks) are checked on purpose-built templates
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import random
 from typing import Any
@@ -63,7 +64,9 @@ def direct_config(slug: str, group: Group, files: dict[str, bytes], vuetify: Any
         data = files[path]
         return {"path": path, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
 
-    config["theme"]["stylesheet"] = ref("theme.css")
+    css = files["theme.css"]
+    sri = "sha384-" + base64.b64encode(hashlib.sha384(css).digest()).decode("ascii")
+    config["theme"]["stylesheet"] = {**ref("theme.css"), "integrity": sri}
     config["theme"]["vuetify"] = vuetify
     names = {
         "emailHtml": "mfa/email.html",
