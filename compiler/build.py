@@ -519,9 +519,14 @@ def _strays(root: Path, env: str | None, results: dict[str | None, ScopeResult])
 
 
 def _remove_strays(tree: Path, strays: list[str]) -> None:
+    """Remove the files (and empty folders, "<path>/") nobody built."""
     for rel in strays:
+        path = tree / rel
+        if rel.endswith("/") and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+            continue
         with contextlib.suppress(OSError):
-            (tree / rel).unlink()
+            path.unlink()
 
 
 def _trusted(cache: Cache, scope_root: Path, *, manifest: bool = True) -> bool:
@@ -621,6 +626,13 @@ def _pipeline_build(
     sealed = seal.load(sealing.path, sealing.key) if sealing is not None else None
     if sealed is not None and not seal.complete(sealed):
         sealed = None
+    if sealed is not None:
+        from compiler import libraries
+
+        if (sealed.libs, sealed.lib_stats) != libraries.watched():
+            # Made under other libraries: what it says the output holds, and the
+            # emails and phones it saw checked, are not what this build would make.
+            sealed = None
     if sealed is not None and sealing is not None:
         sealing.valid = sealed.valid
     if sealing is not None:
@@ -639,9 +651,14 @@ def _pipeline_build(
 
     spare = Spare(cache_dir, root) if cache_dir is not None else None
     spare_record = None
+    spare_since = 0  # the spare's files recorded before this are trusted by stat
     if spare is not None:
         spare_record = _spare_from_seal(sealed, spare) if sealed is not None else None
-        spare_record = spare_record if spare_record is not None else spare.load()
+        if spare_record is not None and sealed is not None:
+            spare_since = sealed.mtime_ns
+        else:
+            spare_record = spare.load()
+            spare_since = spare.recorded_ns
     if spare is not None and spare_record is not None and not (incremental and spare.usable()):
         spare.drop()
         spare_record = None
@@ -727,7 +744,10 @@ def _pipeline_build(
             }
             # Double buffering: bring the spare (the output before last) up to
             # date with only the files that differ, then swap it in.
-            touched = bring_up_to_date(spare.dir, root, spare_record, wanted, recompiled)
+            manifests = {_prefix(env, scope) + MANIFEST for scope in results}
+            touched = bring_up_to_date(
+                spare.dir, root, spare_record, wanted, recompiled | manifests, spare_since
+            )
             old = swap_in(spare.dir, root)
             _remove_strays(spare.dir, strays)  # the old output, now the spare
             staging.discard()
@@ -876,7 +896,10 @@ def _seal_pipeline(
     learned = {k: v for o in outcomes for k, v in o.validated.items()}
     kept = sealing.valid if len(sealing.valid) < 200 * len(files) else ""  # (bounded)
     valid = kept + "".join(f"\n{k}\t{v}" for k, v in learned.items())
+    from compiler import libraries
+
     made = seal.record(
+        libs=libraries.watched(),
         spare=_spare_for_seal(files, spare),
         folders=folders,
         key=sealing.key,
@@ -890,6 +913,19 @@ def _seal_pipeline(
         diagnostics=compilation.diagnostics,
     )
     made.valid = valid
+    if spare is not None:  # its folders, checked (as the output's) before it is used
+        from compiler.spare import Spare
+
+        tree = Spare(Path(os.path.dirname(sealing.path)), root).dir
+        try:
+            fd = os.open(tree, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            made.spare_blob = made.spare = None
+        else:
+            try:
+                made.spare_dirs = seal.stat_paths(made.dirs, fd)
+            finally:
+                os.close(fd)
     seal.save(sealing.path, made)
 
 
@@ -986,12 +1022,23 @@ def _sealed_build(
         check.offload()  # the outputs to children: this process compiles meanwhile
         if not seal.complete(sealed):
             return None
+        from compiler import libraries
         from compiler.model import types
 
+        # The libraries as the seal found them (their stats are checked with the outputs).
+        libraries.assume(sealed.libs, sealed.lib_stats)
         types.remember(sealed.valid)  # emails and phones checked before need no library
         update = _compile_changed(sealed, changes.groups, groups_dir, folder, root)
         sealed.valid += "".join(f"\n{k}\t{v}" for k, v in types.learned().items())
-        if not check.intact() or update is None:
+        if not check.intact():
+            # Maybe a library moved: nothing keyed on the assumed one may be kept.
+            from compiler.render import store
+
+            libraries.forget()
+            store.forget()
+            types.remember("")  # (verdicts of the libraries the seal knew)
+            return None
+        if update is None:
             return None
         wanted, sizes, data = update
         seal.discard(sealing.path)

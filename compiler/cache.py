@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from compiler.diagnostics import Diagnostic
-from compiler.integrity import cache_folder, fingerprint, verified, with_checksum
+from compiler.integrity import cache_folder, fingerprint, read_bounded, verified, with_checksum
 
 # A file changed within this window of the cache being written could share its
 # recorded mtime; such files are hashed again rather than trusted by stat.
@@ -65,11 +65,11 @@ class Cache:
         path = cache_dir / f"{scope or '_base'}.bin"
         cache = cls(path)
         try:
-            body = verified(path.read_bytes())
+            body = verified(read_bounded(path))
             if body is None:
                 return cache
             data = marshal.loads(body)
-            if data["fingerprint"] != fingerprint():
+            if data["fingerprint"] != identity():
                 return cache
             cache.groups = {
                 slug: Entry(key, inputs, [Diagnostic(*d) for d in diagnostics])
@@ -89,7 +89,7 @@ class Cache:
         if self.path is None:
             return
         data = {
-            "fingerprint": fingerprint(),
+            "fingerprint": identity(),
             "written_ns": time.time_ns(),
             "groups": {
                 slug: (
@@ -136,7 +136,7 @@ class Cache:
 
 def group_key(parts: list[str]) -> str:
     """Key of one group from the digests of everything it depends on."""
-    digest = _keyed(fingerprint()).copy()
+    digest = _keyed(identity()).copy()
     digest.update("\n".join(parts).encode())
     return str(digest.hexdigest())
 
@@ -145,6 +145,13 @@ def group_key(parts: list[str]) -> str:
 def _keyed(compiler: str) -> Any:
     """A sha256 already fed the compiler's fingerprint, copied for each key."""
     return hashlib.sha256(f"{compiler}\n".encode())
+
+
+def identity() -> str:
+    """The compiler and the libraries it runs on: what every entry's key starts from."""
+    from compiler import libraries
+
+    return f"{fingerprint()} {libraries.digest()}"
 
 
 def cache_dir_for(groups_dir: Path) -> Path:

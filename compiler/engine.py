@@ -144,13 +144,43 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(
-    groups_dir: str, env: str | None, env_dir: str | None, render_cache: str | None
+    groups_dir: str,
+    env: str | None,
+    env_dir: str | None,
+    render_cache: str | None,
+    parent: int | None = None,
 ) -> None:
+    if parent is not None:
+        die_with(parent)
     from compiler import render
 
     render.use_cache(Path(render_cache) if render_cache else None)
     render.save_cache_at_exit()  # the template shapes this worker meets are kept
     _WORKER["layers"] = load_layers(Path(groups_dir), env, Path(env_dir) if env_dir else None)
+
+
+def die_with(parent: int) -> None:
+    """End this worker when the build process `parent` ends, however it ends.
+
+    A worker left behind by a killed build would go on writing into a tree the
+    next build owns. On Linux the kernel sends SIGKILL when the parent dies
+    (PR_SET_PDEATHSIG); the parent may have died before that was set, so its
+    liveness is checked after. Elsewhere, the pool's own pipes end idle workers.
+    """
+    import sys
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            pr_set_pdeathsig = 1
+            libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 class _Writer:
@@ -184,7 +214,8 @@ class _Writer:
         # bytes alone, so a shared inode (and its stat record) stays.
         try:
             with open(rel, "rb", opener=self._opener) as handle:
-                if handle.read() == data:
+                # (Its size first: a file grown huge is never read whole.)
+                if os.fstat(handle.fileno()).st_size == len(data) and handle.read() == data:
                     return None
         except OSError:
             pass
@@ -317,6 +348,7 @@ def _new_pool(groups_dir: Path, env: str | None, env_dir: Path | None, jobs: int
             env,
             str(env_dir) if env_dir else None,
             str(render_cache) if (render_cache := cache_folder()) else None,
+            os.getpid(),
         ),
     )
 
@@ -504,15 +536,30 @@ def _output_intact(root: Path, files: list[dict[str, Any]], recorded: dict[str, 
 
 
 def list_files(root: Path, skip_top: set[str]) -> set[str]:
-    """Every file below `root`, relative, leaving out top-level folders in `skip_top`."""
+    """Every file below `root`, relative, leaving out top-level folders in `skip_top`;
+    and every folder that holds no file at all, as "<path>/" (top-most only): an empty
+    folder the build did not make is as much a stray as a file."""
     found: set[str] = set()
     if not root.is_dir():
         return found
+    holding: set[str] = set()  # folders with a file somewhere below
+    folders: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root):
         rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
         if rel == ".":
             dirnames[:] = [d for d in dirnames if d not in skip_top]
             found.update(filenames)
-        else:
+            folders += dirnames
+            continue
+        folders += [f"{rel}/{name}" for name in dirnames]
+        if filenames:
             found.update(f"{rel}/{name}" for name in filenames)
+            parent = rel
+            while parent and parent not in holding:
+                holding.add(parent)
+                parent = parent.rpartition("/")[0]
+    empty = {f for f in folders if f not in holding}
+    found.update(
+        f"{f}/" for f in empty if f.rpartition("/")[0] not in empty
+    )  # (its parent is not itself empty: the top-most one)
     return found

@@ -65,18 +65,55 @@ def cache_folder(groups_dir: str | os.PathLike[str]) -> str:
     return os.path.join(os.path.dirname(os.fspath(groups_dir)), CACHE_DIR)
 
 
+# No file in the cache folder is read past this size: one that has grown beyond it
+# (a cache of a million groups is far below) is not ours to trust, only to replace.
+MAX_CACHE_BYTES = 1 << 28
+
+
+def read_bounded(path: str | os.PathLike[str], limit: int = MAX_CACHE_BYTES) -> bytes | None:
+    """A cache file's bytes, or None when it is missing, unreadable, not a regular file
+    or larger than `limit`: never read whole whatever it has grown to."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not 0 <= st.st_size <= limit or (st.st_mode & 0o170000) != 0o100000:
+            return None
+        chunks: list[bytes] = []
+        left = st.st_size + 1  # (one more: a file still growing is refused below)
+        while left > 0:
+            chunk = os.read(fd, left)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    return data if len(data) == st.st_size else None
+
+
 def with_checksum(body: bytes) -> bytes:
-    """`body` behind its CRC-32: enough to catch a truncated or damaged cache file."""
-    return checksum(body) + body
+    """`body` behind its length and CRC-32: enough to catch a truncated, grown or
+    damaged cache file."""
+    return len(body).to_bytes(8, "big") + checksum(body) + body
 
 
 def checksum(body: bytes) -> bytes:
-    """The 4 bytes `with_checksum` puts before `body` (to write them apart, without a copy)."""
+    """The 4 bytes of CRC-32 `with_checksum` puts before `body`."""
     return zlib.crc32(body).to_bytes(4, "big")
 
 
-def verified(raw: bytes | memoryview) -> memoryview | None:
+def verified(raw: bytes | memoryview | None) -> memoryview | None:
     """The body of a with_checksum file (without copying it), or None when it is damaged."""
+    if raw is None:
+        return None
     view = memoryview(raw)
-    body = view[4:]
-    return body if len(view) >= 4 and zlib.crc32(body).to_bytes(4, "big") == view[:4] else None
+    if len(view) < 12 or int.from_bytes(view[:8], "big") != len(view) - 12:
+        return None
+    body = view[12:]
+    return body if zlib.crc32(body).to_bytes(4, "big") == view[8:12] else None

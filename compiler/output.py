@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from compiler.digests import sha256_hex
 from compiler.output_folder import MANIFEST as MANIFEST
-from compiler.output_folder import beside, lock_output, recover
+from compiler.output_folder import beside, lock_output, recover, unlock_output
 
 
 def file_entry(path: str, data: bytes) -> dict[str, str | int]:
@@ -147,7 +147,7 @@ class Staging:
     def release(self) -> None:
         """Let the next build in; idempotent."""
         if self._lock is not None:
-            os.close(self._lock)
+            unlock_output(self._lock)
             self._lock = None
 
     def write(self, rel: str, data: bytes) -> None:

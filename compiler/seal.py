@@ -33,8 +33,8 @@ from bisect import bisect_left
 from itertools import chain
 
 from compiler import __version__
-from compiler.integrity import cache_folder, checksum, fingerprint, verified
-from compiler.output_folder import lock_output, recover
+from compiler.integrity import MAX_CACHE_BYTES, cache_folder, checksum, fingerprint, verified
+from compiler.output_folder import lock_output, recover, unlock_output
 
 try:  # the same as the loop in stat_paths, in C (setup.py builds it where it can)
     from compiler._stats import stat_many as _stat_many
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     Inputs: TypeAlias = "tuple[list[str], Stats, Stats]"  # names, their stats, the 2 folders'
     PathLike: TypeAlias = "str | os.PathLike[str]"
 
-FORMAT = 6
+FORMAT = 7
 # Fewer outputs than this are stat'ed by one process; more are split with a forked helper.
 SPLIT_AT = 6000
 # More changed groups than this go to the full pipeline, which uses every core.
@@ -129,6 +129,8 @@ class Seal:
         "input_stats",
         "inputs",
         "key",
+        "lib_stats",
+        "libs",
         "live",
         "live_dirs",
         "mtime_ns",
@@ -173,6 +175,10 @@ class Seal:
         self.pending: memoryview | None = None  # the undecoded rest: see complete()
         self.input_dirs: Stats = array("q", UNKNOWN * 2)  # the groups and environments folders
         self.checksum = b""  # the first part's, which the rest repeats
+        # The libraries' files and the folders of sys.path (see libraries.py), and their
+        # stats: checked with the outputs, as build inputs.
+        self.libs: list[str] = []
+        self.lib_stats: Stats = array("q")
 
 
 def hexes(blob: bytes) -> list[str]:
@@ -200,6 +206,7 @@ def key_for(
         fingerprint,
         sys.version,
         os.getcwd(),  # diagnostics name files relative to it
+        tuple(sys.path[1:]),  # where the libraries come from (libraries.py: what they are)
         os.path.abspath(groups_dir),
         os.path.abspath(env_dir),
         os.path.abspath(root),
@@ -226,18 +233,35 @@ def load(path: PathLike, key: tuple[Any, ...]) -> Seal | None:
         fd = os.open(path, os.O_RDONLY)
         try:
             st = os.fstat(fd)
+            if not 24 <= st.st_size <= MAX_CACHE_BYTES:
+                return None  # (grown past any seal: never mapped, let alone read)
             mapped = mmap.mmap(fd, 0, prot=mmap.PROT_READ)
         finally:
             os.close(fd)
         view = memoryview(mapped)
-        split = int.from_bytes(view[:8], "big")
-        body = verified(view[8 : 8 + split])
+        split = 12 + int.from_bytes(view[:8], "big")  # the first part, behind its header
+        if split + 12 + int.from_bytes(view[split : split + 8], "big") != len(view):
+            return None  # truncated, or grown: not the file a build wrote
+        body = verified(view[:split])
         if body is None:
             return None
         data = marshal.loads(body)
         if data[0] != key:
             return None
-        _, inputs, input_stats, input_dirs, scopes, files, live, dirs, live_dirs, diagnostics = data
+        (
+            _,
+            inputs,
+            input_stats,
+            input_dirs,
+            scopes,
+            files,
+            live,
+            dirs,
+            live_dirs,
+            diagnostics,
+            libs,
+            lib_stats,
+        ) = data
         seal = Seal(
             key,
             inputs,
@@ -252,14 +276,17 @@ def load(path: PathLike, key: tuple[Any, ...]) -> Seal | None:
         )
         seal.diagnostics = diagnostics
         seal.input_dirs = _stats(input_dirs)
+        seal.libs, seal.lib_stats = libs.split("\n") if libs else [], _stats(lib_stats)
         seal.mtime_ns, seal.inode = st.st_mtime_ns, st.st_ino
-        seal.pending = view[8 + split :]
+        seal.pending = view[split:]
         seal.checksum = bytes(view[8:12])
     except (OSError, EOFError, ValueError, TypeError, IndexError):
         return None
     if len(seal.live) != 4 * len(seal.files) or len(seal.live_dirs) != 4 * len(seal.dirs):
         return None
     if len(seal.input_dirs) != 8 or len(seal.input_stats) != 4 * len(seal.inputs):
+        return None
+    if len(seal.lib_stats) != 4 * len(seal.libs):
         return None
     return seal
 
@@ -317,6 +344,8 @@ def save(path: PathLike, seal: Seal) -> None:
         "\n".join(seal.dirs),
         seal.live_dirs,
         seal.diagnostics,
+        "\n".join(seal.libs),
+        seal.lib_stats,
     )
     first = marshal.dumps(main)
     first_sum = checksum(first)
@@ -337,10 +366,10 @@ def save(path: PathLike, seal: Seal) -> None:
     temporary = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp")
     try:
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        with open(temporary, "wb") as handle:
-            handle.write((len(first) + 4).to_bytes(8, "big") + first_sum)
+        with open(temporary, "wb") as handle:  # (as with_checksum frames each part)
+            handle.write(len(first).to_bytes(8, "big") + first_sum)
             handle.write(first)
-            handle.write(checksum(rest))
+            handle.write(len(rest).to_bytes(8, "big") + checksum(rest))
             handle.write(rest)
         os.replace(temporary, path)
     except OSError:
@@ -461,7 +490,7 @@ class OutputCheck:
     def __init__(self, sealed: Seal, root: PathLike, *, parallel: bool, balance: int = 0) -> None:
         self.seal = sealed
         self.root = root
-        self.rels = sealed.files + sealed.dirs
+        self.rels = sealed.files + sealed.dirs + sealed.libs  # (libs: absolute paths)
         self.fd: int | None = None
         self.children: list[tuple[int, int, int, int]] = []  # start, end, pid, pipe
         self.done = 0  # rels[:done] are taken by children
@@ -545,7 +574,7 @@ class OutputCheck:
             os.close(self.fd)
             self.fd = None
         sealed = self.seal
-        expected = sealed.live + sealed.live_dirs
+        expected = sealed.live + sealed.live_dirs + sealed.lib_stats
         if found == expected and max(expected[1::4], default=0) < sealed.mtime_ns:
             return True
         if not _recheck(sealed, self.root, found, expected):
@@ -572,13 +601,15 @@ def _recheck(seal: Seal, root: PathLike, found: Stats, expected: Stats) -> bool:
     if not complete(seal):
         return False
     files = len(seal.files)
-    for i in range(len(seal.files) + len(seal.dirs)):
+    if len(found) != len(expected):
+        return False
+    for i in range(len(found) // 4):  # files, then folders and the libraries' files
         j = 4 * i
         now, then = found[j : j + 4], expected[j : j + 4]
         if now == then and then[1] < seal.mtime_ns:
             continue
         if i >= files or now[0] != seal.sizes[i]:
-            return False  # a folder changed, or a file's size did
+            return False  # a folder or a library changed, or a file's size did
         try:
             with open(os.path.join(root, seal.files[i]), "rb") as handle:
                 data = handle.read()
@@ -615,6 +646,7 @@ def record(
     diagnostics: Iterable[Diagnostic],
     spare: tuple[bytes, Stats, list[str]] | None = None,
     folders: dict[str, tuple[int, int, int, int]] | None = None,
+    libs: tuple[list[str], Stats] | None = None,
 ) -> Seal:
     """A seal for what a build just left in `root`.
 
@@ -642,6 +674,8 @@ def record(
         live_dirs.extend(known[d] if d in known else found[d])
     seal = Seal(key, inputs[0], inputs[1], scopes, files, blob(shas), sizes, live, dirs, live_dirs)
     seal.input_dirs = inputs[2]
+    if libs is not None:
+        seal.libs, seal.lib_stats = libs
     seal.diagnostics = [
         (d.file, d.line, d.column, d.path, d.code, d.severity, d.message) for d in diagnostics
     ]
@@ -756,5 +790,5 @@ class Sealing:
             self.check.abandon()
             self.check = None
         if self.lock is not None:
-            os.close(self.lock)
+            unlock_output(self.lock)
             self.lock = None

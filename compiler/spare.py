@@ -18,14 +18,17 @@ import contextlib
 import hashlib
 import os
 import shutil
+import stat
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from compiler.integrity import read_bounded
 from compiler.output import exchange, make_folders, temporary_for, write_at
-from compiler.seal import UNKNOWN, Seal, stat_of
+from compiler.seal import UNKNOWN, Seal, _differing, stat_of, stat_paths
 
 if TYPE_CHECKING:
     from compiler.seal import Stats
@@ -41,6 +44,7 @@ class Spare:
         name = hashlib.sha256(str(self.root).encode()).hexdigest()[:16]
         self.dir = cache_dir / f"spare-{name}"
         self.record_path = cache_dir / f"spare-{name}.json"
+        self.recorded_ns = 0  # when the loaded record was written
 
     def usable(self) -> bool:
         """The spare can be swapped with the output: same filesystem."""
@@ -54,9 +58,11 @@ class Spare:
         try:
             import orjson
 
-            data = orjson.loads(self.record_path.read_bytes())
-            if data["root"] == str(self.root) and self.dir.is_dir():
+            raw = read_bounded(self.record_path)
+            data = orjson.loads(raw) if raw is not None else None
+            if data is not None and data["root"] == str(self.root) and self.dir.is_dir():
                 record: Record = data["files"]
+                self.recorded_ns = self.record_path.stat().st_mtime_ns
                 return record
         except (OSError, ValueError, KeyError, TypeError):
             pass
@@ -91,24 +97,33 @@ class Spare:
 
 
 def bring_up_to_date(
-    spare: Path, live: Path, record: Record, wanted: dict[str, str], written: set[str]
+    spare: Path,
+    live: Path,
+    record: Record,
+    wanted: dict[str, str],
+    written: set[str],
+    since_ns: int,
 ) -> set[str]:
     """Make `spare` hold exactly `wanted` (path -> sha256).
 
-    Files in `written` were just rendered into it. Any other file the spare's
-    record lists with the right hash stays (the spare is private and was
-    recorded when it was set aside); the rest are copied from the live output,
-    which holds them; files no longer wanted are removed. Copies replace files
-    rather than write through them, since a spare file may share its inode with
-    a live one. Returns every path written or copied.
+    Files in `written` were just rendered into it (the manifests too, which
+    `wanted` does not list). Any other file stays only
+    when its record has the right hash and the file still is what was recorded:
+    same stat, recorded before `since_ns` (else hashed again); the rest are
+    copied from the live output, which holds them. Anything else in the tree,
+    recorded or not, file or folder, is removed: nothing reaches the output
+    unverified. Copies replace files rather than write through them, since a
+    spare file may share its inode with a live one. Returns every path written
+    or copied.
     """
     made: set[Path] = set()
     touched = set(written)
+    base = str(spare) + os.sep
     for rel, sha in wanted.items():
         if rel in written:
             continue
         known = record.get(rel)
-        if known is not None and known[4] == sha:
+        if known is not None and known[4] == sha and holds(base + rel, known, since_ns):
             continue
         touched.add(rel)
         target = spare / rel
@@ -118,14 +133,64 @@ def bring_up_to_date(
         temporary = target.with_name(f".{target.name}.pops-tmp")
         shutil.copyfile(live / rel, temporary)
         os.replace(temporary, target)
-    for rel in sorted(set(record) - set(wanted)):
-        target = spare / rel
-        target.unlink(missing_ok=True)
-        parent = target.parent
-        while parent != spare and parent.is_dir() and not any(parent.iterdir()):
-            parent.rmdir()
-            parent = parent.parent
+    prune(spare, set(wanted) | written)
     return touched
+
+
+def holds(path: str, known: list[Any], since_ns: int) -> bool:
+    """The regular file at `path` holds the bytes `known` (stat and sha256) records: by
+    its stat when that is unchanged and older than `since_ns`, else by its hash (read
+    no further than the recorded size)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size != known[0]:
+            return False
+        if list(stat_of(st)) == list(known[:4]) and st.st_mtime_ns < since_ns:
+            return True
+        digest = hashlib.sha256()
+        left = st.st_size
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                return False
+            digest.update(chunk)
+            left -= len(chunk)
+        return bool(digest.hexdigest() == known[4])
+    finally:
+        os.close(fd)
+
+
+def prune(tree: Path, wanted: set[str]) -> None:
+    """Remove every file and folder below `tree` that no path in `wanted` needs."""
+    folders: set[str] = set()
+    for rel in {rel.rpartition("/")[0] for rel in wanted}:
+        while rel:
+            if rel in folders:
+                break
+            folders.add(rel)
+            rel = rel.rpartition("/")[0]
+    root = str(tree)
+    for dirpath, dirnames, filenames in os.walk(root, topdown=False):
+        rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
+        prefix = "" if rel_dir == "." else rel_dir + "/"
+        for name in filenames:
+            if prefix + name not in wanted:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(dirpath, name))
+        for name in dirnames:
+            rel = prefix + name
+            if rel in folders:
+                continue
+            path = os.path.join(dirpath, name)
+            if os.path.islink(path):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+            else:
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def record_of(tree: Path, shas: dict[str, str]) -> Record:
@@ -157,22 +222,28 @@ def advance(
     """
     files, n = sealed.files, len(sealed.files)
     fresh = sealed.spare_blob is None or sealed.spare is None or not spare_dir.is_dir()
-    if fresh:
+    damaged = None if fresh else _damaged(sealed, spare_dir)
+    if damaged is None:  # (nothing known of it, or a folder of it moved: made anew)
+        fresh = True
         _fresh_spare(spare_dir, root, sealed)
         held: bytes | bytearray = sealed.sha_blob
         touched = list(range(n))
+        damaged = set()
     else:
         held = sealed.spare_blob or b""
         delta = _delta(sealed) if sealed.spare_delta is None else sealed.spare_delta
-        touched = sorted(i for i in set(data).union(delta) if _sha(held, i) != _sha(wanted, i))
+        candidates = damaged.union(data, delta)
+        touched = sorted(i for i in candidates if i in damaged or _sha(held, i) != _sha(wanted, i))
+    extra = [] if fresh else sealed.spare_extra
     live_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     spare_fd = os.open(spare_dir, os.O_RDONLY | os.O_DIRECTORY)
     try:
         for i in touched:
-            if i in data or _sha(held, i) != _sha(wanted, i):
+            if i in data or i in damaged or _sha(held, i) != _sha(wanted, i):
                 _replace(files[i], spare_fd, live_fd, data.get(i))
-        for rel in [] if fresh else sealed.spare_extra:
+        for rel in extra:
             _remove(rel, spare_fd)
+        _clear_beyond(spare_dir, sealed.dirs, extra)
     finally:
         os.close(spare_fd)
         os.close(live_fd)
@@ -184,7 +255,7 @@ def advance(
         return False
     # Records that changed sides: the old output is the spare now, and vice versa.
     dirs = sealed.dirs
-    marked = _folders_of(dirs, (files[i] for i in touched))
+    marked = _folders_of(dirs, chain((files[i] for i in touched), extra))
     sealed.live = _refresh(new_live, files, touched, root)
     sealed.spare = _refresh(old_live, files, touched, spare_dir)
     if new_live_dirs is None:
@@ -200,6 +271,68 @@ def advance(
     # The new spare (the old output) differs from the new output where this build changed.
     sealed.spare_delta = sorted(i for i in data if _sha(old_blob, i) != _sha(wanted, i))
     return True
+
+
+def _damaged(sealed: Seal, spare_dir: Path) -> set[int] | None:
+    """The spare's files whose bytes are not what the seal says it holds; None when
+    the spare cannot be vouched for at all.
+
+    Checked as the output is: each folder by its stat (an entry added, removed or
+    renamed moves it), each file by its stat, and by its hash where the stat moved
+    or is too recent to trust. A folder that moved means files nobody recorded may
+    be in it: the spare is then made anew rather than trusted.
+    """
+    spare_dirs, spare, held = sealed.spare_dirs, sealed.spare, sealed.spare_blob
+    if spare_dirs is None or spare is None or held is None:
+        return None
+    files, racy = sealed.files, sealed.mtime_ns
+    try:
+        fd = os.open(spare_dir, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        now_dirs = stat_paths(sealed.dirs, fd)
+        if now_dirs != spare_dirs or max(now_dirs[1::4], default=0) >= racy:
+            return None
+        now = stat_paths(files, fd)
+        suspects = set(_differing(now, spare, 0, len(files)))
+        suspects.update(i for i, mtime in enumerate(now[1::4]) if mtime >= racy)
+        damaged: set[int] = set()
+        base = str(spare_dir) + os.sep
+        for i in sorted(suspects):
+            sha = held[32 * i : 32 * i + 32]
+            if sha == _ABSENT_RAW:  # nothing recorded there: nothing may be there
+                if now[4 * i] != -1:
+                    damaged.add(i)
+                continue
+            known = [*spare[4 * i : 4 * i + 4], sha.hex()]
+            if not holds(base + files[i], known, racy):
+                damaged.add(i)
+    finally:
+        os.close(fd)
+    return damaged
+
+
+_ABSENT_RAW = bytes(32)  # seal.ABSENT, raw
+
+
+def _clear_beyond(spare_dir: Path, dirs: list[str], extra: list[str]) -> None:
+    """Remove what is left of the extra files' folders that the output does not have:
+    whatever is in them, nobody recorded it."""
+    known = set(dirs)
+    tops: set[str] = set()
+    for rel in extra:
+        parent, top = rel.rpartition("/")[0], ""
+        while parent and parent not in known:
+            top, parent = parent, parent.rpartition("/")[0]
+        if top:
+            tops.add(top)
+    for top in sorted(tops):
+        path = spare_dir / top
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+        elif path.exists():
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _delta(sealed: Seal) -> list[int]:

@@ -367,8 +367,8 @@ def test_a_second_part_from_another_seal_is_refused(six: Path, tmp_path: Path) -
     write_group(six, "g2", GROUP.format(name="Two"))
     _build(six)
     new = seal_file.read_bytes()
-    first = 8 + int.from_bytes(new[:8], "big")
-    seal_file.write_bytes(new[:first] + old[8 + int.from_bytes(old[:8], "big") :])
+    first = 12 + int.from_bytes(new[:8], "big")  # (each part behind its length and CRC)
+    seal_file.write_bytes(new[:first] + old[12 + int.from_bytes(old[:8], "big") :])
     sealing = seal.Sealing.begin(six / "groups", six / "environments", six / "dist", None, False)
     loaded = seal.load(sealing.path, sealing.key)
     assert loaded is not None  # the first part alone is whole

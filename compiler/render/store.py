@@ -125,9 +125,17 @@ def reset() -> None:
     _dirty = False
 
 
+def forget() -> None:
+    """Forget every record and the key they were read under: what the libraries are
+    was assumed wrongly (see libraries.assume)."""
+    global _key
+    reset()
+    _key = None
+
+
 def cache_key() -> str:
     """Digest of what the records depend on: the template files' bytes, the render
-    code, the Jinja and markupsafe installs, and this Python (marshal, str, float)."""
+    code, the libraries as installed (Jinja, MarkupSafe...), and this Python."""
     global _key
     if _key is None:
         from compiler.render import templates_dir
@@ -140,8 +148,9 @@ def cache_key() -> str:
                 _digest_file(digest, os.path.join(code, name), name)
         for rel in _CODE:
             _digest_file(digest, os.path.join(os.path.dirname(code), rel), rel)
-        for package in ("jinja2", "markupsafe"):
-            digest.update(_package_identity(package))
+        from compiler import libraries  # (Jinja, MarkupSafe and the rest, as installed)
+
+        digest.update(libraries.digest().encode())
         _key = digest.hexdigest()
     return _key
 
@@ -172,36 +181,12 @@ def _digest_tree(digest: Any, root: str, prefix: str = "") -> None:
             _digest_file(digest, entry.path, prefix + entry.name)
 
 
-def _package_identity(name: str) -> bytes:
-    """A package's version without importing it (importing Jinja is what we avoid): its
-    dist-info folder names and its __init__.py."""
-    import importlib.util
-
-    try:
-        spec = importlib.util.find_spec(name)
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None or spec.origin is None:
-        return f"{name}: none\n".encode()
-    origin = Path(spec.origin)
-    try:
-        dists = sorted(
-            entry
-            for entry in os.listdir(origin.parent.parent)
-            if entry.lower().startswith(f"{name}-") and entry.endswith(".dist-info")
-        )
-        init = origin.read_bytes()
-    except OSError:
-        dists, init = [], b""
-    return f"{name}: {spec.origin} {dists}\n".encode() + hashlib.sha256(init).digest()
-
-
 def _read(folder: Path) -> dict[Hashable, dict[str, Any]]:
     """The records in `folder`'s file; empty when missing, damaged or foreign."""
-    from compiler.integrity import verified
+    from compiler.integrity import read_bounded, verified
 
     try:
-        body = verified((folder / FILE_NAME).read_bytes())
+        body = verified(read_bounded(folder / FILE_NAME))
         if body is None:
             return {}
         data = marshal.loads(body)

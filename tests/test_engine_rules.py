@@ -1,0 +1,331 @@
+"""The engine's own rules (issue #16): what the caches keep never reaches the output
+unverified, workers never outlive their build, and a broken environment is a
+one-line error, never a traceback or a touched output.
+
+Every test goes through the real `pops` executable and judges what a user sees:
+exit codes, messages, and `dist/` byte for byte against a build from scratch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from compiler.integrity import CACHE_DIR
+from tests.conftest import Run, pops_executable, write_group
+from tests.test_cache import GROUP
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _tree(root: Path) -> dict[str, str]:
+    """Every file and folder below `root`: folders as "dir", files by sha256."""
+    out: dict[str, str] = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        out[rel] = "dir" if path.is_dir() else hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def _ok(proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    return proc
+
+
+def _age(repo: Path) -> None:
+    """As a moment after a build: the seal is older than nothing it records."""
+    for seal_file in (repo / CACHE_DIR).glob("seal-*.bin"):
+        later = seal_file.stat().st_mtime_ns + 5_000_000_000
+        os.utime(seal_file, ns=(later, later))
+
+
+def _same_as_clean(repo: Path, run_pops: Run) -> None:
+    """dist/ holds exactly what a build from scratch writes, and `build --check` agrees."""
+    _ok(run_pops("build", "--no-cache", "--out", "clean", cwd=repo))
+    assert _tree(repo / "dist") == _tree(repo / "clean")
+    _ok(run_pops("build", "--check", cwd=repo))
+    _ok(run_pops("build", "--check", "--no-cache", cwd=repo))
+
+
+@pytest.fixture
+def four(repo: Path, run_pops: Run) -> Path:
+    for i in range(4):
+        write_group(repo, f"g{i}", GROUP.format(name=f"Group {i}"))
+    _ok(run_pops("build", cwd=repo))
+    return repo
+
+
+def _edit(repo: Path, slug: str, name: str) -> None:
+    write_group(repo, slug, GROUP.format(name=name))
+
+
+# --- the spare tree --------------------------------------------------------------------
+
+
+def _spare(repo: Path) -> Path:
+    (found,) = [p for p in (repo / CACHE_DIR).glob("spare-*") if p.is_dir()]
+    return found
+
+
+@pytest.mark.parametrize("how", ["replaced", "in-place", "added"])
+def test_a_damaged_spare_file_never_reaches_the_output(four: Path, run_pops: Run, how: str) -> None:
+    _edit(four, "g1", "One")
+    _ok(run_pops("build", cwd=four))  # the old output is now the spare
+    _age(four)
+    spare = _spare(four)
+    target = spare / "groups/g3/config.json"
+    if how == "replaced":  # a new file in its place (new inode)
+        target.unlink()
+        target.write_bytes(b"CORRUPT\n")
+    elif how == "in-place":  # the spare's own copy, written through (not a hard link)
+        data = target.read_bytes()
+        target.unlink()
+        target.write_bytes(data)
+        _ok(run_pops("build", cwd=four))  # (a no-op: the spare is not used)
+        with open(target, "r+b") as handle:
+            handle.write(b"CORRUPT")
+    else:  # a file the seal does not know, in a folder it does
+        (spare / "groups/g3/extra.txt").write_bytes(b"stray\n")
+    _edit(four, "g0", "Zero")
+    _ok(run_pops("build", cwd=four))  # swaps the spare in
+    _same_as_clean(four, run_pops)
+    for round_ in range(2):  # and the trees keep taking turns, clean
+        _edit(four, "g2", f"Two {round_}")
+        _ok(run_pops("build", cwd=four))
+        _same_as_clean(four, run_pops)
+
+
+def test_a_damaged_spare_file_is_caught_by_the_full_pipeline_too(four: Path, run_pops: Run) -> None:
+    _edit(four, "g1", "One")
+    _ok(run_pops("build", cwd=four))
+    _age(four)
+    target = _spare(four) / "groups/g3/theme.css"
+    target.unlink()
+    target.write_bytes(b"CORRUPT\n")
+    write_group(four, "g9", GROUP.format(name="Nine"))  # an added group: the full pipeline
+    _ok(run_pops("build", cwd=four))
+    _same_as_clean(four, run_pops)
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        ["edit", "remove", "add", "edit", "edit"],
+        ["remove", "edit", "edit", "edit"],
+        ["edit", "remove", "edit", "add", "edit", "edit"],
+    ],
+)
+def test_a_removed_group_s_folder_never_returns(
+    four: Path, run_pops: Run, steps: list[str]
+) -> None:
+    for k, step in enumerate(steps):
+        if step == "edit":
+            _edit(four, "g0", f"Zero {k}")
+        elif step == "remove":
+            (four / "groups/g2.yaml").unlink()
+        else:
+            write_group(four, f"new{k}", GROUP.format(name=f"New {k}"))
+        _ok(run_pops("build", cwd=four))
+        gone = "remove" in steps[: k + 1]
+        assert (four / "dist/groups/g2").exists() != gone, f"after step {k}: {step}"
+        _same_as_clean(four, run_pops)
+        _age(four)
+
+
+def test_an_empty_folder_added_to_the_output_is_stale_and_removed(
+    four: Path, run_pops: Run
+) -> None:
+    _age(four)
+    (four / "dist/groups/ghost").mkdir()
+    check = run_pops("build", "--check", cwd=four)
+    assert check.returncode == 1
+    assert "extra  dist/groups/ghost/" in check.stdout
+    _ok(run_pops("build", cwd=four))
+    assert not (four / "dist/groups/ghost").exists()
+    _same_as_clean(four, run_pops)
+
+
+# --- workers and the lock --------------------------------------------------------------
+
+
+def _children(pid: int) -> set[int]:
+    """The live processes whose parent is `pid`."""
+    found: set[int] = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rpartition(")")[2].split()
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def _many(repo: Path, count: int) -> None:
+    subprocess.run(
+        [sys.executable, str(REPO / "bench/generate.py"), str(repo / "groups"), str(count)],
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_die_with_a_killed_build_and_the_next_build_runs(repo: Path, run_pops: Run) -> None:
+    _many(repo, 1200)
+    proc = subprocess.Popen(
+        [pops_executable(), "build", "--jobs", "2"],
+        cwd=repo,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    workers: set[int] = set()
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            workers = _children(proc.pid)
+            if len(workers) >= 2:
+                break
+            time.sleep(0.005)
+        assert len(workers) >= 2, "the build ended before its workers were seen"
+        os.kill(proc.pid, signal.SIGKILL)  # the build alone, not its process group
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=60)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(p) for p in workers):
+        time.sleep(0.01)
+    assert [p for p in workers if _alive(p)] == []
+    done = subprocess.run(
+        [pops_executable(), "build"], cwd=repo, capture_output=True, text=True, timeout=240
+    )
+    assert done.returncode == 0, done.stderr
+    assert "taking over the lock of dist/ from build" in done.stderr
+    assert done.stderr.endswith("built 1200 groups, 5417 files into dist/\n") or (
+        "built 1200 groups" in done.stderr
+    )
+    _ok(run_pops("build", "--check", cwd=repo))
+
+
+def test_a_build_waits_for_a_live_holder_and_says_so_once(four: Path) -> None:
+    """A second build waits while the first holds the lock, naming it; then runs."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from compiler.output_folder import lock_output, unlock_output\n"
+            "fd = lock_output('dist', '.pops-cache')\n"
+            "print('held', flush=True)\n"
+            "sys.stdin.readline()\n"
+            "unlock_output(fd)\n",
+        ],
+        cwd=four,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        _edit(four, "g0", "Zero")
+        waiting = subprocess.Popen(
+            [pops_executable(), "build"],
+            cwd=four,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(1.0)
+        assert waiting.poll() is None  # it waits
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        _, err = waiting.communicate(timeout=120)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert waiting.returncode == 0, err
+    assert err.count("waiting for another build of dist/") == 1
+    assert f"(pid {holder.pid})" in err
+    assert "taking over" not in err
+
+
+def test_the_lock_lives_in_the_cache_folder(four: Path, run_pops: Run) -> None:
+    """Nothing new beside the output or in the repository, whatever the output's path."""
+    (four / "site").mkdir()
+    before = sorted(p.name for p in four.iterdir())
+    inside = sorted(p.name for p in (four / "site").iterdir())
+    _edit(four, "g1", "One")
+    _ok(run_pops("build", cwd=four))
+    _ok(run_pops("build", "--out", "site/out", cwd=four))
+    _edit(four, "g1", "One again")
+    _ok(run_pops("build", "--out", "site/out", cwd=four))
+    assert sorted(p.name for p in four.iterdir()) == before
+    assert sorted(p.name for p in (four / "site").iterdir()) == [*inside, "out"]
+    assert list((four / CACHE_DIR).glob("lock-*"))
+
+
+# --- the libraries are build inputs ------------------------------------------------------
+
+MFA = (
+    "name: Quote Clinic\npayments:\n  credit_card: true\nnotifications:\n"
+    "  email_from: no-reply@example.com\nauthentication:\n  mfa:\n    enabled: true\n"
+    "    success_role: patient\n    email_subject: Your code\n"
+    '    email_body: "Don\'t share it: ${mfa.code}"\n'
+)
+# Appended to a private copy of MarkupSafe: `'` escaped another (valid) way, as a
+# release of the library might.
+OTHER_ESCAPE = """
+
+def _escape_inner(s: str, /) -> str:  # (a different release)
+    return (
+        s.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+        .replace("'", "&apos;").replace('"', "&#34;")
+    )
+"""
+
+
+def test_a_library_that_changes_is_a_build_input(four: Path, run_pops: Run) -> None:
+    """A library edited where it is installed (same version, same sys.path) makes
+    `build --check` stale and `build` rebuild, as a clean build would write."""
+    import markupsafe
+
+    shadow = four.parent / "libs"  # a private copy, first on sys.path: ours to edit
+    shutil.copytree(Path(markupsafe.__file__).parent, shadow / "markupsafe")
+    env = {"PYTHONPATH": str(shadow)}
+    write_group(four, "quote", MFA)
+    _ok(run_pops("build", cwd=four, env=env))
+    _ok(run_pops("build", cwd=four, env=env))  # (a no-op)
+    _age(four)
+    before = _tree(four / "dist")
+    with open(shadow / "markupsafe/__init__.py", "a", encoding="utf-8") as handle:
+        handle.write(OTHER_ESCAPE)  # in place: the folder's own stat does not move
+    check = run_pops("build", "--check", cwd=four, env=env)
+    assert check.returncode == 1, check.stderr
+    assert "changed  dist/groups/quote/mfa/email.html" in check.stdout
+    _ok(run_pops("build", cwd=four, env=env))
+    after = _tree(four / "dist")
+    assert after != before
+    _ok(run_pops("build", "--no-cache", "--out", "clean", cwd=four, env=env))
+    assert after == _tree(four / "clean")
+    _ok(run_pops("build", "--check", cwd=four, env=env))
