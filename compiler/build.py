@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, ParamSpec, Protocol,
 from compiler import seal
 from compiler.cache import Cache, cache_dir_for
 from compiler.diagnostics import Diagnostic, count, finalize
+from compiler.integrity import read_bounded
 from compiler.output import (
     MANIFEST,
     Staging,
@@ -492,13 +493,12 @@ def _changes(
     caches: dict[str | None, Cache],
 ) -> bool:
     """Would this build change the output? (compiled groups, a new manifest, removed files)"""
-    from compiler.layers import sha_file
 
     for scope, result in results.items():
         if any(not o.cached for o in result.outcomes):
             return True
         manifest = _scope_root(root, env, scope) / MANIFEST
-        if sha_file(manifest) != hashlib.sha256(result.manifest or b"").hexdigest():
+        if read_bounded(manifest, len(result.manifest or b"")) != (result.manifest or b""):
             return True
         kept = {str(e["path"]) for o in result.outcomes for e in o.entries or []}
         if set(caches[scope].output.get("files", {})) - kept:
@@ -531,12 +531,14 @@ def _remove_strays(tree: Path, strays: list[str]) -> None:
 
 def _trusted(cache: Cache, scope_root: Path, *, manifest: bool = True) -> bool:
     """The output folder is as this cache last left it (so unchanged groups need nothing)."""
-    from compiler.layers import sha_file
 
     state = cache.output
     if not state or state.get("root") != str(scope_root.resolve()):
         return False
-    return not manifest or sha_file(scope_root / MANIFEST) == state.get("manifest_sha")
+    if not manifest:
+        return True
+    found = read_bounded(scope_root / MANIFEST)  # (a manifest grown huge is not read)
+    return found is not None and hashlib.sha256(found).hexdigest() == state.get("manifest_sha")
 
 
 @gc_paused
@@ -752,12 +754,16 @@ def _pipeline_build(
             _remove_strays(spare.dir, strays)  # the old output, now the spare
             staging.discard()
             # What the spare held untouched keeps its record; the old live tree,
-            # untouched too, becomes the spare with the record it had.
-            spare.save(previous)
+            # untouched too, becomes the spare with the record it had. (The output is
+            # in place: a cache that cannot be written from here only costs speed.)
+            held: dict[str, list[Any]] | None = previous
+            try:
+                spare.save(previous)
+            except OSError:
+                spare.drop()
+                held = None
             known = {rel: spare_record[rel] for rel in wanted if rel not in touched}
-            return _record_outputs(
-                compilation, root, env, results, caches, known, sealing, previous
-            )
+            return _record_outputs(compilation, root, env, results, caches, known, sealing, held)
         else:
             if incremental:
                 # No spare yet: unchanged groups' files join the new tree as hard
@@ -775,7 +781,12 @@ def _pipeline_build(
             shas = {rel: str(entry[-1]) for rel, entry in previous.items()}
             adopted = record_of(old, shas)
             _remove_strays(old, strays)
-            spare.adopt(old, adopted)
+            try:
+                spare.adopt(old, adopted)
+            except OSError:  # (the output is in place: only speed is lost)
+                shutil.rmtree(old, ignore_errors=True)
+                spare.drop()
+                return _record_outputs(compilation, root, env, results, caches, {}, sealing, None)
             return _record_outputs(compilation, root, env, results, caches, {}, sealing, adopted)
         elif old is not None:
             shutil.rmtree(old, ignore_errors=True)
@@ -1100,9 +1111,8 @@ def _compile_changed(
         scope.inputs_digest = inputs_digest(zip(scope.slugs, digests, strict=True))
         scope.digest_blob = seal.blob(digests)
         at = scope.end - 1
-        try:
-            old = (root / sealed.files[at]).read_bytes()
-        except OSError:
+        old = read_bounded(root / sealed.files[at], sealed.sizes[at])
+        if old is None:
             return None
         manifest = patch_manifest(old, scope.inputs_digest, changed)
         if manifest is None:
@@ -1206,7 +1216,7 @@ def _check_output(
         manifest = scope_root / MANIFEST
         if not manifest.is_file():
             stale.append(Stale(prefix + MANIFEST, "missing"))
-        elif manifest.read_bytes() != result.manifest:
+        elif read_bounded(manifest, len(result.manifest or b"")) != result.manifest:
             stale.append(Stale(prefix + MANIFEST, "changed"))
         stale += [Stale(prefix + rel, "extra") for rel in sorted(found - expected)]
     stale.sort(key=lambda s: s.path)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from compiler import __version__
 from compiler.diagnostics import Diagnostic, finalize
+from compiler.integrity import read_bounded
 from compiler.layers import Layers, aggregate, load_layers
 from compiler.output import (
     Stale,
@@ -257,12 +258,11 @@ def _compile_chunk(
                     folders = writer.folders_of(result.files)
                 if compare_dir is not None:
                     for rel, data in result.files.items():
-                        try:
-                            same = Path(compare_dir, rel).read_bytes() == data
-                            if not same:
-                                stale.append(Stale(rel, "changed"))
-                        except FileNotFoundError:
+                        target = os.path.join(compare_dir, rel)
+                        if not os.path.lexists(target):
                             stale.append(Stale(rel, "missing"))
+                        elif read_bounded(target, len(data)) != data:  # (never read past)
+                            stale.append(Stale(rel, "changed"))
             digest = input_sha(result.source_sha256, result.file, result.inputs, layers)
             outcome = Outcome(
                 result.slug, result.file, digest, result.inputs, result.diagnostics, entries, stale

@@ -140,8 +140,12 @@ class Staging:
         where, prefix = beside(self.out_dir)
         # One build at a time per output folder: a second waits here.
         self._lock: int | None = lock_output(self.out_dir, lock_dir)
-        recover(self.out_dir)
-        self.path = Path(tempfile.mkdtemp(prefix=f"{prefix}.tmp-", dir=where))
+        try:
+            recover(self.out_dir)
+            self.path = Path(tempfile.mkdtemp(prefix=f"{prefix}.tmp-", dir=where))
+        except BaseException:  # (a read-only or full disk): released, not abandoned
+            self.release()
+            raise
         self._made: set[Path] = {self.path}
 
     def release(self) -> None:

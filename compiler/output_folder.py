@@ -51,7 +51,12 @@ def lock_output(out_dir: str | os.PathLike[str], lock_dir: str | os.PathLike[str
     folder = os.path.abspath(lock_dir) if lock_dir is not None else os.path.abspath(CACHE_DIR)
     name = hashlib.sha256(out.encode()).hexdigest()[:16]
     lock_path = os.path.join(folder, f"lock-{name}")
-    os.makedirs(folder, exist_ok=True)
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except FileExistsError:  # a file, or a dangling link, where the folder should be
+        raise NotADirectoryError(
+            errno.ENOTDIR, "not a folder (pops keeps its caches and its lock there)", folder
+        ) from None
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
         _acquire(fd, out)

@@ -1,9 +1,9 @@
 """The seal: what the last build left, so an unchanged repository costs only stat calls.
 
 Every successful build records, in one compact file in `.pops-cache/`, the stat
-of each input (group files, shared layers, environment overlays), of each
-output file and folder, the sha256 of each output and each group's input
-digest. The next `pops build` or `pops build --check` compares that record
+of each input (group files, shared layers, environment overlays, the files of
+the libraries whose behaviour reaches the output), of each output file and
+folder, the sha256 of each output and each group's input digest. The next `pops build` or `pops build --check` compares that record
 with the disk using stat calls alone, the way git's index and ninja's log do:
 
 * nothing moved: the output already is what the sources produce, and nothing

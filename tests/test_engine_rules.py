@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -329,3 +330,166 @@ def test_a_library_that_changes_is_a_build_input(four: Path, run_pops: Run) -> N
     _ok(run_pops("build", "--no-cache", "--out", "clean", cwd=four, env=env))
     assert after == _tree(four / "clean")
     _ok(run_pops("build", "--check", cwd=four, env=env))
+
+
+# --- a broken environment: one line, exit 1, the output as it was --------------------------
+
+
+def _snapshot(root: Path) -> dict[str, tuple[object, ...]]:
+    """Every entry below `root` with its bytes, mode, mtime and inode: "untouched" is strict."""
+    out: dict[str, tuple[object, ...]] = {}
+    for path in sorted([root, *root.rglob("*")]):
+        st = path.lstat()
+        data = b"" if path.is_dir() else path.read_bytes()
+        out[path.relative_to(root).as_posix()] = (data, st.st_mode, st.st_mtime_ns, st.st_ino)
+    return out
+
+
+def _refused(proc: subprocess.CompletedProcess[str], line: str) -> None:
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stderr.splitlines() == [line], proc.stderr
+    assert proc.stdout == ""
+
+
+@pytest.fixture
+def mounts() -> Iterator[list[Path]]:
+    """Mount points a test makes (tmpfs, read-only binds); unmounted afterwards."""
+    made: list[Path] = []
+    yield made
+    for point in reversed(made):
+        subprocess.run(["umount", "-l", str(point)], check=False)
+
+
+def _mount(mounts: list[Path], *args: str) -> None:
+    subprocess.run(["mount", *args], check=True, capture_output=True)
+    mounts.append(Path(args[-1]))
+
+
+@pytest.mark.parametrize("kind", ["file", "dangling link"])
+def test_a_cache_folder_that_is_not_a_folder_is_one_line(
+    four: Path, run_pops: Run, kind: str
+) -> None:
+    shutil.rmtree(four / CACHE_DIR)
+    if kind == "file":
+        (four / CACHE_DIR).write_bytes(b"not a folder\n")
+    else:
+        (four / CACHE_DIR).symlink_to(four / "nowhere/at/all")
+    before = _snapshot(four / "dist")
+    _edit(four, "g0", "Zero")
+    line = f"pops: {CACHE_DIR}: not a folder (pops keeps its caches and its lock there); "
+    _refused(run_pops("build", cwd=four), line + "dist/ was not changed")
+    _refused(run_pops("build", "--jobs", "1", cwd=four), line + "dist/ was not changed")
+    assert _snapshot(four / "dist") == before
+    check = run_pops("build", "--check", cwd=four)  # (a check needs no cache)
+    assert check.returncode == 1 and "changed  dist/groups/g0/config.json" in check.stdout
+
+
+def test_a_read_only_output_folder_is_one_line(
+    four: Path, run_pops: Run, mounts: list[Path]
+) -> None:
+    site = four / "site"
+    site.mkdir()
+    _ok(run_pops("build", "--out", "site/dist", cwd=four))
+    _mount(mounts, "--bind", str(site), str(site))
+    _mount(mounts, "-o", "remount,bind,ro", str(site))
+    before = _snapshot(site)
+    _edit(four, "g0", "Zero")
+    proc = run_pops("build", "--out", "site/dist", cwd=four)
+    assert proc.returncode == 1 and proc.stdout == ""
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith("pops: site/.dist.tmp-")
+    assert line.endswith(": Read-only file system; site/dist/ was not changed")
+    assert _snapshot(site) == before
+    subprocess.run(["umount", str(site)], check=True)
+    mounts.clear()
+    proc = _ok(run_pops("build", "--out", "site/dist", cwd=four))
+    assert "taking over" not in proc.stderr  # the refused build let go of its lock
+    assert sorted(p.name for p in site.iterdir()) == ["dist"]
+
+
+def test_a_full_disk_is_one_line(repo: Path, run_pops: Run, mounts: list[Path]) -> None:
+    _mount(mounts, "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(repo))
+    (repo / "groups").mkdir()
+    for i in range(4):
+        write_group(repo, f"g{i}", GROUP.format(name=f"Group {i}"))
+    _ok(run_pops("build", cwd=repo))
+    before = _snapshot(repo / "dist")
+    ours = set((repo / "groups").iterdir())
+    _many(repo, 100)  # more than the disk holds, built
+    _refused(
+        run_pops("build", cwd=repo), "pops: dist/: No space left on device; dist/ was not changed"
+    )
+    assert _snapshot(repo / "dist") == before
+    assert sorted(p.name for p in repo.iterdir()) == [CACHE_DIR, "dist", "groups"]
+    for path in set((repo / "groups").iterdir()) - ours:  # room again: the build goes on
+        path.unlink()
+    _edit(repo, "g0", "Zero")
+    _ok(run_pops("build", cwd=repo))
+    _same_as_clean_in(repo, run_pops)
+
+
+def _same_as_clean_in(repo: Path, run_pops: Run) -> None:
+    _ok(run_pops("build", "--check", "--no-cache", cwd=repo))
+    _ok(run_pops("build", "--check", cwd=repo))
+
+
+def test_an_output_folder_that_is_a_mount_point_is_one_line(
+    four: Path, run_pops: Run, mounts: list[Path]
+) -> None:
+    shutil.rmtree(four / "dist")
+    (four / "dist").mkdir()
+    _mount(mounts, "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(four / "dist"))
+    (four / "dist/keep.txt").write_bytes(b"not pops's\n")
+    before = _snapshot(four / "dist")
+    _edit(four, "g0", "Zero")
+    _refused(
+        run_pops("build", cwd=four),
+        "pops: dist: Device or resource busy (dist/ is replaced whole: it cannot be a mount "
+        "point; build into a folder in it); dist/ was not changed",
+    )
+    assert _snapshot(four / "dist") == before
+    assert not [p for p in four.iterdir() if p.name.startswith(".dist")]
+
+
+# --- cache files are read with a bound ---------------------------------------------------
+
+GROWN = 4 << 30  # 4 GiB, sparse: reading it whole would need that much memory
+
+
+def _limited() -> None:
+    """In the child: 1.5 GiB of address space, far below what a whole read would take."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (3 << 29, 3 << 29))
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["seal-*.bin", "_base.bin", "render.marshal", "spare-*.json", "spare-*/groups/g3/theme.css"],
+)
+def test_a_cache_file_grown_huge_is_never_read_whole(four: Path, pattern: str) -> None:
+    def pops(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [pops_executable(), *args],
+            cwd=four,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            preexec_fn=_limited,
+        )
+
+    _edit(four, "g1", "One")
+    _ok(pops("build"))  # the spare exists now
+    _edit(four, "g9", "Nine")
+    _ok(pops("build"))  # (an added group: the full pipeline, which records the spare apart)
+    _age(four)
+    (grown,) = (four / CACHE_DIR).glob(pattern)
+    os.truncate(grown, GROWN)
+    _ok(pops("build"))
+    _ok(pops("build", "--check"))
+    for name in ("Zero", "Zero again"):  # a change: the spare, the caches, the seal in use
+        _edit(four, "g0", name)
+        _ok(pops("build"))
+        _ok(pops("build", "--check"))
+    _ok(pops("build", "--no-cache", "--out", "clean"))
+    assert _tree(four / "dist") == _tree(four / "clean")

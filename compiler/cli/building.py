@@ -9,6 +9,7 @@ those imports would have been.
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import sys
@@ -88,6 +89,11 @@ def run_build(
                 progress=progress,
                 resume=resume,
             )
+    except OSError as error:  # the machine's, not the groups': a read-only or full disk...
+        if progress is not None:
+            progress.close()
+            progress = None
+        return refused(error, shown, check)
     finally:
         if progress is not None:
             progress.close()
@@ -115,6 +121,27 @@ def run_build(
     return 0
 
 
+def refused(error: OSError, shown: str, check: bool) -> int:
+    """Say in one line which path the system refused and why; the exit code (1).
+
+    Nothing in the output has changed: a build writes beside it and swaps it in
+    whole, and a check writes nothing there.
+    """
+    path = error.filename if error.filename is not None else f"{shown}/"
+    named = os.fsdecode(path)
+    if os.path.isabs(named):
+        rel = os.path.relpath(named)
+        named = named if rel.startswith("..") else rel
+    cause = error.strerror or type(error).__name__
+    what = "checked" if check else "changed"
+    hint = ""
+    if error.errno in (errno.EBUSY, errno.EXDEV) and not check:
+        hint = f" ({shown}/ is replaced whole: it cannot be a mount point; "
+        hint += "build into a folder in it)"
+    echo(f"pops: {named}: {cause}{hint}; {shown}/ was not {what}", err=True)
+    return 1
+
+
 def quick(args: list[str]) -> int | None:
     """`pops build` or `pops build --check` with every default: the exit code, or
     None when the arguments (or a missing groups folder) are click's to handle.
@@ -133,7 +160,11 @@ def quick(args: list[str]) -> int | None:
     gc.disable()
     env_dir = os.path.join(os.path.dirname(GROUPS_DIR), "environments")  # as build's default
     sealing = seal.Sealing.begin(GROUPS_DIR, env_dir, OUT_DIR, None, False)
-    sealed = sealing.sealed if sealing.open(OUT_DIR, None, locking=not check) else None
+    try:
+        sealed = sealing.sealed if sealing.open(OUT_DIR, None, locking=not check) else None
+    except OSError as error:  # (the lock: a read-only or broken cache folder)
+        sealing.release()
+        return refused(error, OUT_DIR, check)
     if sealed is not None and not sealed.diagnostics and sealing.unchanged():
         sealing.release()
         groups = len(sealed.scopes[0].slugs)
