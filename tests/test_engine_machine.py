@@ -734,3 +734,38 @@ class _Fixed:
 
     def draw(self, strategy: object) -> object:
         return self.value
+
+
+def test_a_build_whose_worker_is_killed_fails_in_one_line_and_the_next_one_finishes() -> None:
+    """Found by the machine (POPS_MACHINE_SEED=2900524614): SIGKILL to a worker of a
+    210-group build gave a BrokenProcessPool traceback."""
+    with history(count=210) as machine:
+        machine.build(())
+        machine.change_shared(_Fixed("ignored"), "defaults")  # type: ignore[arg-type]
+        before = tree(machine.dist)
+        build = subprocess.Popen(
+            [pops_executable(), "build", "--jobs", "2"],
+            cwd=machine.repo,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        workers: list[int] = []
+        while not workers and build.poll() is None:
+            workers = [p for p in session_pids(build.pid) if p != build.pid]
+        assert workers, "the build ended before it had workers"
+        os.kill(workers[0], signal.SIGKILL)
+        _, err = build.communicate(timeout=TIMEOUT)
+        assert build.returncode == 1, err
+        assert err.endswith(
+            "pops: a worker process ended abruptly (killed, or out of memory); "
+            "run it again; nothing was written\n"
+        ), err
+        assert "Traceback" not in err
+        assert tree(machine.dist) == before
+        deadline = time.monotonic() + SURVIVOR_GRACE
+        while session_pids(build.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not session_pids(build.pid)
+        machine.build(())
