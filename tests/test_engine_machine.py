@@ -769,3 +769,15 @@ def test_a_build_whose_worker_is_killed_fails_in_one_line_and_the_next_one_finis
             time.sleep(0.05)
         assert not session_pids(build.pid)
         machine.build(())
+
+
+def test_an_emptied_output_folder_is_listed_by_its_missing_files_not_as_extra() -> None:
+    """Found by the machine (POPS_MACHINE_SEED=970120466): with dist/groups/<slug>/
+    emptied by hand, `build --check` listed the folder itself as `extra`, though the
+    build wants it; only its files are missing."""
+    with history() as machine:
+        machine.build(())
+        folder = machine.dist / "groups" / machine.slugs()[3]
+        machine.hand_add_dist(_Fixed(folder), "empty-group")  # type: ignore[arg-type]
+        machine.build_check()
+        machine.build(())
