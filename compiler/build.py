@@ -1041,9 +1041,14 @@ def _sealed_build(
             return _from_seal(sealed, 0) if sealing.unchanged() else None
         if sealed.diagnostics or check is None:
             return None  # problems are merged across groups; the pipeline knows how
-        check.offload()  # the outputs to children: this process compiles meanwhile
+        from compiler.spare import Spare, advance
+
+        spare = Spare(cache_dir_for(groups_dir), root)
+        # The outputs to children, and the spare tree's stats to one more: this
+        # process compiles meanwhile.
         if not seal.complete(sealed):
             return None
+        check.offload(spare.dir if _knows_spare(sealed) else None)
         from compiler import libraries
         from compiler.model import types
 
@@ -1064,13 +1069,10 @@ def _sealed_build(
             return None
         wanted, sizes, data = update
         seal.discard(sealing.path)
-        from compiler.spare import Spare, advance
-
-        spare = Spare(cache_dir_for(groups_dir), root)
         if not spare.usable():
             return None
         spare.invalidate()  # the pipeline's own record of the spare is about to be wrong
-        if data and not advance(sealed, root, spare.dir, wanted, data):
+        if data and not advance(sealed, root, spare.dir, wanted, data, check.spare_stats()):
             return None
         sealed.sizes = sizes
         if sealing.inputs is not None:
@@ -1079,6 +1081,11 @@ def _sealed_build(
     finally:
         sealing.release()
     return _from_seal(sealed, len(changes.groups) * len(sealed.scopes))
+
+
+def _knows_spare(sealed: seal.Seal) -> bool:
+    """The seal records a spare tree (whose files are checked before it is used)."""
+    return sealed.spare_dirs is not None and sealed.spare is not None
 
 
 def _compile_changed(

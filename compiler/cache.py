@@ -1,10 +1,10 @@
 """The build cache: what each group produced last time, keyed on everything it depends on.
 
 A group's key covers the compiler itself (version, source and templates), the
-libraries it runs on (libraries.py), the environment, the group file's bytes, and the bytes of every shared file that
-shaped it (defaults, its bases, the overlay entries that target it). Same key,
-same diagnostics and same artifacts, so an unchanged group is neither parsed
-nor rendered again.
+libraries it runs on (libraries.py), the environment, the group file's bytes,
+and the bytes of every shared file that shaped it (defaults, its bases, the
+overlay entries that target it). Same key, same diagnostics and same
+artifacts, so an unchanged group is neither parsed nor rendered again.
 
 The cache lives in `.pops-cache/` beside the groups folder and is never
 trusted blindly: a file that fails its checksum, or was written by another

@@ -3,8 +3,9 @@
 Every successful build records, in one compact file in `.pops-cache/`, the stat
 of each input (group files, shared layers, environment overlays, the files of
 the libraries whose behaviour reaches the output), of each output file and
-folder, the sha256 of each output and each group's input digest. The next `pops build` or `pops build --check` compares that record
-with the disk using stat calls alone, the way git's index and ninja's log do:
+folder, the sha256 of each output and each group's input digest. The next
+`pops build` or `pops build --check` compares that record with the disk using
+stat calls alone, the way git's index and ninja's log do:
 
 * nothing moved: the output already is what the sources produce, and nothing
   else needs to be imported, parsed or read;
@@ -493,6 +494,7 @@ class OutputCheck:
         self.rels = sealed.files + sealed.dirs + sealed.libs  # (libs: absolute paths)
         self.fd: int | None = None
         self.children: list[tuple[int, int, int, int]] = []  # start, end, pid, pipe
+        self.spare: tuple[int, int] | None = None  # pid, pipe: see offload
         self.done = 0  # rels[:done] are taken by children
         try:  # noqa: SIM105
             self.fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
@@ -506,7 +508,8 @@ class OutputCheck:
         if self.fd is not None and self.split < total:
             self._fork(self.split, total)
 
-    def _fork(self, start: int, end: int) -> None:
+    def _fork(self, start: int, end: int, folder: PathLike | None = None) -> tuple[int, int]:
+        """A child that stats rels[start:end] below the output (or below `folder`)."""
         assert self.fd is not None
         reader, writer = os.pipe()
         pid = os.fork()
@@ -518,24 +521,49 @@ class OutputCheck:
                     os.nice(10)
                 except OSError:
                     pass
-                view = memoryview(stat_paths(self.rels[start:end], self.fd).tobytes())
+                fd = self.fd if folder is None else os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+                view = memoryview(stat_paths(self.rels[start:end], fd).tobytes())
                 while view:
                     view = view[os.write(writer, view) :]
             finally:
                 os._exit(0)
         os.close(writer)
-        self.children.append((start, end, pid, reader))
+        if folder is None:
+            self.children.append((start, end, pid, reader))
+        return pid, reader
 
-    def offload(self) -> None:
+    def offload(self, spare: PathLike | None = None) -> None:
         """Give this process's share to a child too: this process is about to compile
         on its core, while the children share the other (in C, their stats take less
-        time than the compiler's imports)."""
+        time than the compiler's imports). With `spare` (the spare tree's folder),
+        one more child stats the same files and folders there: see spare_stats."""
         if self.parallel and self.fd is not None and self.split > 0:
             self._fork(0, self.split)
             self.done = self.split
+        if spare is not None and self.fd is not None and hasattr(os, "fork"):
+            self.spare = self._fork(0, len(self.seal.files) + len(self.seal.dirs), spare)
+
+    def spare_stats(self) -> Stats | None:
+        """The stats of the output's files, then its folders, in the spare tree, as the
+        child `offload` started found them (None when it did not, or failed)."""
+        if self.spare is None:
+            return None
+        pid, reader = self.spare
+        self.spare = None
+        chunks: list[bytes] = []
+        with os.fdopen(reader, "rb") as pipe:
+            while chunk := pipe.read(1 << 20):
+                chunks.append(chunk)
+        os.waitpid(pid, 0)
+        found = array("q")
+        found.frombytes(b"".join(chunks))
+        return found if len(found) == 4 * (len(self.seal.files) + len(self.seal.dirs)) else None
 
     def abandon(self) -> None:
         """The verdict is not needed: reap the children, release the folder."""
+        if self.spare is not None:
+            self.children.append((0, 0, *self.spare))
+            self.spare = None
         for _, _, pid, reader in self.children:
             os.close(reader)
             os.waitpid(pid, 0)

@@ -206,7 +206,12 @@ def record_of(tree: Path, shas: dict[str, str]) -> Record:
 
 
 def advance(
-    sealed: Seal, root: Path, spare_dir: Path, wanted: bytes | bytearray, data: dict[int, bytes]
+    sealed: Seal,
+    root: Path,
+    spare_dir: Path,
+    wanted: bytes | bytearray,
+    data: dict[int, bytes],
+    found: Stats | None = None,
 ) -> bool:
     """Make the spare tree hold `wanted`, swap it in as the output, and update `sealed`.
 
@@ -218,11 +223,12 @@ def advance(
     links to the whole output first (once). After the atomic exchange the
     replaced output is the new spare; only files touched here are stat'ed again,
     the other records swap sides with their trees. False (and the seal forgets
-    the spare) when the exchange is impossible here.
+    the spare) when the exchange is impossible here. `found`: the stats of the
+    spare's files, then folders, if a child took them already (see _damaged).
     """
     files, n = sealed.files, len(sealed.files)
     fresh = sealed.spare_blob is None or sealed.spare is None or not spare_dir.is_dir()
-    damaged = None if fresh else _damaged(sealed, spare_dir)
+    damaged = None if fresh else _damaged(sealed, spare_dir, found)
     if damaged is None:  # (nothing known of it, or a folder of it moved: made anew)
         fresh = True
         _fresh_spare(spare_dir, root, sealed)
@@ -273,14 +279,15 @@ def advance(
     return True
 
 
-def _damaged(sealed: Seal, spare_dir: Path) -> set[int] | None:
+def _damaged(sealed: Seal, spare_dir: Path, found: Stats | None = None) -> set[int] | None:
     """The spare's files whose bytes are not what the seal says it holds; None when
     the spare cannot be vouched for at all.
 
     Checked as the output is: each folder by its stat (an entry added, removed or
     renamed moves it), each file by its stat, and by its hash where the stat moved
     or is too recent to trust. A folder that moved means files nobody recorded may
-    be in it: the spare is then made anew rather than trusted.
+    be in it: the spare is then made anew rather than trusted. `found`: the stats of
+    its files then folders, taken already (else they are taken here).
     """
     spare_dirs, spare, held = sealed.spare_dirs, sealed.spare, sealed.spare_blob
     if spare_dirs is None or spare is None or held is None:
@@ -291,10 +298,12 @@ def _damaged(sealed: Seal, spare_dir: Path) -> set[int] | None:
     except OSError:
         return None
     try:
-        now_dirs = stat_paths(sealed.dirs, fd)
+        n = len(files)
+        if found is None:
+            found = stat_paths(files + sealed.dirs, fd)
+        now, now_dirs = found[: 4 * n], found[4 * n :]
         if now_dirs != spare_dirs or max(now_dirs[1::4], default=0) >= racy:
             return None
-        now = stat_paths(files, fd)
         suspects = set(_differing(now, spare, 0, len(files)))
         suspects.update(i for i, mtime in enumerate(now[1::4]) if mtime >= racy)
         damaged: set[int] = set()
