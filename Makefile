@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv build test lint check bench clean
+.PHONY: venv build test soak lint check bench clean
 
 $(STAMP): pyproject.toml setup.py compiler/_stats.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ build: $(STAMP)
 test: $(STAMP)
 	bash .ci/system-deps
 	$(BIN)/python -m pytest -q
+
+# The engine's state machine (tests/test_engine_machine.py) with long histories
+# for SOAK_SECONDS (default 10 minutes); each batch prints the seed that replays it
+# (POPS_MACHINE_SEED=<seed> make soak).
+SOAK_SECONDS ?= 600
+soak: $(STAMP)
+	POPS_SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/test_engine_machine.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check compiler tests bench

@@ -570,7 +570,18 @@ def _strays(root: Path, env: str | None, results: dict[str | None, ScopeResult])
             *(str(e["path"]) for o in result.outcomes for e in o.entries or []),
         ]
     }
-    return sorted(list_files(root, set()) - wanted)
+    return sorted(unwanted(list_files(root, set()), wanted))
+
+
+def unwanted(found: set[str], wanted: set[str]) -> set[str]:
+    """What `found` (list_files) holds that nobody wants: not an emptied folder that a
+    wanted file goes in (its files are missing; the folder itself is no stray)."""
+    extra = found - wanted
+    folders = {rel for rel in extra if rel.endswith("/")}
+    if folders:
+        holding = {rel[: i + 1] for rel in wanted for i, c in enumerate(rel) if c == "/"}
+        extra -= folders & holding
+    return extra
 
 
 def _marker_wrong(scope_root: Path) -> bool:
@@ -1325,7 +1336,7 @@ def _check_output(
             stale.append(Stale(prefix + ownership.MARKER, "missing"))
         elif _marker_wrong(scope_root):
             stale.append(Stale(prefix + ownership.MARKER, "changed"))
-        stale += [Stale(prefix + rel, "extra") for rel in sorted(found - expected)]
+        stale += [Stale(prefix + rel, "extra") for rel in sorted(unwanted(found, expected))]
     stale.sort(key=lambda s: s.path)
     return CheckReport(compilation, stale)
 

@@ -318,18 +318,34 @@ def compile_paths(
             if progress is not None:
                 progress(done_before + len(results), total)
         return results
+    from concurrent.futures.process import BrokenProcessPool
+
     size = max(8, min(CHUNK, len(raw) // (jobs * 8) or 8))
     pool = _STARTED.pop((str(groups_dir), env, str(env_dir), jobs), None)
-    with pool if pool is not None else _new_pool(groups_dir, env, env_dir, jobs) as pool:
-        futures = [
-            pool.submit(_compile_chunk, chunk, render, wd, cd, None, replace)
-            for chunk in _chunks(raw, size)
-        ]
-        for future in futures:
-            results += future.result()
-            if progress is not None:
-                progress(done_before + len(results), total)
+    try:
+        with pool if pool is not None else _new_pool(groups_dir, env, env_dir, jobs) as pool:
+            futures = [
+                pool.submit(_compile_chunk, chunk, render, wd, cd, None, replace)
+                for chunk in _chunks(raw, size)
+            ]
+            for future in futures:
+                results += future.result()
+                if progress is not None:
+                    progress(done_before + len(results), total)
+    except BrokenProcessPool:
+        raise WorkerLost from None
     return results
+
+
+class WorkerLost(Exception):
+    """A worker process ended in the middle of a run (killed, or out of memory).
+
+    Nothing was written where it counts (the output is swapped in only after
+    every group is compiled), so the command only has to say so and fail.
+    """
+
+    def __str__(self) -> str:
+        return "a worker process ended abruptly (killed, or out of memory); run it again"
 
 
 def _new_pool(groups_dir: Path, env: str | None, env_dir: Path | None, jobs: int) -> Executor:

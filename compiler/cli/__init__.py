@@ -58,6 +58,13 @@ def run() -> None:
         else:
             print(stop.code, file=sys.stderr)
             code = 1
+    except Exception as error:
+        from compiler.engine import WorkerLost
+
+        if not isinstance(error, WorkerLost):
+            raise
+        print(f"pops: {error}; nothing was written", file=sys.stderr)
+        code = 1
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
