@@ -68,6 +68,7 @@ from hypothesis.stateful import (
 
 from bench.generate import generate, group_yaml
 from compiler.integrity import CACHE_DIR
+from compiler.ownership import MARKER
 from tests.conftest import pops_executable
 
 Tree = dict[str, str]  # relative path -> "dir", "link:<target>" or the file's sha256
@@ -233,7 +234,12 @@ class Engine(RuleBasedStateMachine):
         return sorted(p for p in cache.rglob("*") if p.is_file()) if cache.is_dir() else []
 
     def dist_files(self) -> list[Path]:
-        return sorted(p for p in self.dist.rglob("*") if p.is_file()) if self.dist.is_dir() else []
+        """The output's files a hand may edit. Not the ownership markers: without one
+        an edited output is no longer provably pops's, and the build rightly refuses it
+        (exit 2, nothing touched); tests/test_ownership.py holds that behaviour."""
+        if not self.dist.is_dir():
+            return []
+        return sorted(p for p in self.dist.rglob("*") if p.is_file() and p.name != MARKER)
 
     def dist_folders(self) -> list[Path]:
         return sorted(p for p in self.dist.rglob("*") if p.is_dir()) if self.dist.is_dir() else []
@@ -272,8 +278,10 @@ class Engine(RuleBasedStateMachine):
         if before is None:
             return
         # What it lists is what differs: every file, and no path that is right.
-        listed = {  # (a folder is listed with a trailing slash)
-            line.split()[1].removeprefix("dist/").rstrip("/") for line in done.stdout.splitlines()
+        listed = {  # (a folder is listed with a trailing slash; diagnostics are not listed)
+            line.split()[1].removeprefix("dist/").rstrip("/")
+            for line in done.stdout.splitlines()
+            if line.split()[:1] in (["changed"], ["missing"], ["extra"])
         }
         wrong = {line.split()[1] for line in stale}
         files = {p for p in wrong if "dir" not in ((want or {}).get(p), before.get(p))}
@@ -527,6 +535,8 @@ class Engine(RuleBasedStateMachine):
             if p != "staging" and not p.startswith("staging/")
         }
         expected.update(subtree(want, "staging"))
+        if MARKER not in expected and want is not None and MARKER in want:
+            expected[MARKER] = want[MARKER]  # the output folder it made is marked as pops's
         assert after == expected, differences(after, expected)[:20]
         check = self.pops("build", "--env", "staging", "--check")
         assert check.returncode == 0, (check.stdout, check.stderr)
