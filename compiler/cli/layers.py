@@ -35,6 +35,8 @@ def _text_line(entry: Explanation) -> str:
     for old in reversed(entry.overridden):
         shown = "reset" if old.value is None else _show(old.value)
         line += f"\n    overrides {shown} from {_where(old)}"
+    if entry.contrast is not None:
+        line += f"\n    {entry.contrast_text}"
     return line
 
 
@@ -42,13 +44,24 @@ def _json_entry(entry: Explanation) -> dict[str, Any]:
     def setting(s: Setting) -> dict[str, Any]:
         return {"file": s.file, "line": s.line, "column": s.column, "value": s.value}
 
-    return {
+    out: dict[str, Any] = {
         "key": entry.path,
         "value": entry.value,
         "source": setting(entry.source) if entry.source else None,
         "overrides": [setting(s) for s in entry.overridden],
         "note": entry.note,
     }
+    if entry.contrast is not None:
+        measured = entry.contrast
+        out["contrast"] = {
+            "foreground": measured.foreground,
+            "backdrop": measured.backdrop,
+            "wcag2": round(measured.ratio, 2),
+            "minimum": measured.pair.minimum,
+            "where": measured.pair.where,
+            "apcaLc": round(measured.apca, 1),
+        }
+    return out
 
 
 @click.command(name="explain")

@@ -19,16 +19,20 @@ COLOR_NAMES = (
     "warning",
 )
 
+# Vuetify 3's stock palettes, with the colours that miss WCAG AA (4.5:1 for text,
+# tonal backgrounds included: see docs/contrast.md) moved in OKLCH lightness, hue
+# kept, to the nearest value that passes: primary (#1976d2), accent (#82b1ff), info
+# (#2196f3), success (#4caf50), warning (#fb8c00), and the dark error (#cf6679).
 LIGHT_PALETTE = {
     "background": "#ffffff",
     "surface": "#ffffff",
-    "primary": "#1976d2",
+    "primary": "#046bc6",
     "secondary": "#424242",
-    "accent": "#82b1ff",
-    "info": "#2196f3",
-    "success": "#4caf50",
+    "accent": "#406bb3",
+    "info": "#006eba",
+    "success": "#067c1b",
     "error": "#b00020",
-    "warning": "#fb8c00",
+    "warning": "#a25800",
 }
 
 DARK_PALETTE = {
@@ -39,7 +43,7 @@ DARK_PALETTE = {
     "accent": "#ffab40",
     "info": "#64b5f6",
     "success": "#81c784",
-    "error": "#cf6679",
+    "error": "#db7183",
     "warning": "#ffb74d",
 }
 
