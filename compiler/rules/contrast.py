@@ -41,7 +41,7 @@ OPACITIES = {
 }
 # Where patients meet each brand colour.
 SEEN = {
-    "primary": "buttons and links on every page",
+    "primary": "buttons and links",
     "secondary": "secondary buttons",
     "accent": "highlights",
     "info": "information messages",
@@ -436,3 +436,19 @@ def summary(subject: str, palette: Mapping[str, str], dark: bool) -> Summary:
     )
     fg, bg = drawn(pair, palette, dark)
     return Summary(pair, ratio, fg, bg, colors.apca_lc(fg, bg))
+
+
+def table() -> str:
+    """The pairs as the Markdown table of docs/contrast.md (a test keeps the two equal)."""
+    lines = [
+        "| colour judged | foreground | backdrop | opacity | minimum | every page | drawn by |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for pair in PAIRS:
+        opacity = f"`--v-{pair.opacity}-opacity`" if pair.opacity else ""
+        minimum = _minimum(pair.minimum) + (" (always met)" if pair.kind == "on" else "")
+        lines.append(
+            f"| {pair.subject} | {pair.foreground} | {pair.backdrop} | {opacity} | {minimum} "
+            f"| {'yes' if pair.every_page else ''} | {pair.where} |"
+        )
+    return "\n".join(lines) + "\n"
