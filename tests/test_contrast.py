@@ -67,28 +67,51 @@ def test_built_in_palettes_pass_every_pair(palette: dict[str, str], dark: bool) 
         assert contrast.passes_all(subject, palette, dark), contrast.summary(subject, palette, dark)
 
 
+LIGHT_GREY = {**LIGHT_PALETTE, "background": "#f5f5f5", "surface": "#f5f5f5"}
+DARK_GREY = {**DARK_PALETTE, "background": "#2c2c2c", "surface": "#2c2c2c"}
+
+
 @pytest.mark.parametrize(
     ("name", "vuetify", "ours"),
     [
-        ("primary", "#1976d2", "#046bc6"),
-        ("accent", "#82b1ff", "#406bb3"),
-        ("info", "#2196f3", "#006eba"),
-        ("success", "#4caf50", "#067c1b"),
-        ("warning", "#fb8c00", "#a25800"),
+        ("primary", "#1976d2", "#0065bd"),
+        ("accent", "#82b1ff", "#3b65ad"),
+        ("info", "#2196f3", "#0068b0"),
+        ("success", "#4caf50", "#007617"),
+        ("warning", "#fb8c00", "#9a5300"),
     ],
 )
 def test_light_defaults_are_vuetifys_moved_to_the_nearest_passing(
     name: str, vuetify: str, ours: str
 ) -> None:
-    stock = {**LIGHT_PALETTE, name: vuetify}
-    assert not contrast.passes_all(name, stock, False)
-    assert contrast.propose(name, stock, False) == ours == LIGHT_PALETTE[name]
+    """Nearest passing on light grey #f5f5f5, so also on white and off-white pages."""
+    assert not contrast.passes_all(name, {**LIGHT_PALETTE, name: vuetify}, False)
+    assert contrast.propose(name, {**LIGHT_GREY, name: vuetify}, False) == ours
+    assert LIGHT_PALETTE[name] == ours
 
 
 def test_dark_error_default_is_vuetifys_moved() -> None:
-    stock = {**DARK_PALETTE, "error": "#cf6679"}
-    assert not contrast.passes_all("error", stock, True)
-    assert contrast.propose("error", stock, True) == "#db7183" == DARK_PALETTE["error"]
+    assert not contrast.passes_all("error", {**DARK_PALETTE, "error": "#cf6679"}, True)
+    assert contrast.propose("error", {**DARK_GREY, "error": "#cf6679"}, True) == "#ee8294"
+    assert DARK_PALETTE["error"] == "#ee8294"
+
+
+@pytest.mark.parametrize(
+    ("palette", "dark", "grounds"),
+    [
+        (LIGHT_PALETTE, False, ["#ffffff", "#fafafa", "#f7f9fb", "#fffdf7", "#f5f5f5"]),
+        (DARK_PALETTE, True, ["#121212", "#1e1e1e", "#10141a", "#1b2230", "#22223b", "#2c2c2c"]),
+    ],
+    ids=["light", "dark"],
+)
+def test_defaults_pass_on_common_backdrops(
+    palette: dict[str, str], dark: bool, grounds: list[str]
+) -> None:
+    for background in grounds:
+        for surface in grounds:
+            trial = {**palette, "background": background, "surface": surface}
+            for name in contrast.BRANDS:
+                assert contrast.passes_all(name, trial, dark), (name, background, surface)
 
 
 def test_vuetify_stock_ratios_quoted_in_the_issue() -> None:
@@ -99,12 +122,12 @@ def test_vuetify_stock_ratios_quoted_in_the_issue() -> None:
 
 
 def test_tonal_and_emphasis_ratios_by_hand() -> None:
-    # info #006eba at 12% over white: 255 - 0.12 * (255 - c) per channel, rounded.
-    blend = colors.hex_of(*colors.blend("#006eba", 0.12, "#ffffff"))
-    assert blend == "#e0eef7"
+    # info #0068b0 at 12% over white: 255 - 0.12 * (255 - c) per channel, rounded.
+    blend = colors.hex_of(*colors.blend("#0068b0", 0.12, "#ffffff"))
+    assert blend == "#e0edf6"
     text_bg, text_surface, _, _, tonal_bg, _ = contrast.ratios("info", LIGHT_PALETTE, False)
-    assert text_bg == text_surface == colors.contrast_ratio("#006eba", "#ffffff")
-    assert tonal_bg == colors.contrast_ratio("#006eba", "#e0eef7")
+    assert text_bg == text_surface == colors.contrast_ratio("#0068b0", "#ffffff")
+    assert tonal_bg == colors.contrast_ratio("#0068b0", "#e0edf6")
     # Black at 60% over white is #666666; at 87% #212121; white at 70% over #1e1e1e.
     assert contrast.ratios("surface", LIGHT_PALETTE, False) == (
         21.0,

@@ -27,13 +27,13 @@ CODE = "${mfa.code}"
 LIGHT = {
     "background": "#ffffff",
     "surface": "#ffffff",
-    "primary": "#046bc6",
+    "primary": "#0065bd",
     "secondary": "#424242",
-    "accent": "#406bb3",
-    "info": "#006eba",
-    "success": "#067c1b",
+    "accent": "#3b65ad",
+    "info": "#0068b0",
+    "success": "#007617",
     "error": "#b00020",
-    "warning": "#a25800",
+    "warning": "#9a5300",
 }
 DARK = {
     "background": "#121212",
@@ -43,7 +43,7 @@ DARK = {
     "accent": "#ffab40",
     "info": "#64b5f6",
     "success": "#81c784",
-    "error": "#db7183",
+    "error": "#ee8294",
     "warning": "#ffb74d",
 }
 OMIT = object()

@@ -223,7 +223,7 @@ FAILING: list[tuple[str, str, list[Row], tuple[str, ...]]] = [
         CLEAN + 'theme:\n  colors:\n    background: "#767676"\n',
         [("error", "contrast-low", "theme.colors.background", 6, 17)],
         (
-            "primary #046bc6 text on background #767676 has contrast 1.17:1, under the 4.5:1 "
+            "primary #0065bd text on background #767676 has contrast 1.17:1, under the 4.5:1 "
             "WCAG AA asks for text",
             "22 other pairs fail too",
             'the nearest background of the same hue that passes is "#ffffff"',
@@ -274,7 +274,7 @@ FAILING: list[tuple[str, str, list[Row], tuple[str, ...]]] = [
         CLEAN + 'theme:\n  colors:\n    surface: "#8a8a8a"\n',
         [("error", "contrast-low", "theme.colors.surface", 6, 14)],
         (
-            "primary #046bc6 text on surface #8a8a8a has contrast 1.55:1",
+            "primary #0065bd text on surface #8a8a8a has contrast 1.55:1",
             "21 other pairs fail too",
             'the nearest surface of the same hue that passes is "#ffffff"',
         ),
@@ -286,7 +286,7 @@ FAILING: list[tuple[str, str, list[Row], tuple[str, ...]]] = [
             ("warning", "contrast-aa", "theme.colors.surface", 6, 14),
             ("error", "contrast-low", "theme.colors.primary", 7, 14),
         ],
-        ("info #006eba text on its tonal background #c5d2db (info at 12% over surface #e0e0e0)",),
+        ("info #0068b0 text on its tonal background #c5d2db (info at 12% over surface #e0e0e0)",),
     ),
 ]
 
@@ -681,7 +681,7 @@ def test_dark_flag_alone_builds_the_dark_palette(run_pops: Any, repo: Path) -> N
         "accent": "#ffffff",
         "info": "#64b5f6",
         "success": "#81c784",
-        "error": "#db7183",
+        "error": "#ee8294",
         "warning": "#ffb74d",
     }
     css = (repo / "dist/groups/night/theme.css").read_text()
