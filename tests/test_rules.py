@@ -255,7 +255,7 @@ FAILING: list[tuple[str, str, list[Row], tuple[str, ...]]] = [
     ),
     (
         # A grey surface under black brand colours (which pass on it): its own
-        # medium-emphasis text (labels, hints) fails.
+        # medium-emphasis text (character counters) fails.
         "contrast-low-surface-medium-emphasis",
         CLEAN + 'theme:\n  colors:\n    surface: "#8a8a8a"\n'
         + "".join(f'    {name}: "#000"\n' for name in contrast.BRANDS),
@@ -263,7 +263,7 @@ FAILING: list[tuple[str, str, list[Row], tuple[str, ...]]] = [
         (
             "medium-emphasis text #373737 (on-surface at 60%) on surface #8a8a8a has "
             "contrast 3.44:1",
-            "VField labels and hints",
+            "VCounter",
             'the nearest surface of the same hue that passes is "#b9b9b9"',
         ),
     ),

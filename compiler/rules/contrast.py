@@ -151,7 +151,7 @@ def _catalogue() -> tuple[Pair, ...]:
         medium = (
             "`text-medium-emphasis` secondary text"
             if ground == "background"
-            else "VField labels and hints, VMessages, VCardSubtitle (medium-emphasis)"
+            else "VCounter, VEmptyState headlines, tonal VAvatar (medium-emphasis)"
         )
         pairs.append(Pair(ground, "ink", on, ground, "medium-emphasis", TEXT, True, medium))
     for role, where in (
