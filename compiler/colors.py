@@ -204,7 +204,11 @@ def nearest_lightness(color: str, passes: Callable[[str], bool], darker_first: b
 
 
 def _refine(
-    color: str, passes: Callable[[str], bool], lch: tuple[float, float, float], move: float, step: float
+    color: str,
+    passes: Callable[[str], bool],
+    lch: tuple[float, float, float],
+    move: float,
+    step: float,
 ) -> str | None:
     """The first passing colour in finer steps over the last coarse step of `move`."""
     lightness, chroma, hue = lch
@@ -223,8 +227,11 @@ def _refine(
 
 def _apca_y(color: str) -> float:
     r, g, b = rgb(color)
-    y = 0.2126729 * (r / 255) ** 2.4 + 0.7151522 * (g / 255) ** 2.4 + 0.0721750 * (b / 255) ** 2.4
-    return y + (0.022 - y) ** 1.414 if y < 0.022 else y
+    y: float = 0.2126729 * (r / 255) ** 2.4 + 0.7151522 * (g / 255) ** 2.4
+    y += 0.0721750 * (b / 255) ** 2.4
+    if y < 0.022:
+        y += float((0.022 - y) ** 1.414)
+    return y
 
 
 def apca_lc(text: str, background: str) -> float:

@@ -86,7 +86,7 @@ def _explain_group(group: Group, history: dict[Path_, list[Setting]]) -> Iterato
             note = f"built-in {'dark' if group.theme.dark else 'light'} palette"
         measured, said = None, ""
         if path[:2] == ("theme", "colors"):
-            measured = summary(path[2], palette, group.theme.dark)
+            measured = summary(str(path[2]), palette, group.theme.dark)
             said = measured.text(palette, group.theme.dark)
         yield Explanation(dotted(path), value, source, overridden, note, measured, said)
 

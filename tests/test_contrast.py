@@ -34,8 +34,9 @@ def test_every_pair_names_colours_the_theme_defines(dark: bool) -> None:
         assert pair.ground in names, pair
         if pair.opacity:
             assert f"{pair.opacity}-opacity" in theme["variables"], pair
-            assert theme["variables"][f"{pair.opacity}-opacity"] == (
-                contrast.OPACITIES[dark][pair.opacity]
+            assert (
+                theme["variables"][f"{pair.opacity}-opacity"]
+                == (contrast.OPACITIES[dark][pair.opacity])
             )
     # Every base colour and every variation with its on-colour is in the list.
     on_pairs = {(p.foreground, p.backdrop) for p in contrast.PAIRS if p.kind == "on"}
@@ -141,7 +142,9 @@ def test_tonal_and_emphasis_ratios_by_hand() -> None:
     )
 
 
-@pytest.mark.parametrize("color", ["#1976d2", "#ff0000", "#00ff00", "#0000ff", "#777777", *RANDOM[:40]])
+@pytest.mark.parametrize(
+    "color", ["#1976d2", "#ff0000", "#00ff00", "#0000ff", "#777777", *RANDOM[:40]]
+)
 def test_oklch_round_trip(color: str) -> None:
     assert colors.from_oklch(*colors.oklch(color)) == color
 

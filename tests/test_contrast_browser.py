@@ -174,7 +174,9 @@ PALETTES = [
 ]
 
 
-@pytest.mark.parametrize(("palette", "dark"), [p[1:] for p in PALETTES], ids=[p[0] for p in PALETTES])
+@pytest.mark.parametrize(
+    ("palette", "dark"), [p[1:] for p in PALETTES], ids=[p[0] for p in PALETTES]
+)
 def test_vuetify_paints_the_contrast_the_rule_computes(
     modules: Path, palette: dict[str, str], dark: bool
 ) -> None:
@@ -189,7 +191,10 @@ def test_vuetify_paints_the_contrast_the_rule_computes(
         assert hex_of(got["pageButton"]) == hex_of(got["cardButton"]) == palette[name]
         assert colors.contrast_ratio(hex_of(got["pageButton"]), hex_of(page)) == text_bg
         assert colors.contrast_ratio(hex_of(got["cardButton"]), hex_of(card)) == text_surface
-        for key, ground, expected in (("pageAlert", page, tonal_bg), ("cardAlert", card, tonal_surface)):
+        for key, ground, expected in (
+            ("pageAlert", page, tonal_bg),
+            ("cardAlert", card, tonal_surface),
+        ):
             text, under, opacity = got[key]
             assert hex_of(text) == hex_of(under) == palette[name]
             assert float(opacity) == contrast.OPACITIES[dark]["activated"]
@@ -203,9 +208,10 @@ def test_vuetify_paints_the_contrast_the_rule_computes(
         assert colors.hex_of(*ink) == colors.on_color(palette[ground])
         assert alpha == medium
         drawn = painted(seen[key], 1.0, palette[ground])
-        assert colors.contrast_ratio(drawn, palette[ground]) == contrast.ratios(
-            ground, palette, dark
-        )[2]
+        assert (
+            colors.contrast_ratio(drawn, palette[ground])
+            == contrast.ratios(ground, palette, dark)[2]
+        )
     # VCardSubtitle multiplies two opacities (not a pair the rules measure; see
     # docs/contrast.md): its text is on-surface at high emphasis, then faded again.
     text, opacity = seen["subtitle"]
@@ -217,7 +223,11 @@ def test_vuetify_paints_the_contrast_the_rule_computes(
         medium,
     )
     # The verdicts: the defaults pass every pair; Vuetify's stock light colours do not.
-    failing = {n for n in (*contrast.BACKDROPS, *contrast.BRANDS) if not contrast.passes_all(n, palette, dark)}
+    failing = {
+        n
+        for n in (*contrast.BACKDROPS, *contrast.BRANDS)
+        if not contrast.passes_all(n, palette, dark)
+    }
     if palette is STOCK:
         assert failing == {"primary", "accent", "info", "success", "warning"}
     elif "error" in palette and palette["error"] == "#cf6679":

@@ -257,7 +257,8 @@ FAILING: list[tuple[str, str, list[Row], tuple[str, ...]]] = [
         # A grey surface under black brand colours (which pass on it): its own
         # medium-emphasis text (character counters) fails.
         "contrast-low-surface-medium-emphasis",
-        CLEAN + 'theme:\n  colors:\n    surface: "#8a8a8a"\n'
+        CLEAN
+        + 'theme:\n  colors:\n    surface: "#8a8a8a"\n'
         + "".join(f'    {name}: "#000"\n' for name in contrast.BRANDS),
         [("error", "contrast-low", "theme.colors.surface", 6, 14)],
         (
@@ -316,7 +317,7 @@ WARNING_ONLY: list[tuple[str, str, list[Row], tuple[str, ...]]] = [
         (
             "info #2196f3 text on its tonal background #e4f2fe (info at 12% over background "
             "#ffffff) has contrast 2.74:1",
-            "VAlert, VBtn variant=\"tonal\", VChip (tonal by default)",
+            'VAlert, VBtn variant="tonal", VChip (tonal by default)',
             "(information messages); 3 other pairs fail too",
             'the nearest info of the same hue that passes is "#006eba"',
         ),
@@ -343,7 +344,10 @@ WARNING_ONLY: list[tuple[str, str, list[Row], tuple[str, ...]]] = [
         "contrast-aa-error-colour",
         CLEAN + 'theme:\n  colors:\n    error: "#ff5252"\n',
         [("warning", "contrast-aa", "theme.colors.error", 6, 12)],
-        ("error #ff5252 text on its tonal background #ffeaea", "(error messages and invalid fields)"),
+        (
+            "error #ff5252 text on its tonal background #ffeaea",
+            "(error messages and invalid fields)",
+        ),
     ),
     (
         "contrast-aa-error-on-dark-asks-lighter",
@@ -441,7 +445,10 @@ def test_the_proposed_colour_validates_clean(
         assert abs((after[2] - before[2] + 180) % 360 - 180) < 3
     done = run_pops("set", "sunrise", key, proposal.group(1), cwd=repo)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert validate(run_pops, repo, "--strict") == (0, {"diagnostics": [], "errors": 0, "warnings": 0})
+    assert validate(run_pops, repo, "--strict") == (
+        0,
+        {"diagnostics": [], "errors": 0, "warnings": 0},
+    )
 
 
 # Each rule's passing counterpart: no diagnostic at all.

@@ -80,7 +80,7 @@ def _catalogue() -> tuple[Pair, ...]:
     pairs: list[Pair] = []
     for name in BRANDS:
         main = name == "primary"
-        variants = 'variant="text", "outlined" or "plain"; `text-{}` links'.format(name)
+        variants = f'variant="text", "outlined" or "plain"; `text-{name}` links'
         for ground, inside in (("background", "on the page"), ("surface", "in a VCard or VSheet")):
             pairs.append(
                 Pair(
@@ -136,7 +136,16 @@ def _catalogue() -> tuple[Pair, ...]:
         if name in ("primary", "secondary"):
             for variation in (f"{name}-lighten-1", f"{name}-darken-1", f"{name}-darken-2"):
                 pairs.append(
-                    Pair(name, "on", f"on-{variation}", variation, "", TEXT, False, f"`bg-{variation}`")
+                    Pair(
+                        name,
+                        "on",
+                        f"on-{variation}",
+                        variation,
+                        "",
+                        TEXT,
+                        False,
+                        f"`bg-{variation}`",
+                    )
                 )
     for ground in BACKDROPS:
         on = f"on-{ground}"
@@ -206,7 +215,9 @@ def _backdrop(color: str, dark: bool) -> tuple[float, float, float]:
     return (
         colors.contrast_ratio(ink, color),
         colors.ratio_of_luminances(_luminance_over(ink, opacities["high-emphasis"], color), ground),
-        colors.ratio_of_luminances(_luminance_over(ink, opacities["medium-emphasis"], color), ground),
+        colors.ratio_of_luminances(
+            _luminance_over(ink, opacities["medium-emphasis"], color), ground
+        ),
     )
 
 
@@ -324,8 +335,7 @@ def propose(
     keep = [
         name
         for name in BRANDS
-        if subject in BACKDROPS
-        and (name in left_out or not _failing(name, current, dark, subject))
+        if subject in BACKDROPS and (name in left_out or not _failing(name, current, dark, subject))
     ]
 
     def passes(candidate: str) -> bool:
@@ -405,7 +415,9 @@ def message(problem: Problem, group: Group) -> str:
     left_out = tuple(name for name in BRANDS if getattr(given, name) is None)
     proposal = propose(problem.subject, palette, dark, left_out)
     if proposal is None:
-        ground = f" on {pair.ground} {palette[pair.ground]}" if pair.ground != problem.subject else ""
+        ground = (
+            f" on {pair.ground} {palette[pair.ground]}" if pair.ground != problem.subject else ""
+        )
         return text + f"; no {problem.subject} of this hue passes{ground}: choose another colour"
     return text + f'; the nearest {problem.subject} of the same hue that passes is "{proposal}"'
 
@@ -422,8 +434,9 @@ class Summary:
 
     def text(self, palette: Mapping[str, str], dark: bool) -> str:
         verdict = "passes" if self.ratio >= self.pair.minimum else "fails"
+        minimum = _minimum(self.pair.minimum)
         return (
-            f"lowest contrast {shown(self.ratio)} ({verdict} WCAG AA {_minimum(self.pair.minimum)}):"
+            f"lowest contrast {shown(self.ratio)} ({verdict} WCAG AA {minimum}):"
             f" {describe_pair(self.pair, palette, dark)}; APCA Lc {self.apca:.1f}, for information"
         )
 
