@@ -285,6 +285,39 @@ def _failing(
 _judged: tuple[object, list[Problem]] = (None, [])
 
 
+def _all_pass(palette: Mapping[str, str], dark: bool) -> bool:
+    """The quick answer for most groups: every measured pair at 4.5:1 or more (the
+    highest minimum), from the memoised per-colour ratios alone."""
+    background, surface = palette["background"], palette["surface"]
+    return _backdrops_pass(background, surface, dark) and _brands_pass(
+        palette["primary"],
+        palette["secondary"],
+        palette["accent"],
+        palette["info"],
+        palette["success"],
+        palette["error"],
+        palette["warning"],
+        background,
+        surface,
+    )
+
+
+@lru_cache(maxsize=colors.CACHE_SIZE)
+def _backdrops_pass(background: str, surface: str, dark: bool) -> bool:
+    return min(_backdrop(background, dark)) >= TEXT and min(_backdrop(surface, dark)) >= TEXT
+
+
+@lru_cache(maxsize=colors.CACHE_SIZE)
+def _brand_passes(color: str, background: str, surface: str) -> bool:
+    return min(_brand(color, background, surface)) >= TEXT
+
+
+def _brands_pass(*names_then_backdrops: str) -> bool:
+    *brands, background, surface = names_then_backdrops
+    count = len(brands)
+    return all(map(_brand_passes, brands, (background,) * count, (surface,) * count))
+
+
 def problems(group: Group) -> list[Problem]:
     """Every colour of the group that fails a pair, in palette order.
 
@@ -298,6 +331,9 @@ def problems(group: Group) -> list[Problem]:
         return found
     palette = group.theme.palette()
     dark = group.theme.dark
+    if _all_pass(palette, dark):
+        _judged = (group.theme, [])
+        return []
     given = group.theme.colors
     failing: dict[str, list[tuple[Pair, float]]] = {}
     for subject in _subjects(group):
