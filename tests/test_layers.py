@@ -289,8 +289,8 @@ def test_explain_names_each_layer(family: Path, run_pops: Run) -> None:
     )
     # Each colour's lowest pair, WCAG 2 deciding and APCA Lc for information.
     assert lines[line_of("theme.colors.info") + 1] == (
-        "    lowest contrast 4.50:1 (passes WCAG AA 4.5:1): info #0068b0 text on its tonal "
-        "background #e0eef7 (info at 12% over background #ffffff); APCA Lc 64.5, for information"
+        "    lowest contrast 4.88:1 (passes WCAG AA 4.5:1): info #0068b0 text on its tonal "
+        "background #e0edf6 (info at 12% over background #ffffff); APCA Lc 66.6, for information"
     )
 
 
@@ -315,11 +315,11 @@ def test_explain_one_key_json_and_errors(family: Path, run_pops: Run) -> None:
     info = run_pops("explain", "beta", "theme.colors.info", "--format", "json", cwd=family)
     assert json.loads(info.stdout)["settings"][0]["contrast"] == {
         "foreground": "#0068b0",
-        "backdrop": "#e0eef7",
-        "wcag2": 4.5,
+        "backdrop": "#e0edf6",
+        "wcag2": 4.88,
         "minimum": 4.5,
         "where": 'VAlert, VBtn variant="tonal", VChip (tonal by default), on the page',
-        "apcaLc": 64.5,
+        "apcaLc": 66.6,
     }
     missing = run_pops("explain", "beta", "notifcations", cwd=family)
     assert missing.returncode == 2 and "did you mean `notifications`?" in missing.stderr

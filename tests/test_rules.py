@@ -223,10 +223,10 @@ FAILING: list[tuple[str, str, list[Row], tuple[str, ...]]] = [
         CLEAN + 'theme:\n  colors:\n    background: "#767676"\n',
         [("error", "contrast-low", "theme.colors.background", 6, 17)],
         (
-            "primary #0065bd text on background #767676 has contrast 1.17:1, under the 4.5:1 "
+            "primary #0065bd text on background #767676 has contrast 1.28:1, under the 4.5:1 "
             "WCAG AA asks for text",
             "22 other pairs fail too",
-            'the nearest background of the same hue that passes is "#ffffff"',
+            'the nearest background of the same hue that passes is "#f5f5f5"',
         ),
     ),
     (
@@ -275,9 +275,9 @@ FAILING: list[tuple[str, str, list[Row], tuple[str, ...]]] = [
         CLEAN + 'theme:\n  colors:\n    surface: "#8a8a8a"\n',
         [("error", "contrast-low", "theme.colors.surface", 6, 14)],
         (
-            "primary #0065bd text on surface #8a8a8a has contrast 1.55:1",
+            "primary #0065bd text on surface #8a8a8a has contrast 1.69:1",
             "21 other pairs fail too",
-            'the nearest surface of the same hue that passes is "#ffffff"',
+            'the nearest surface of the same hue that passes is "#f5f5f5"',
         ),
     ),
     (
@@ -287,7 +287,7 @@ FAILING: list[tuple[str, str, list[Row], tuple[str, ...]]] = [
             ("warning", "contrast-aa", "theme.colors.surface", 6, 14),
             ("error", "contrast-low", "theme.colors.primary", 7, 14),
         ],
-        ("info #0068b0 text on its tonal background #c5d2db (info at 12% over surface #e0e0e0)",),
+        ("accent #3b65ad text on its tonal background #ccd1da (accent at 12% over surface #e0e0e0)",),
     ),
 ]
 
