@@ -287,7 +287,10 @@ FAILING: list[tuple[str, str, list[Row], tuple[str, ...]]] = [
             ("warning", "contrast-aa", "theme.colors.surface", 6, 14),
             ("error", "contrast-low", "theme.colors.primary", 7, 14),
         ],
-        ("accent #3b65ad text on its tonal background #ccd1da (accent at 12% over surface #e0e0e0)",),
+        (
+            "accent #3b65ad text on its tonal background #ccd1da "
+            "(accent at 12% over surface #e0e0e0)",
+        ),
     ),
 ]
 
