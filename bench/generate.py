@@ -19,7 +19,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from compiler import colors  # noqa: E402
+from compiler.model.theme import DARK_PALETTE, LIGHT_PALETTE  # noqa: E402
+from compiler.rules import contrast  # noqa: E402
 
 PRACTICE_WORDS = [
     "Sunrise",
@@ -120,10 +121,13 @@ def _random_color(rng: random.Random) -> str:
     return "#" + "".join(f"{rng.randrange(256):02x}" for _ in range(3))
 
 
-def _primary_for(rng: random.Random, backdrops: list[str]) -> str:
+def _readable(rng: random.Random, name: str, background: str, surface: str, dark: bool) -> str:
+    """A random colour that passes every contrast pair `name` is in (docs/contrast.md)."""
+    palette = {**(DARK_PALETTE if dark else LIGHT_PALETTE), "background": background}
+    palette["surface"] = surface
     while True:
         candidate = _random_color(rng)
-        if all(colors.contrast_ratio(candidate, b) >= 4.5 for b in backdrops):
+        if contrast.passes_all(name, {**palette, name: candidate}, dark):
             return candidate
 
 
@@ -145,8 +149,8 @@ def group_yaml(index: int, rng: random.Random, layers: bool = False) -> str:
     else:
         background = rng.choice(["#ffffff", "#fafafa", "#f7f9fb", "#fffdf7"])
         surface = rng.choice(["#ffffff", "#f5f5f5"])
-    primary = _primary_for(rng, [background, surface])
-    error = _primary_for(rng, [background, surface])
+    primary = _readable(rng, "primary", background, surface, dark)
+    error = _readable(rng, "error", background, surface, dark)
     host = f"https://cdn{rng.randrange(5)}.example.com/g{index}"
     lines = [
         "# yaml-language-server: $schema=../schema/group.schema.json",
@@ -172,7 +176,7 @@ def group_yaml(index: int, rng: random.Random, layers: bool = False) -> str:
     lines += [f'    primary: "{primary}"', f'    error: "{error}"']
     for key in COLOR_KEYS:
         if rng.random() < 0.5:
-            lines.append(f'    {key}: "{_random_color(rng)}"')
+            lines.append(f'    {key}: "{_readable(rng, key, background, surface, dark)}"')
     card = rng.random() < 0.9 or base == "card-payments"
     apple_pay = f"  apple_pay: {str(rng.random() < 0.4).lower()}"
     google_pay = f"  google_pay: {str(rng.random() < 0.4 or not card).lower()}"

@@ -19,6 +19,7 @@ from compiler.load import Path_, dotted, load_file
 from compiler.model.from_document import group_from_document
 from compiler.model.group import Group
 from compiler.rules import run_rules
+from compiler.rules.contrast import Summary, summary
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,9 @@ class Explanation:
     source: Setting | None  # None: the built-in default
     overridden: list[Setting] = field(default_factory=list)
     note: str = ""
+    # Colours only: the lowest contrast pair the portal draws with this colour.
+    contrast: Summary | None = None
+    contrast_text: str = ""
 
 
 @dataclass(slots=True)
@@ -80,7 +84,11 @@ def _explain_group(group: Group, history: dict[Path_, list[Setting]]) -> Iterato
             note = "reset to the built-in default"
         if path[:2] == ("theme", "colors") and (source is None or source.value is None):
             note = f"built-in {'dark' if group.theme.dark else 'light'} palette"
-        yield Explanation(dotted(path), value, source, overridden, note)
+        measured, said = None, ""
+        if path[:2] == ("theme", "colors"):
+            measured = summary(str(path[2]), palette, group.theme.dark)
+            said = measured.text(palette, group.theme.dark)
+        yield Explanation(dotted(path), value, source, overridden, note, measured, said)
 
 
 def matches(entry: Explanation, key: str | None) -> bool:

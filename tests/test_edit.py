@@ -43,7 +43,7 @@ theme:
   # brand colours from the style guide
   colors:
     primary: "#1565c0"    # brand blue
-    accent: '#ff8f00'
+    accent: '#9a5300'
 
 payments:
   credit_card: true
@@ -85,7 +85,7 @@ def inserted(index: int, *new: str) -> str:
         # A colour is quoted for you; the spacing and comment after it stay.
         ("theme.colors.primary", "#0b5cad", replaced(10, '    primary: "#0b5cad"    # brand blue')),
         # The old quote style is kept.
-        ("theme.colors.accent", "#FFAB40", replaced(11, "    accent: '#FFAB40'")),
+        ("theme.colors.accent", "#9A5300", replaced(11, "    accent: '#9A5300'")),
         (
             "name",
             "Riverside Family Clinic",

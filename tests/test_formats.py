@@ -99,13 +99,12 @@ def test_text_through_the_cli(run_pops: Any, repo: Path) -> None:
     assert proc.returncode == 1
     lines = proc.stdout.splitlines()
     assert lines == [
-        "groups/sunrise.yaml:6:14: error: theme.colors.primary: primary #ffeb3b on background "
-        "#ffffff has contrast 1.22:1, under the 3:1 minimum for links and outlined buttons; "
-        "pick a darker primary [contrast-low]",
-        "groups/sunrise.yaml:6:14: error: theme.colors.primary: primary #ffeb3b on surface "
-        "#ffffff has contrast 1.22:1, under the 3:1 minimum for links and outlined buttons; "
-        "pick a darker primary [contrast-low]",
-        "2 errors, 0 warnings",
+        "groups/sunrise.yaml:6:14: error: theme.colors.primary: primary #ffeb3b text on "
+        "background #ffffff has contrast 1.22:1, under the 4.5:1 WCAG AA asks for text; "
+        'patients see it in VBtn, VAlert, VChip variant="text", "outlined" or "plain"; '
+        "`text-primary` links, on the page (buttons and links); 5 other pairs fail too; the "
+        'nearest primary of the same hue that passes is "#776c00" [contrast-low]',
+        "1 error, 0 warnings",
     ]
 
 

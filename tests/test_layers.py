@@ -97,12 +97,12 @@ def test_merge_order_and_null_reset(family: Path, run_pops: Run) -> None:
     assert alpha["lookAndFeel"]["footer"]["email"] == "billing@office.example.com"
     beta = _config(family, "groups/beta/config.json")
     assert beta["lookAndFeel"]["footer"]["text"] == "Questions? Call the billing office."
-    assert beta["theme"]["colors"]["primary"] == "#1976d2"  # built-in, no base
+    assert beta["theme"]["colors"]["primary"] == "#0065bd"  # built-in, no base
     # The staging overlay applies on top, only where it targets.
     staging_alpha = _config(family, "staging/groups/alpha/config.json")
     staging_beta = _config(family, "staging/groups/beta/config.json")
     assert staging_alpha["theme"]["colors"]["primary"] == "#1a237e"
-    assert staging_beta["theme"]["colors"]["primary"] == "#1976d2"
+    assert staging_beta["theme"]["colors"]["primary"] == "#0065bd"
     assert staging_beta["notifications"]["emailFrom"] == "no-reply@staging.example.com"
     assert beta["notifications"]["emailFrom"] == "no-reply@office.example.com"
     manifest = _config(family, "staging/manifest.json")
@@ -285,7 +285,12 @@ def test_explain_names_each_layer(family: Path, run_pops: Run) -> None:
     )
     assert lines[line_of("payments.apple_pay")] == "payments.apple_pay = false  <- built-in default"
     assert lines[line_of("theme.colors.info")] == (
-        'theme.colors.info = "#2196f3"  <- built-in light palette'
+        'theme.colors.info = "#0068b0"  <- built-in light palette'
+    )
+    # Each colour's lowest pair, WCAG 2 deciding and APCA Lc for information.
+    assert lines[line_of("theme.colors.info") + 1] == (
+        "    lowest contrast 4.88:1 (passes WCAG AA 4.5:1): info #0068b0 text on its tonal "
+        "background #e0edf6 (info at 12% over background #ffffff); APCA Lc 66.6, for information"
     )
 
 
@@ -307,6 +312,15 @@ def test_explain_one_key_json_and_errors(family: Path, run_pops: Run) -> None:
             "note": "",
         }
     ]
+    info = run_pops("explain", "beta", "theme.colors.info", "--format", "json", cwd=family)
+    assert json.loads(info.stdout)["settings"][0]["contrast"] == {
+        "foreground": "#0068b0",
+        "backdrop": "#e0edf6",
+        "wcag2": 4.88,
+        "minimum": 4.5,
+        "where": 'VAlert, VBtn variant="tonal", VChip (tonal by default), on the page',
+        "apcaLc": 66.6,
+    }
     missing = run_pops("explain", "beta", "notifcations", cwd=family)
     assert missing.returncode == 2 and "did you mean `notifications`?" in missing.stderr
     assert run_pops("explain", "nobody", cwd=family).returncode == 2

@@ -197,8 +197,8 @@ def test_base_change_affects_only_the_groups_extending_it(office: Path, run_pops
     write_group(office, "cedar", "name: Cedar Pediatrics\n")
     report = diff_json(run_pops, office)
     assert report["shared"][0]["groups"] == ["alder", "bayside"]
-    assert settings(report, "alder") == {"theme.colors.primary": ("#1976d2", "#00695c")}
-    assert settings(report, "cedar") == {"theme.colors.primary": ("#283593", "#1976d2")}
+    assert settings(report, "alder") == {"theme.colors.primary": ("#0065bd", "#00695c")}
+    assert settings(report, "cedar") == {"theme.colors.primary": ("#283593", "#0065bd")}
 
 
 def test_new_base_and_comment_only_edit(office: Path, run_pops: Run) -> None:

@@ -389,7 +389,6 @@ def test_loader_and_model_and_rule_problems_in_one_file(run_pops: Any, repo: Pat
     assert [(d["severity"], d["code"], d["line"]) for d in report["diagnostics"]] == [
         ("error", "yaml-unquoted-color", 6),
         ("warning", "contrast-aa", 7),
-        ("warning", "contrast-aa", 7),
         ("error", "mfa-required-without-enabled", 10),
         ("error", "mfa-code-missing", 11),
         ("warning", "sms-sender-missing", 11),

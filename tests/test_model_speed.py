@@ -25,7 +25,7 @@ from compiler.model import Group
 from compiler.model import types as model_types
 from compiler.model.from_document import group_from_document
 from compiler.rules import run_rules, sms_too_long
-from compiler.rules.contrast import pairs
+from compiler.rules.contrast import problems
 
 # --- merge: the plain algorithm the cached and fast paths must agree with --------------
 
@@ -391,19 +391,18 @@ def test_palette_is_remembered_per_theme_and_copied() -> None:
 # --- rules -----------------------------------------------------------------------------
 
 
-def test_contrast_pairs_follow_the_group_asked_about() -> None:
+def test_contrast_problems_follow_the_group_asked_about() -> None:
+    """The rules keep the last group's answer: asking about another must not reuse it."""
     light = Group.model_validate({"name": "A", "theme": {"colors": {"primary": "#ffeb3b"}}})
     dark = Group.model_validate({"name": "B", "theme": {"dark": True}})
     for _ in range(2):
         for group in (light, dark, dark, light):
-            palette = group.theme.palette()
-            expected = [
-                (fg, bg, colors.contrast_ratio(palette[fg], palette[bg]))
-                for fg in ("primary", "error")
-                for bg in ("background", "surface")
-            ]
-            assert list(pairs(group, ("primary", "error"))) == expected
-            assert list(pairs(group, ("primary",))) == expected[:2]
+            found = problems(group)
+            if group is dark:
+                assert found == []
+                continue
+            assert [p.subject for p in found] == ["primary"]
+            assert found[0].ratio == colors.contrast_ratio("#ffeb3b", "#ffffff")
 
 
 def _plain_segment_cost(text: str) -> tuple[int, int, str]:

@@ -8,16 +8,19 @@ another rule along is caught. Each rule also has a passing counterpart.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from conftest import pops_executable, write_group
 
 from compiler import colors
-from compiler.rules import contrast_aa, contrast_low, sms_too_long
+from compiler.model import Group
+from compiler.rules import contrast, contrast_aa, contrast_low, sms_too_long
 
 CLEAN = "name: A\npayments:\n  credit_card: true\n"
 # Lines 1-9; MFA on with a role and a sender, no channel yet.
@@ -187,7 +190,7 @@ FAILING: list[tuple[str, str, list[Row], tuple[str, ...]]] = [
     (
         "theme-dark-mismatch-dark-colours-light-flag",
         CLEAN + 'theme:\n  colors:\n    background: "#121212"\n    surface: "#1e1e1e"\n'
-        '    primary: "#90caf9"\n    error: "#cf6679"\n',
+        '    primary: "#90caf9"\n    error: "#db7183"\n',
         [("error", "theme-dark-mismatch", "theme.colors.background", 6, 17)],
         ("background #121212 and surface #1e1e1e are dark but theme.dark is false",),
     ),
@@ -209,46 +212,85 @@ FAILING: list[tuple[str, str, list[Row], tuple[str, ...]]] = [
     ),
     (
         "theme-dark-mismatch-threshold-757575",
-        CLEAN + 'theme:\n  colors:\n    background: "#757575"\n    primary: "#000000"\n'
-        '    error: "#000000"\n',
+        CLEAN + 'theme:\n  colors:\n    background: "#757575"\n',
         [("error", "theme-dark-mismatch", "theme.colors.background", 6, 17)],
         ("#757575 is dark",),
     ),
     (
-        "contrast-low-only-not-also-aa",
-        CLEAN + 'theme:\n  colors:\n    primary: "#ffeb3b"\n',
-        [
-            ("error", "contrast-low", "theme.colors.primary", 6, 14),
-            ("error", "contrast-low", "theme.colors.primary", 6, 14),
-        ],
-        ("#ffeb3b on background #ffffff has contrast 1.22:1", "3:1", "darker"),
+        # #767676 is light (black text out-contrasts white), so no theme-dark-mismatch;
+        # but black text at medium emphasis on it is unreadable: one error, at the colour.
+        "light-threshold-767676-is-light-but-too-dark-for-text",
+        CLEAN + 'theme:\n  colors:\n    background: "#767676"\n',
+        [("error", "contrast-low", "theme.colors.background", 6, 17)],
+        (
+            "primary #0065bd text on background #767676 has contrast 1.28:1, under the 4.5:1 "
+            "WCAG AA asks for text",
+            "22 other pairs fail too",
+            'the nearest background of the same hue that passes is "#f5f5f5"',
+        ),
     ),
     (
-        "contrast-low-just-under-3-is-not-rounded-up",
-        CLEAN + 'theme:\n  colors:\n    primary: "#959595"\n',
-        [
-            ("error", "contrast-low", "theme.colors.primary", 6, 14),
-            ("error", "contrast-low", "theme.colors.primary", 6, 14),
-        ],
-        ("contrast 2.99:1",),
+        # Every pair of one colour in one message: the worst pair every page shows.
+        "contrast-low-once-per-colour",
+        CLEAN + 'theme:\n  colors:\n    primary: "#ffeb3b"\n',
+        [("error", "contrast-low", "theme.colors.primary", 6, 14)],
+        (
+            "primary #ffeb3b text on background #ffffff has contrast 1.22:1, under the 4.5:1 "
+            "WCAG AA asks for text; patients see it in VBtn, VAlert, VChip",
+            "(buttons and links); 5 other pairs fail too",
+            'the nearest primary of the same hue that passes is "#',
+        ),
+    ),
+    (
+        "contrast-low-just-under-4.5-is-not-rounded-up",
+        CLEAN + 'theme:\n  colors:\n    primary: "#9a6c5a"\n',
+        [("error", "contrast-low", "theme.colors.primary", 6, 14)],
+        ("primary #9a6c5a text on background #ffffff has contrast 4.49:1, under the 4.5:1",),
     ),
     (
         "contrast-low-on-dark-asks-lighter",
         CLEAN + 'theme:\n  dark: true\n  colors:\n    primary: "#1a237e"\n',
-        [
-            ("error", "contrast-low", "theme.colors.primary", 7, 14),
-            ("error", "contrast-low", "theme.colors.primary", 7, 14),
-        ],
-        ("lighter primary",),
+        [("error", "contrast-low", "theme.colors.primary", 7, 14)],
+        ("primary #1a237e text on surface #1e1e1e has contrast 1.25:1", 'passes is "#718cf0"'),
     ),
     (
-        "contrast-low-and-aa-on-different-pairs",
+        # A grey surface under black brand colours (which pass on it): its own
+        # medium-emphasis text (character counters) fails.
+        "contrast-low-surface-medium-emphasis",
+        CLEAN
+        + 'theme:\n  colors:\n    surface: "#8a8a8a"\n'
+        + "".join(f'    {name}: "#000"\n' for name in contrast.BRANDS),
+        [("error", "contrast-low", "theme.colors.surface", 6, 14)],
+        (
+            "medium-emphasis text #373737 (on-surface at 60%) on surface #8a8a8a has "
+            "contrast 3.44:1",
+            "VCounter",
+            'the nearest surface of the same hue that passes is "#b9b9b9"',
+        ),
+    ),
+    (
+        # The same grey surface with the brand colours left out: they fail on it too,
+        # and that is the surface's doing. One mistake, one message at its line.
+        "contrast-low-surface-takes-the-defaults-along",
+        CLEAN + 'theme:\n  colors:\n    surface: "#8a8a8a"\n',
+        [("error", "contrast-low", "theme.colors.surface", 6, 14)],
+        (
+            "primary #0065bd text on surface #8a8a8a has contrast 1.69:1",
+            "21 other pairs fail too",
+            'the nearest surface of the same hue that passes is "#f5f5f5"',
+        ),
+    ),
+    (
+        "contrast-per-colour-surface-and-primary",
         CLEAN + 'theme:\n  colors:\n    surface: "#e0e0e0"\n    primary: "#949494"\n',
         [
-            ("warning", "contrast-aa", "theme.colors.primary", 7, 14),
+            ("warning", "contrast-aa", "theme.colors.surface", 6, 14),
             ("error", "contrast-low", "theme.colors.primary", 7, 14),
         ],
-        ("primary #949494 on background #ffffff has contrast 3.03:1", "4.5:1"),
+        (
+            "accent #3b65ad text on its tonal background #ccd1da "
+            "(accent at 12% over surface #e0e0e0)",
+        ),
     ),
 ]
 
@@ -271,40 +313,69 @@ def test_rule_fires_at_the_right_place(
 # (id, group, expected warnings) — warnings alone never fail a plain validate.
 WARNING_ONLY: list[tuple[str, str, list[Row], tuple[str, ...]]] = [
     (
-        "contrast-aa-primary",
-        CLEAN + 'theme:\n  colors:\n    primary: "#2196f3"\n',
-        [
-            ("warning", "contrast-aa", "theme.colors.primary", 6, 14),
-            ("warning", "contrast-aa", "theme.colors.primary", 6, 14),
-        ],
-        ("primary #2196f3 on background #ffffff has contrast 3.12:1", "WCAG AA", "darker primary"),
+        # Vuetify's own default info, success, warning and accent on white (#15).
+        "contrast-aa-vuetify-info",
+        CLEAN + 'theme:\n  colors:\n    info: "#2196f3"\n',
+        [("warning", "contrast-aa", "theme.colors.info", 6, 11)],
+        (
+            "info #2196f3 text on its tonal background #e4f2fe (info at 12% over background "
+            "#ffffff) has contrast 2.74:1",
+            'VAlert, VBtn variant="tonal", VChip (tonal by default)',
+            "(information messages); 3 other pairs fail too",
+            'the nearest info of the same hue that passes is "#006eba"',
+        ),
+    ),
+    (
+        "contrast-aa-vuetify-success",
+        CLEAN + 'theme:\n  colors:\n    success: "#4caf50"\n',
+        [("warning", "contrast-aa", "theme.colors.success", 6, 14)],
+        ("contrast 2.48:1", 'passes is "#067c1b"'),
+    ),
+    (
+        "contrast-aa-vuetify-warning",
+        CLEAN + 'theme:\n  colors:\n    warning: "#fb8c00"\n',
+        [("warning", "contrast-aa", "theme.colors.warning", 6, 14)],
+        ("contrast 2.13:1", 'passes is "#a25800"'),
+    ),
+    (
+        "contrast-aa-vuetify-accent",
+        CLEAN + 'theme:\n  colors:\n    accent: "#82b1ff"\n',
+        [("warning", "contrast-aa", "theme.colors.accent", 6, 13)],
+        ("contrast 1.99:1", 'passes is "#406bb3"'),
     ),
     (
         "contrast-aa-error-colour",
         CLEAN + 'theme:\n  colors:\n    error: "#ff5252"\n',
-        [
-            ("warning", "contrast-aa", "theme.colors.error", 6, 12),
-            ("warning", "contrast-aa", "theme.colors.error", 6, 12),
-        ],
-        ("error #ff5252 on background #ffffff has contrast 3.19:1", "pick a darker error"),
+        [("warning", "contrast-aa", "theme.colors.error", 6, 12)],
+        (
+            "error #ff5252 text on its tonal background #ffeaea",
+            "(error messages and invalid fields)",
+        ),
     ),
     (
-        "contrast-aa-error-on-dark",
+        "contrast-aa-error-on-dark-asks-lighter",
         CLEAN + "theme:\n  dark: true\n  colors:\n    error: '#b00020'\n",
-        [
-            ("warning", "contrast-aa", "theme.colors.error", 7, 12),
-            ("warning", "contrast-aa", "theme.colors.error", 7, 12),
-        ],
-        ("error #b00020 on background #121212 has contrast 2.55:1", "pick a lighter error"),
+        [("warning", "contrast-aa", "theme.colors.error", 7, 12)],
+        ("over surface #1e1e1e", 'passes is "#f'),
     ),
     (
-        "contrast-aa-just-under-4.5",
-        CLEAN + 'theme:\n  colors:\n    primary: "#9a6c5a"\n',
-        [
-            ("warning", "contrast-aa", "theme.colors.primary", 6, 14),
-            ("warning", "contrast-aa", "theme.colors.primary", 6, 14),
-        ],
-        ("contrast 4.49:1",),
+        "contrast-aa-vuetify-dark-error",
+        CLEAN + "theme:\n  dark: true\n  colors:\n    error: '#cf6679'\n",
+        [("warning", "contrast-aa", "theme.colors.error", 7, 12)],
+        ("contrast 3.98:1", 'passes is "#db7183"'),
+    ),
+    (
+        # Text on the page passes (4.54:1): only the tonal chips and alerts fail, which
+        # not every page shows, so a warning.
+        "contrast-aa-primary-tonal-only",
+        CLEAN + 'theme:\n  colors:\n    primary: "#767676"\n',
+        [("warning", "contrast-aa", "theme.colors.primary", 6, 14)],
+        (
+            "primary #767676 text on its tonal background #efefef (primary at 12% over "
+            "background #ffffff) has contrast 3.95:1",
+            "1 other pair fails too",
+            'passes is "#6b6b6b"',
+        ),
     ),
     (
         "payment-needs-card",
@@ -352,6 +423,37 @@ def test_warning_passes_and_strict_makes_it_an_error(
     assert (strict["errors"], strict["warnings"]) == (len(expected), 0)
 
 
+# Groups whose one failing colour gets a proposal: (id, group, key the message is at).
+PROPOSALS: list[tuple[str, str, str]] = [
+    (case[0], case[1], case[2][0][2])
+    for case in FAILING + WARNING_ONLY
+    if case[0].startswith(("contrast-", "light-threshold")) and len(case[2]) == 1
+]
+
+
+@pytest.mark.parametrize(("text", "key"), [pytest.param(*c[1:], id=c[0]) for c in PROPOSALS])
+def test_the_proposed_colour_validates_clean(
+    run_pops: Any, repo: Path, text: str, key: str
+) -> None:
+    """The colour a contrast message proposes, set with `pops set`, passes every pair."""
+    write_group(repo, "sunrise", text)
+    _, report = validate(run_pops, repo)
+    [diagnostic] = report["diagnostics"]
+    proposal = re.search(r'of the same hue that passes is "(#[0-9a-f]{6})"$', diagnostic["message"])
+    assert proposal, diagnostic["message"]
+    name = key.rsplit(".", 1)[1]
+    before = colors.oklch(Group.model_validate(yaml.safe_load(text)).theme.palette()[name])
+    after = colors.oklch(proposal.group(1))
+    if before[1] > 0.02 and after[1] > 0.02:  # hue is only defined with some chroma
+        assert abs((after[2] - before[2] + 180) % 360 - 180) < 3
+    done = run_pops("set", "sunrise", key, proposal.group(1), cwd=repo)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert validate(run_pops, repo, "--strict") == (
+        0,
+        {"diagnostics": [], "errors": 0, "warnings": 0},
+    )
+
+
 # Each rule's passing counterpart: no diagnostic at all.
 PASSING: list[tuple[str, str]] = [
     ("mfa-off-with-nothing", CLEAN + "authentication:\n  mfa:\n    enabled: false\n"),
@@ -380,13 +482,8 @@ PASSING: list[tuple[str, str]] = [
     ),
     (
         "colours-any-case-and-short",
-        CLEAN + 'theme:\n  colors:\n    primary: "#0D47A1"\n    secondary: "#abc"\n'
-        '    accent: "#FFF"\n',
-    ),
-    (
-        "light-threshold-767676",
-        CLEAN + 'theme:\n  colors:\n    background: "#767676"\n    primary: "#000000"\n'
-        '    error: "#000000"\n',
+        CLEAN + 'theme:\n  colors:\n    primary: "#0D47A1"\n    secondary: "#456"\n'
+        '    accent: "#00F"\n',
     ),
     ("dark-flag-alone-uses-dark-palette", CLEAN + "theme:\n  dark: true\n"),
     (
@@ -394,7 +491,9 @@ PASSING: list[tuple[str, str]] = [
         CLEAN + 'theme:\n  dark: true\n  colors:\n    background: "#000000"\n'
         '    surface: "#1a1a1a"\n',
     ),
-    ("contrast-exactly-aa", CLEAN + 'theme:\n  colors:\n    primary: "#767676"\n'),
+    # The lightest grey whose tonal pair passes (4.56:1; #6c6c6c is 4.4998:1).
+    ("contrast-tonal-just-aa", CLEAN + 'theme:\n  colors:\n    primary: "#6b6b6b"\n'),
+    ("contrast-default-light-palette", CLEAN + "theme:\n  dark: false\n"),
     ("card-with-cvv-and-storage", CLEAN + "  require_cvv: true\n  payment_method_storage: true\n"),
     ("google-pay-only", "name: A\npayments:\n  google_pay: true\n"),
     (
@@ -573,8 +672,9 @@ def test_dark_is_decided_by_which_text_colour_contrasts_more() -> None:
 
 
 def test_contrast_thresholds_are_the_spec_ones() -> None:
-    assert (contrast_low.MINIMUM, contrast_low.SEVERITY) == (3.0, "error")
-    assert (contrast_aa.MINIMUM, contrast_aa.SEVERITY) == (4.5, "warning")
+    assert (contrast.TEXT, contrast.LARGE) == (4.5, 3.0)
+    assert (contrast_low.CODE, contrast_low.SEVERITY) == ("contrast-low", "error")
+    assert (contrast_aa.CODE, contrast_aa.SEVERITY) == ("contrast-aa", "warning")
 
 
 def test_dark_flag_alone_builds_the_dark_palette(run_pops: Any, repo: Path) -> None:
@@ -591,7 +691,7 @@ def test_dark_flag_alone_builds_the_dark_palette(run_pops: Any, repo: Path) -> N
         "accent": "#ffffff",
         "info": "#64b5f6",
         "success": "#81c784",
-        "error": "#cf6679",
+        "error": "#ee8294",
         "warning": "#ffb74d",
     }
     css = (repo / "dist/groups/night/theme.css").read_text()

@@ -37,6 +37,8 @@ def _text_line(entry: Explanation) -> str:
     for old in reversed(entry.overridden):
         shown = "reset" if old.value is None else _show(old.value)
         lines.append(f"    overrides {shown} from {_where(old)}")
+    if entry.contrast is not None:
+        lines.append(f"    {entry.contrast_text}")
     # json.dumps leaves C1 controls and U+2028 as they are; a file name can hold anything.
     return "\n".join(printable(line) for line in lines)
 
@@ -45,13 +47,24 @@ def _json_entry(entry: Explanation) -> dict[str, Any]:
     def setting(s: Setting) -> dict[str, Any]:
         return {"file": s.file, "line": s.line, "column": s.column, "value": s.value}
 
-    return {
+    out: dict[str, Any] = {
         "key": entry.path,
         "value": entry.value,
         "source": setting(entry.source) if entry.source else None,
         "overrides": [setting(s) for s in entry.overridden],
         "note": entry.note,
     }
+    if entry.contrast is not None:
+        measured = entry.contrast
+        out["contrast"] = {
+            "foreground": measured.foreground,
+            "backdrop": measured.backdrop,
+            "wcag2": round(measured.ratio, 2),
+            "minimum": measured.pair.minimum,
+            "where": measured.pair.where,
+            "apcaLc": round(measured.apca, 1),
+        }
+    return out
 
 
 @click.command(name="explain")

@@ -19,16 +19,22 @@ COLOR_NAMES = (
     "warning",
 )
 
+# Vuetify 3's stock palettes, with the colours that miss WCAG AA (4.5:1 for text,
+# tonal backgrounds included: see docs/contrast.md) moved in OKLCH lightness, hue
+# kept, to the nearest value that passes on white and on light greys down to
+# #f5f5f5 (dark: on greys up to #2c2c2c), so off-white pages keep them readable:
+# primary (#1976d2), accent (#82b1ff), info (#2196f3), success (#4caf50), warning
+# (#fb8c00), and the dark error (#cf6679).
 LIGHT_PALETTE = {
     "background": "#ffffff",
     "surface": "#ffffff",
-    "primary": "#1976d2",
+    "primary": "#0065bd",
     "secondary": "#424242",
-    "accent": "#82b1ff",
-    "info": "#2196f3",
-    "success": "#4caf50",
+    "accent": "#3b65ad",
+    "info": "#0068b0",
+    "success": "#007617",
     "error": "#b00020",
-    "warning": "#fb8c00",
+    "warning": "#9a5300",
 }
 
 DARK_PALETTE = {
@@ -39,7 +45,7 @@ DARK_PALETTE = {
     "accent": "#ffab40",
     "info": "#64b5f6",
     "success": "#81c784",
-    "error": "#cf6679",
+    "error": "#ee8294",
     "warning": "#ffb74d",
 }
 

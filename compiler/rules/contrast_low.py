@@ -1,6 +1,10 @@
-"""`primary` on `background` and on `surface` needs at least 3:1 (WCAG 2).
+"""Colours every page draws need WCAG AA contrast: 4.5:1 for text (WCAG 2).
 
-Below that, links and outlined buttons drawn in the primary colour cannot be read.
+Every page shows primary buttons and links (on the page and on cards), text on
+the background and the surface, and medium-emphasis text such as field labels
+and hints. A colour failing any of those pairs is one error, naming its worst
+pair (compiler/rules/contrast.py measures every pair the portal draws; the list
+is docs/contrast.md) and proposing the nearest colour of the same hue that passes.
 
 Passes::
 
@@ -15,29 +19,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from compiler import colors
 from compiler.model import Group
 from compiler.rules import Finding
-from compiler.rules.contrast import describe, lowest, pairs, paths
+from compiler.rules.contrast import message, paths, problems
 
 CODE = "contrast-low"
 SEVERITY = "error"
-MINIMUM = 3.0
-
-
-def failing(group: Group) -> Iterator[tuple[str, str, float]]:
-    """The pairs under 3:1; the AA rule skips these so each pair is reported once."""
-    return ((fg, bg, r) for fg, bg, r in pairs(group, ("primary",)) if r < MINIMUM)
 
 
 def check(group: Group) -> Iterator[Finding]:
-    if lowest(group, ("primary",)) >= MINIMUM:
-        return
-    palette = group.theme.palette()
-    for fg, bg, ratio in failing(group):
-        direction = "lighter" if colors.is_dark(palette[bg]) else "darker"
-        yield Finding(
-            paths(fg, bg),
-            f"{describe(group, fg, bg, ratio)}, under the 3:1 minimum for links and outlined "
-            f"buttons; pick a {direction} primary",
-        )
+    for problem in problems(group):
+        if problem.every_page:
+            yield Finding(paths(problem), message(problem, group))
