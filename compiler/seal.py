@@ -642,9 +642,9 @@ def record(
         live_dirs.extend(known[d] if d in known else found[d])
     seal = Seal(key, inputs[0], inputs[1], scopes, files, blob(shas), sizes, live, dirs, live_dirs)
     seal.input_dirs = inputs[2]
-    seal.diagnostics = [
-        (d.file, d.line, d.column, d.path, d.code, d.severity, d.message) for d in diagnostics
-    ]
+    from compiler.diagnostics import to_row
+
+    seal.diagnostics = [to_row(d) for d in diagnostics]
     if spare is not None:
         seal.spare_blob, seal.spare, seal.spare_extra = spare
     return seal
