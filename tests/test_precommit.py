@@ -112,6 +112,7 @@ def test_try_repo_passes_good_files_and_fails_bad_ones_with_located_messages(
     for name, text in (("beta", BETA), ("gamma", GAMMA), ("delta", DELTA)):
         (groups_repo / f"groups/{name}.yaml").write_text(text)
     changed = ["groups/beta.yaml", "groups/gamma.yaml", "groups/delta.yaml"]
+    git("add", *changed, cwd=groups_repo)  # staged, as for a commit: pre-commit sees fmt's edit
     bad = run(pre_commit(), "try-repo", str(REPO), "--files", *changed, cwd=groups_repo, home=home)
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "Traceback" not in bad.stdout + bad.stderr
