@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, ParamSpec, Protocol,
 
 from compiler import ownership, seal
 from compiler.cache import Cache, cache_dir_for
-from compiler.diagnostics import Diagnostic, count, finalize
+from compiler.diagnostics import Diagnostic, count, finalize, from_row
 from compiler.integrity import read_bounded
 from compiler.output import (
     MANIFEST,
@@ -107,6 +107,14 @@ class Compilation:
         return self.errors == 0
 
 
+STALE_CODE = "output-stale"
+_STALE_MESSAGES = {
+    "changed": "differs from what the groups produce",
+    "missing": "is missing: the groups produce it",
+    "extra": "is not produced by the groups (a removed group's file, or one added by hand)",
+}
+
+
 @dataclass(slots=True)
 class CheckReport:
     compilation: Compilation
@@ -119,6 +127,23 @@ class CheckReport:
     @property
     def diagnostics(self) -> list[Diagnostic]:
         return self.compilation.diagnostics
+
+    def stale_diagnostics(self, shown: str) -> list[Diagnostic]:
+        """Each stale file as a whole-file error, for the formats tools read (json,
+        github, sarif); `shown` is the output folder as the user named it."""
+        return [
+            Diagnostic(
+                f"{shown}/{item.path}",
+                1,
+                1,
+                "",
+                STALE_CODE,
+                "error",
+                f"{item.reason}: {shown}/{item.path} {_STALE_MESSAGES[item.reason]}; "
+                "run `pops build` and commit the result",
+            )
+            for item in self.stale
+        ]
 
 
 def display_path(path: Path) -> str:
@@ -1111,7 +1136,7 @@ def _from_seal(sealed: seal.Seal, compiled: int) -> Compilation:
     first = sealed.scopes[0]
     total = sum(len(s.slugs) for s in sealed.scopes)
     return Compilation(
-        [Diagnostic(*d) for d in sealed.diagnostics],
+        [from_row(d) for d in sealed.diagnostics],
         files=len(sealed.files),
         groups=list(first.slugs),
         inputs_digest=first.inputs_digest,
@@ -1357,3 +1382,21 @@ def _verify(
     if key[0] != entry["size"] or sha_file(path) != entry["sha256"]:
         return "changed"
     return None
+
+
+# What each code this module reports means and how to fix it (see compiler.codes).
+CODES: dict[str, tuple[str, str]] = {
+    "file-extension": (
+        "A file in the groups folder ends in .yml, so it is not read.",
+        "Rename it to end in .yaml.",
+    ),
+    "slug-invalid": (
+        "A group file's name is not a valid slug.",
+        "Use lowercase letters, digits and inner hyphens, at most 63 characters, e.g. "
+        "sunrise-pediatrics.yaml.",
+    ),
+    STALE_CODE: (
+        "A file in the output folder differs from what the groups produce (`build --check`).",
+        "Run `pops build` and commit the result.",
+    ),
+}

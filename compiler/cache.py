@@ -24,7 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from compiler.diagnostics import Diagnostic
+from compiler.diagnostics import Diagnostic, from_row, to_row
 from compiler.files import MAX_BYTES, read_all
 from compiler.integrity import cache_folder, fingerprint, read_bounded, verified, with_checksum
 
@@ -73,7 +73,7 @@ class Cache:
             if data["fingerprint"] != identity():
                 return cache
             cache.groups = {
-                slug: Entry(key, inputs, [Diagnostic(*d) for d in diagnostics])
+                slug: Entry(key, inputs, [from_row(d) for d in diagnostics])
                 for slug, (key, inputs, diagnostics) in data["groups"].items()
             }
             cache.stats = data["stats"]
@@ -96,10 +96,7 @@ class Cache:
                 slug: (
                     e.key,
                     e.inputs,
-                    [
-                        (d.file, d.line, d.column, d.path, d.code, d.severity, d.message)
-                        for d in e.diagnostics
-                    ],
+                    [to_row(d) for d in e.diagnostics],
                 )
                 for slug, e in self.groups.items()
             },

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compiler.diagnostics import Diagnostic
+from compiler.diagnostics import Diagnostic, Related
 from compiler.files import MAX_BYTES, read_all
 from compiler.load import Document, Path_, dotted, load_file
 from compiler.model.from_document import group_from_document
@@ -532,6 +532,10 @@ def layered(doc: Document, slug: str, layers: Layers) -> bool:
     )
 
 
+def _related_key(r: Related) -> tuple[str, int, int, str]:
+    return (r.file, r.line, r.column, r.message)
+
+
 def aggregate(
     per_group: list[tuple[str, str, list[Diagnostic]]], layers: Layers
 ) -> list[Diagnostic]:
@@ -544,6 +548,8 @@ def aggregate(
     """
     out: list[Diagnostic] = []
     shared: dict[tuple[str, int, int, str, str, str, str], list[str]] = {}
+    related: dict[tuple[str, int, int, str, str, str, str], set[Related]] = {}
+    files: dict[str, str] = {}
     for slug, file, diagnostics in per_group:
         for d in diagnostics:
             if d.file == file:
@@ -553,8 +559,13 @@ def aggregate(
                 continue
             key = (d.file, d.line, d.column, d.path, d.code, d.severity, d.message)
             shared.setdefault(key, []).append(slug)
-    for (file, line, column, path, code, severity, message), slugs in shared.items():
+            related.setdefault(key, set()).update(d.related)
+            files[slug] = file
+    for place, slugs in shared.items():
+        file, line, column, path, code, severity, message = place
         names = sorted(set(slugs))
+        # Provenance for tools: each group this breaks, and where its other values came from.
+        broken = [Related(files[name], 1, 1, f"group `{name}` takes this value") for name in names]
         listed = ", ".join(names[:MAX_EXAMPLES])
         if len(names) > MAX_EXAMPLES:
             listed += f" and {len(names) - MAX_EXAMPLES} more"
@@ -568,6 +579,47 @@ def aggregate(
                 code,
                 severity,  # type: ignore[arg-type]
                 f"{message} (breaks {len(names)} {noun}: {listed})",
+                (*broken, *sorted(related[place] - set(broken), key=_related_key)),
             )
         )
     return out
+
+
+# What each code this module reports means and how to fix it (see compiler.codes).
+CODES: dict[str, tuple[str, str]] = {
+    "extends-not-allowed": (
+        "`extends` is written where nothing can extend a base.",
+        "Only groups and bases extend a base; remove `extends` from `_defaults.yaml` and "
+        "from environment overlays.",
+    ),
+    "extends-invalid": (
+        "`extends` is not the name of a base.",
+        "Write the base's name without the underscore or .yaml, e.g. `extends: chain` for "
+        "groups/_chain.yaml.",
+    ),
+    "extends-group": (
+        "A group extends another group.",
+        "Groups cannot extend groups: move the shared settings to a base "
+        "(groups/_NAME.yaml) and extend that.",
+    ),
+    "extends-cycle": (
+        "Bases extend each other in a cycle.",
+        "Remove one `extends` so the chain of bases ends.",
+    ),
+    "extends-missing": (
+        "`extends` names a base that does not exist.",
+        "Create groups/_NAME.yaml, or fix the name.",
+    ),
+    "overlay-unknown-group": (
+        "An environment overlay targets a group that does not exist.",
+        "Fix the slug in `groups:`, or remove it from the list.",
+    ),
+    "overlay-groups": (
+        "An overlay's `groups` is neither `all` nor a list of slugs.",
+        "Write `groups: all` or `groups: [sunrise-pediatrics, lakeside-clinic]`.",
+    ),
+    "type-list": (
+        "A value must be a list.",
+        "Write the items as a YAML list, one `- item` per line.",
+    ),
+}

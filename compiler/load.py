@@ -784,3 +784,72 @@ class _Walker:
                     dotted(path),
                 )
             )
+
+
+# What each code this module reports means and how to fix it (for `--format sarif`'s
+# rule list and `compiler.codes`): summary, then help. tests/test_sarif.py checks the
+# table against the codes written above, both ways.
+CODES: dict[str, tuple[str, str]] = {
+    "file-unreadable": (
+        "The file cannot be read.",
+        "Check that the file exists and that its permissions let pops read it.",
+    ),
+    "file-too-large": (
+        "The file is larger than 1 MiB.",
+        "A group file holds one practice's settings; split out what does not belong there.",
+    ),
+    "yaml-encoding": (
+        "The file is not UTF-8 text.",
+        "Save the file as UTF-8 (without a byte order mark is best).",
+    ),
+    "yaml-empty": (
+        "The file is empty.",
+        "A group needs at least `name:`, e.g. `name: Sunrise Pediatrics`.",
+    ),
+    "yaml-not-mapping": (
+        "The file is not a mapping of keys to values.",
+        "Write `key: value` lines at the top level, starting with `name:`.",
+    ),
+    "yaml-syntax": (
+        "The file is not valid YAML.",
+        "Fix the syntax at the reported place; quoting a value often helps.",
+    ),
+    "yaml-unquoted-color": (
+        "A colour is written without quotes, so YAML reads `#` as a comment.",
+        'Quote the colour: `primary: "#1976d2"`.',
+    ),
+    "yaml-alias": (
+        "Anchors, aliases and merge keys (`&`, `*`, `<<`) are not allowed.",
+        "Write each value out in full; shared settings belong in `groups/_defaults.yaml` "
+        "or a base.",
+    ),
+    "yaml-tag": (
+        "YAML tags (`!!str`, `!custom`) are not allowed.",
+        "Remove the tag; to keep a value as text, quote it.",
+    ),
+    "yaml-control-character": (
+        "The file contains a control character.",
+        "Delete the character; it is invisible in most editors.",
+    ),
+    "yaml-tab": (
+        "A tab character is used for indentation.",
+        "YAML indents with spaces only; replace the tab with spaces.",
+    ),
+    "yaml-multiple-documents": (
+        "The file holds more than one YAML document (`---`).",
+        "A group file holds exactly one document: move the other group to its own file.",
+    ),
+    "yaml-too-deep": (
+        "Values are nested deeper than a group file ever needs.",
+        "Remove the extra brackets or indentation; the deepest key has four levels "
+        "(e.g. authentication.mfa.enabled).",
+    ),
+    "yaml-complex-key": (
+        "A key is a list or mapping instead of a plain name.",
+        "Write keys as plain names, e.g. `credit_card:`.",
+    ),
+    "yaml-duplicate-key": (
+        "The same key is written twice in one mapping.",
+        "Keep one of the two; YAML would silently use the last one.",
+    ),
+}

@@ -384,3 +384,52 @@ def check_online(
                 )
             )
     return out
+
+
+# What each code `--online` reports means and how to fix it (see compiler.codes).
+CODES: dict[str, tuple[str, str]] = {
+    "online-too-large": (
+        "An image is larger than 5 MiB.",
+        "Compress or resize the image; the portal loads it on every page.",
+    ),
+    "online-insecure-redirect": (
+        "An image's https:// URL redirects to plain http.",
+        "Point the URL at the final https:// address.",
+    ),
+    "online-http-status": (
+        "An image's URL does not answer 200 OK.",
+        "Fix the URL or publish the image there.",
+    ),
+    "online-not-image": (
+        "An image's URL serves something that is not an image.",
+        "Point the URL at the image file itself, not a page showing it.",
+    ),
+    "online-timeout": (
+        "An image's server did not answer in time.",
+        "Check that the host is up; a slow host also slows every patient's page.",
+    ),
+    "online-tls": (
+        "The secure connection to an image's host failed.",
+        "Fix the host's certificate, or use a host with a valid one.",
+    ),
+    "online-unreachable": (
+        "An image's host cannot be reached.",
+        "Check the host name in the URL.",
+    ),
+    "online-too-many-redirects": (
+        "An image's URL redirects more than 3 times.",
+        "Point the URL at the final address.",
+    ),
+    "online-undecodable": (
+        "An image cannot be decoded.",
+        "Export the image again as PNG, JPEG or ICO, at a web size.",
+    ),
+    "online-unavailable": (
+        "Images cannot be checked: Pillow is not installed.",
+        "Install the `online` extra, e.g. pip install 'pops-groups[online]'.",
+    ),
+    "online-logo-size": (
+        "The logo is not 250x64 pixels.",
+        "Export the logo at exactly 250x64, the size the portal header and MFA email use.",
+    ),
+}

@@ -740,9 +740,9 @@ def record(
     seal.input_dirs = inputs[2]
     if libs is not None:
         seal.libs, seal.lib_stats = libs
-    seal.diagnostics = [
-        (d.file, d.line, d.column, d.path, d.code, d.severity, d.message) for d in diagnostics
-    ]
+    from compiler.diagnostics import to_row
+
+    seal.diagnostics = [to_row(d) for d in diagnostics]
     if spare is not None:
         seal.spare_blob, seal.spare, seal.spare_extra = spare
     return seal

@@ -26,7 +26,7 @@ def run(run_pops: Any, repo: Path, *args: str) -> subprocess.CompletedProcess[st
 
 
 def test_formats_offered() -> None:
-    assert sorted(FORMATS) == ["github", "json", "text"]
+    assert sorted(FORMATS) == ["github", "json", "sarif", "text"]
 
 
 # json

@@ -42,7 +42,7 @@ FORMAT_OPTION = click.option(
     default="text",
     show_default=True,
     help="How problems are printed: text for people, json for tools, github for "
-    "pull-request annotations.",
+    "pull-request annotations, sarif (2.1.0) for code scanning.",
 )
 ENV_OPTION = click.option(
     "--env",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from compiler.diagnostics import Diagnostic
-from compiler.formats import github, json_format, text
+from compiler.formats import github, json_format, sarif, text
 
 Formatter = Callable[[list[Diagnostic]], str]
 
@@ -13,4 +13,5 @@ FORMATS: dict[str, Formatter] = {
     "text": text.format_diagnostics,
     "json": json_format.format_diagnostics,
     "github": github.format_diagnostics,
+    "sarif": sarif.format_diagnostics,
 }

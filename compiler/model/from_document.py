@@ -331,3 +331,45 @@ def _diagnostic(doc: Document, error: Any) -> Diagnostic:
         code = "text-length"
     line, column = doc.position(loc, key=at_key)
     return Diagnostic(doc.file_at(loc), line, column, dotted(loc), code, "error", message)
+
+
+# What each code this module reports means and how to fix it (see compiler.codes).
+CODES: dict[str, tuple[str, str]] = {
+    "key-unknown": (
+        "A key that the group format does not have.",
+        "Fix the spelling (the message suggests the closest key) or remove the key; "
+        "`pops schema` lists every key.",
+    ),
+    "key-required": (
+        "A required key is missing or has no value.",
+        "Add it, e.g. `name: Sunrise Pediatrics`.",
+    ),
+    "type-bool": (
+        "A setting that is on or off holds something other than true or false.",
+        "Write true or false without quotes (not yes/no/on/off).",
+    ),
+    "type-string": (
+        "A text setting holds a number or a boolean.",
+        'Quote the value to keep it as text, e.g. `"0123"`.',
+    ),
+    "type-int": (
+        "A whole number is expected.",
+        "Write digits only, without quotes, e.g. 3.",
+    ),
+    "int-range": (
+        "A number is outside the range the setting allows.",
+        "Use a whole number within the range the message gives.",
+    ),
+    "value-choice": (
+        "A value is not one of the choices the setting allows.",
+        "Use one of the values the message lists.",
+    ),
+    "type-mapping": (
+        "A mapping of keys is expected.",
+        "Write the keys indented under the setting, e.g. `theme:` then `  dark: false`.",
+    ),
+    "text-length": (
+        "A text is shorter or longer than the setting allows.",
+        "Shorten or lengthen the text to the limit the message gives.",
+    ),
+}

@@ -350,3 +350,46 @@ HttpsUrl = Annotated[
 Email = Annotated[str, AfterValidator(_email), _schema(format="email")]
 Phone = Annotated[str, AfterValidator(_phone), _schema(minLength=3, maxLength=40)]
 Role = Annotated[str, AfterValidator(_role), _schema(pattern="^[a-z][a-z0-9_]*$", maxLength=64)]
+
+
+# What each code the value types report means and how to fix it (see compiler.codes).
+CODES: dict[str, tuple[str, str]] = {
+    "text-control-character": (
+        "A text holds a control character, tab or line break where none is allowed.",
+        "Delete the character; it is often invisible, the message gives its position.",
+    ),
+    "text-empty": (
+        "A text that must say something is empty.",
+        "Write the text, or remove the key.",
+    ),
+    "text-too-long": (
+        "A text is longer than its limit.",
+        "Shorten it to the limit the message gives.",
+    ),
+    "host-invalid": (
+        "A host name is not a bare host.",
+        "Write only the host, without scheme, port or path, e.g. portal.example.com.",
+    ),
+    "color-invalid": (
+        "A colour is not written as #rgb or #rrggbb.",
+        'Write a hex colour in quotes, e.g. `"#1976d2"`.',
+    ),
+    "url-invalid": (
+        "A URL is not https:// with a host.",
+        "The portal loads assets over https only, e.g. https://cdn.example.com/logo.png.",
+    ),
+    "email-invalid": (
+        "An email address is not valid.",
+        "Write one address, e.g. billing@example.com.",
+    ),
+    "phone-invalid": (
+        "A phone number is not valid.",
+        'Write it with its area code, e.g. "+1 212 555 0199" (numbers without +country '
+        "are read as US).",
+    ),
+    "role-invalid": (
+        "A role is not an identifier.",
+        "Use lowercase letters, digits and underscores, starting with a letter, e.g. "
+        "authorized_patient.",
+    ),
+}

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Protocol, cast
 
-from compiler.diagnostics import Diagnostic, Severity
+from compiler.diagnostics import Diagnostic, Related, Severity
 from compiler.load import Document, Path_, dotted
 
 if TYPE_CHECKING:
@@ -72,15 +72,29 @@ def run_rules(group: Group, doc: Document, broken: set[Path_] | None = None) -> 
             if broken and any(_touches(p, broken) for p in finding.paths if p):
                 continue
             path, (line, column) = locate(doc, finding.paths)
+            file = doc.file_at(path)
             out.append(
                 Diagnostic(
-                    doc.file_at(path),
+                    file,
                     line,
                     column,
                     dotted(path),
                     rule.CODE,
                     rule.SEVERITY,
                     finding.message,
+                    _provenance(doc, finding.paths, path, file) if doc.origins else (),
                 )
             )
     return out
+
+
+def _provenance(
+    doc: Document, paths: tuple[Path_, ...], chosen: Path_, file: str
+) -> tuple[Related, ...]:
+    """Where the finding's other values were written, when another layer wrote them."""
+    found: list[Related] = []
+    for path in paths:
+        if path and path != chosen and doc.written(path) and doc.file_at(path) != file:
+            line, column = doc.position(path)
+            found.append(Related(doc.file_at(path), line, column, f"`{dotted(path)}` is set here"))
+    return tuple(found)
