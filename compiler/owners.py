@@ -325,6 +325,14 @@ def _layer_ownership(data: bytes | None, display: str) -> tuple[list[str], dict[
     return _owners_from(doc)[0], check_owners_for(doc)[0]
 
 
+_WHAT = {
+    "added": "the file is new",
+    "removed": "the file is removed",
+    "renamed": "the file is renamed",
+    "changed": "the file changed",
+}
+
+
 def requirements(report: Any, before: Any, after: Any) -> list[Requirement]:
     """The approvals a change (a `compiler.diff` report of `before` -> `after`) needs.
 
@@ -350,19 +358,19 @@ def requirements(report: Any, before: Any, after: Any) -> list[Requirement]:
         old = before.shared.get((item.kind, name))
         owners = _layer_ownership(old.data, old.file)[0] if item.kind == "base" and old else []
         if owners:
-            need(item.file, f"the file {item.change}", owners, f"owners in {item.file}")
+            need(item.file, _WHAT[item.change], owners, f"owners in {item.file}")
         else:
-            need(item.file, f"the file {item.change}", platform, platform_source)
+            need(item.file, _WHAT[item.change], platform, platform_source)
     for group in report.groups:
         previous = group.previous_slug or group.slug
         old = before.groups.get(previous)
         new = after.groups.get(group.slug)
         if old is None:
-            need(group.file, "the group is new", platform, platform_source)
+            need(group.file, _WHAT["added"], platform, platform_source)
         elif new is None or old.source != new.source or group.previous_slug:
             owners = owners_of_source(old.source, old.file)
             source = f"owners in {old.file}" if owners else platform_source
-            need(group.file, f"the file {group.status}", owners or platform, source)
+            need(group.file, _WHAT.get(group.status, _WHAT["changed"]), owners or platform, source)
         changed = sorted({s.path.split(".")[0] for s in group.settings})
         for panel in changed:
             if panel in owners_for:
