@@ -56,6 +56,7 @@ SECTION_LABELS = {
 LABELS = {
     "name": "Name",
     "extends": "Shared base",
+    "owners": "Owners",
     "branding.favicon_url": "Branding › Favicon",
     "branding.logo_url": "Branding › Logo",
     "branding.home_asset_url": "Branding › Home page picture",

@@ -575,6 +575,10 @@ def _commented(
 
 
 def _example_text(example: Any) -> str:
+    if isinstance(example, list):  # `owners`: a flow list of quoted strings
+        return "[" + ", ".join(_example_text(item) for item in example) + "]"
+    if isinstance(example, str) and example.startswith("@"):
+        return double_quoted(example)  # `@` cannot start a plain YAML scalar
     rendered = render_value(example)
     return double_quoted(example) if rendered.block else rendered.inline
 

@@ -72,7 +72,7 @@ def explain(
 
 
 def _explain_group(group: Group, history: dict[Path_, list[Setting]]) -> Iterator[Explanation]:
-    values = group.model_dump(by_alias=True, exclude={"extends"})
+    values = group.model_dump(by_alias=True, exclude={"extends", "owners"})
     palette = group.theme.palette()
     values["theme"]["colors"] = palette
     for path, value in leaves(values, ()):

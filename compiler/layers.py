@@ -119,7 +119,8 @@ class Layers:
         self.file_digests[_display(path)] = sha_file(path)
         self._report(found)
         if doc is not None:
-            self._report(_check_partial(doc))
+            self._report(_check_partial(doc, owners_for=path.name == f"{DEFAULTS}.yaml"))
+            _drop_owner_keys(doc)
         return doc
 
     def _report(self, found: Iterable[Diagnostic]) -> None:
@@ -140,15 +141,56 @@ def sha_file(path: Path) -> str:
         return ""
 
 
-def _check_partial(doc: Document, *, allow_extends: bool = True) -> list[Diagnostic]:
-    """Unknown keys and wrong types in a layer file, on their own (every key optional)."""
+# Keys of a file that say who owns it: checked, then dropped before any merge, so a
+# group never inherits the owners of `_defaults.yaml` or of a base (see compiler/owners.py).
+_OWNER_KEYS = ("owners", "owners_for")
+
+
+def _drop_owner_keys(doc: Document) -> None:
+    for key in _OWNER_KEYS:
+        if key in doc.data:
+            del doc.data[key]
+            for table in (doc.values, doc.keys, doc.raw, doc.origins):
+                for p in [p for p in table if p[:1] == (key,)]:
+                    del table[p]
+            doc.nulls.difference_update([p for p in doc.nulls if p[:1] == (key,)])
+
+
+def _not_allowed(doc: Document, key: str, code: str, message: str) -> Diagnostic:
+    line, column = doc.position((key,), key=True)
+    return Diagnostic(doc.file, line, column, key, code, "error", message)
+
+
+def _check_partial(
+    doc: Document, *, allow_extends: bool = True, owners_for: bool = False
+) -> list[Diagnostic]:
+    """Unknown keys and wrong types in a layer file, on their own (every key optional).
+
+    `owners_for` is allowed (and checked) only in `_defaults.yaml`; an overlay
+    (`allow_extends=False`) names no owners: it changes settings, not files.
+    """
+    from compiler.owners import check_owners_for
+
     data = dict(doc.data)
     data.setdefault("name", "placeholder")
     if not allow_extends:
         data.pop("extends", None)
+        data.pop("owners", None)
+    data.pop("owners_for", None)
     probe = Document(doc.file, data, doc.values, doc.keys, doc.raw, doc.nulls)
     found = group_from_document(probe).diagnostics
     out = [d for d in found if d.code != "key-required"]
+    if owners_for:
+        out.extend(check_owners_for(doc)[1])
+    elif "owners_for" in doc.data:
+        message = "`owners_for` is allowed only in groups/_defaults.yaml; move it there"
+        out.append(_not_allowed(doc, "owners_for", "owners-for-not-allowed", message))
+    if not allow_extends and "owners" in doc.data:
+        message = (
+            "an overlay cannot set `owners`: owners belong to files; set them in the "
+            "group file or in groups/_defaults.yaml"
+        )
+        out.append(_not_allowed(doc, "owners", "owners-not-allowed", message))
     if not allow_extends and "extends" in doc.data:
         line, column = doc.position(("extends",), key=True)
         out.append(
@@ -621,5 +663,14 @@ CODES: dict[str, tuple[str, str]] = {
     "type-list": (
         "A value must be a list.",
         "Write the items as a YAML list, one `- item` per line.",
+    ),
+    "owners-for-not-allowed": (
+        "`owners_for` is written outside `_defaults.yaml`.",
+        "Extra approvers per panel are the platform's to set: move `owners_for` to "
+        "groups/_defaults.yaml.",
+    ),
+    "owners-not-allowed": (
+        "`owners` is written in an environment overlay.",
+        "Owners belong to files under groups/: name them in the group, a base or _defaults.yaml.",
     ),
 }

@@ -63,7 +63,7 @@ _HEX6 = "^#[0-9a-f]{6}$"
 _SHA256 = "^[0-9a-f]{64}$"
 # Top-level model fields that portal_config does not copy into the options
 # (schema and name are written as schemaVersion and name; extends is resolved away).
-_TOP_LEVEL_NOT_OPTIONS = frozenset({"schema_", "name", "extends"})
+_TOP_LEVEL_NOT_OPTIONS = frozenset({"schema_", "name", "extends", "owners"})
 # Artifacts `config.json` may reference under authentication.mfa.files, each only
 # when its channel is configured (see compiler.render.portal_config).
 _MFA_FILES = {

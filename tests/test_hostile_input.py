@@ -21,7 +21,7 @@ from compiler.terminal import printable
 
 HEAD = "name: Case\npayments:\n  credit_card: true\n"
 TOP_LEVEL_KEYS = (
-    "schema, extends, name, branding, theme, payments, look_and_feel, authentication, "
+    "schema, extends, owners, name, branding, theme, payments, look_and_feel, authentication, "
     "notifications, patient_permissions"
 )
 # What must never reach a terminal raw: C0 and C1 controls, DEL, the line and paragraph

@@ -51,7 +51,7 @@ HOSTILE = [
 
 def direct_config(slug: str, group: Group, files: dict[str, bytes], vuetify: Any) -> bytes:
     """config.json as it was written before the fast path: model_dump, camelCase, orjson."""
-    options = group.model_dump(exclude={"schema_", "name", "extends"})
+    options = group.model_dump(exclude={"schema_", "name", "extends", "owners"})
     options["theme"]["colors"] = group.theme.palette()
     footer = options["look_and_feel"]["footer"]
     if group.look_and_feel.footer.phone is not None:
@@ -277,7 +277,7 @@ def test_generated_options_reader_equals_model_dump() -> None:
     groups.append(Group(name="minimal"))
     for group in groups:
         expected = portal_config._camel_tree(
-            group.model_dump(exclude={"schema_", "name", "extends"})
+            group.model_dump(exclude={"schema_", "name", "extends", "owners"})
         )
         assert portal_config.options(group) == expected
         assert list(portal_config.options(group)) == list(expected)

@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "rollback": "publish",
     "status": "publish",
     "prune": "publish",
+    "owners": "owners",
 }
 
 

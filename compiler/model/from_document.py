@@ -127,7 +127,9 @@ def _unknown_key(doc: Document, loc: Path_, hints: _Hints) -> tuple[Diagnostic, 
     message = f"unknown key `{key}` {section.where}"
     homes = key_homes().get(key, ())
     meant: Path_ | None = None
-    if homes:
+    if loc == ("owners_for",):
+        message += "; `owners_for` is allowed only in groups/_defaults.yaml: move it there"
+    elif homes:
         message += belongs(key, homes)
         if len(homes) == 1:
             meant = (*homes[0], key)

@@ -13,7 +13,7 @@ from compiler.model.look_and_feel import LookAndFeel
 from compiler.model.notifications import Notifications, PatientPermissions
 from compiler.model.payments import Payments
 from compiler.model.theme import Theme
-from compiler.model.types import Name
+from compiler.model.types import Name, Owners
 
 
 class Group(Panel):
@@ -27,6 +27,13 @@ class Group(Panel):
         description="Name of a shared base this group builds on: `extends: chain` reads "
         "groups/_chain.yaml, then applies this file on top.",
         examples=["riverside-chain"],
+    )
+    owners: Owners | None = Field(
+        None,
+        description="Who approves changes to this file: GitHub `@user`, `@org/team` or email "
+        "addresses, written to .github/CODEOWNERS by `pops owners`. Not a portal setting. "
+        "Without it, the owners of groups/_defaults.yaml (the platform team) approve.",
+        examples=[["@example-org/sunrise-admins"]],
     )
     name: Name = Field(
         description="Name patients see, usually the practice name (1 to 100 characters).",

@@ -13,7 +13,7 @@ from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from compiler import colors
@@ -352,6 +352,32 @@ Phone = Annotated[str, AfterValidator(_phone), _schema(minLength=3, maxLength=40
 Role = Annotated[str, AfterValidator(_role), _schema(pattern="^[a-z][a-z0-9_]*$", maxLength=64)]
 
 
+def _owner(value: str) -> str:
+    from compiler.owners import owner_problem
+
+    problem = owner_problem(value)
+    if problem is not None:
+        raise PydanticCustomError("owner-invalid", problem)
+    return value
+
+
+def _owner_list(value: Any) -> Any:
+    """A clear message for a single owner not written as a list, and for an empty list."""
+    if not isinstance(value, list):
+        raise PydanticCustomError(
+            "type-list", '`owners` is a list of owners, e.g. ["@org/team", "@user"]'
+        )
+    if not value:
+        from compiler.owners import empty_message
+
+        raise PydanticCustomError("owners-empty", empty_message("owners"))
+    return value
+
+
+Owner = Annotated[str, AfterValidator(_owner)]
+Owners = Annotated[list[Owner], BeforeValidator(_owner_list), _schema(minItems=1)]
+
+
 # What each code the value types report means and how to fix it (see compiler.codes).
 CODES: dict[str, tuple[str, str]] = {
     "text-control-character": (
@@ -386,6 +412,14 @@ CODES: dict[str, tuple[str, str]] = {
         "A phone number is not valid.",
         'Write it with its area code, e.g. "+1 212 555 0199" (numbers without +country '
         "are read as US).",
+    ),
+    "owner-invalid": (
+        "An owner is not a GitHub user, team or email address.",
+        "Write @user, @org/team or an email address, as CODEOWNERS takes them.",
+    ),
+    "owners-empty": (
+        "An owners list is empty.",
+        "Name at least one owner, or remove the key.",
     ),
     "role-invalid": (
         "A role is not an identifier.",

@@ -18,8 +18,9 @@ from compiler.digests import sha256_hex
 from compiler.model import Group, phone_formats
 
 SCHEMA_VERSION = 1
-# Top-level fields written otherwise (schemaVersion, name) or resolved away (extends).
-_NOT_OPTIONS = frozenset({"schema_", "name", "extends"})
+# Top-level fields written otherwise (schemaVersion, name), resolved away (extends), or
+# not portal settings at all (owners: who approves changes, see compiler/owners.py).
+_NOT_OPTIONS = frozenset({"schema_", "name", "extends", "owners"})
 
 
 @lru_cache(maxsize=1024)
