@@ -1386,6 +1386,10 @@ def _verify(
 
 # What each code this module reports means and how to fix it (see compiler.codes).
 CODES: dict[str, tuple[str, str]] = {
+    "file-in-subfolder": (
+        "The groups folder has a sub-folder, whose files are never read.",
+        "Groups live directly in the groups folder: move the .yaml files up, or the folder out.",
+    ),
     "file-extension": (
         "A file in the groups folder ends in .yml, so it is not read.",
         "Rename it to end in .yaml.",

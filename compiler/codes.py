@@ -30,10 +30,10 @@ class CodeInfo:
 
 def _stages() -> list[ModuleType]:
     """The modules with a `CODES` table (imported here, on first use, not by every run)."""
-    from compiler import build, layers, load, online, owners
+    from compiler import build, files, layers, load, online, owners
     from compiler.model import from_document, types
 
-    return [load, layers, from_document, types, build, online, owners]
+    return [files, load, layers, from_document, types, build, online, owners]
 
 
 def _from_docstring(doc: str) -> tuple[str, str]:

@@ -199,3 +199,26 @@ def read_all(path: str | os.PathLike[str], limit: int) -> bytes:
             f"file is {size} bytes; a group file may be at most {limit} bytes (1 MiB)",
         )
     return data
+
+
+# What each code this module reports means and how to fix it (see compiler.codes);
+# file-unreadable and file-too-large are the loader's (compiler/load.py).
+CODES: dict[str, tuple[str, str]] = {
+    "file-not-regular": (
+        "A path where a group, layer or overlay file is expected is a folder, a named pipe, "
+        "a socket or a device.",
+        "Put a plain .yaml file there, or remove what is there.",
+    ),
+    "file-symlink-dangling": (
+        "A symlink points at nothing.",
+        "Point it at a file inside the repository, or remove it.",
+    ),
+    "file-symlink-loop": (
+        "A symlink leads back to itself.",
+        "Point it at a file inside the repository, or remove it.",
+    ),
+    "file-symlink-outside": (
+        "A symlink leads out of the repository, where reviews cannot see what it reads.",
+        "Copy the file into the repository instead of linking to it.",
+    ),
+}

@@ -790,6 +790,10 @@ class _Walker:
 # rule list and `compiler.codes`): summary, then help. tests/test_sarif.py checks the
 # table against the codes written above, both ways.
 CODES: dict[str, tuple[str, str]] = {
+    "yaml-number-too-long": (
+        "A plain number is longer than any setting could need (over 500 characters).",
+        "Quote it if it is text; no setting takes a number that long.",
+    ),
     "file-unreadable": (
         "The file cannot be read.",
         "Check that the file exists and that its permissions let pops read it.",

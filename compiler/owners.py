@@ -383,12 +383,9 @@ def requirements(report: Any, before: Any, after: Any) -> list[Requirement]:
     return out
 
 
-# What each code this module reports means and how to fix it (see compiler.codes).
+# What each code this module reports means and how to fix it (see compiler.codes);
+# owners-empty is described with the model's types (compiler/model/types.py).
 CODES: dict[str, tuple[str, str]] = {
-    "owners-empty": (
-        "An owners list is empty.",
-        "Name at least one owner (@user, @org/team or an email), or remove the key.",
-    ),
     "owners-for-panel": (
         "`owners_for` names something that is not a panel of a group.",
         "Use a top-level panel of the group format, e.g. payments or authentication.",
