@@ -106,6 +106,14 @@ class Compilation:
         return self.errors == 0
 
 
+STALE_CODE = "output-stale"
+_STALE_MESSAGES = {
+    "changed": "differs from what the groups produce",
+    "missing": "is missing: the groups produce it",
+    "extra": "is not produced by the groups (a removed group's file, or one added by hand)",
+}
+
+
 @dataclass(slots=True)
 class CheckReport:
     compilation: Compilation
@@ -118,6 +126,23 @@ class CheckReport:
     @property
     def diagnostics(self) -> list[Diagnostic]:
         return self.compilation.diagnostics
+
+    def stale_diagnostics(self, shown: str) -> list[Diagnostic]:
+        """Each stale file as a whole-file error, for the formats tools read (json,
+        github, sarif); `shown` is the output folder as the user named it."""
+        return [
+            Diagnostic(
+                f"{shown}/{item.path}",
+                1,
+                1,
+                "",
+                STALE_CODE,
+                "error",
+                f"{item.reason}: {shown}/{item.path} {_STALE_MESSAGES[item.reason]}; "
+                "run `pops build` and commit the result",
+            )
+            for item in self.stale
+        ]
 
 
 def display_path(path: Path) -> str:

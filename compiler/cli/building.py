@@ -58,6 +58,7 @@ def run_build(
     """
     from compiler.build import build, check_output
     from compiler.cli.progress import bar as progress_bar
+    from compiler.diagnostics import Diagnostic
     from compiler.ownership import Refused
 
     gc.disable()  # for the life of this short process: see compiler.build.gc_paused
@@ -102,13 +103,16 @@ def run_build(
     from compiler.formats.text import summary
 
     if check:
-        echo(FORMATS[output_format](report.diagnostics), nl=False)
+        found = report.diagnostics
+        if output_format != "text":  # tools read one document: stale files are in it
+            found = sorted([*found, *report.stale_diagnostics(shown)], key=Diagnostic.sort_key)
+        echo(FORMATS[output_format](found), nl=False)
         if not compilation.ok:
             echo(f"{shown}/ was not checked: the groups have errors", err=True)
             return 1
         if report.stale:
             echo(f"{shown}/ is stale: {len(report.stale)} file(s) differ", err=True)
-            for item in report.stale:
+            for item in report.stale if output_format == "text" else ():
                 echo(f"{item.reason:>8}  {shown}/{item.path}")
             echo("run `pops build` and commit the result", err=True)
             return 1
