@@ -108,6 +108,8 @@ def _handler(api: FakeGitHub) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             body = self._record()
+            if self.headers.get("Authorization") == "Bearer read-only":
+                return self._reply(403, {"message": "Resource not accessible by integration"})
             if self.path != "/repos/acme/groups/issues/7/comments" or body is None:
                 return self._reply(404, {"message": "Not Found"})
             comment = {"id": 1000 + len(api.comments), "body": body["body"]}
@@ -405,11 +407,17 @@ def test_groups_in_a_subfolder_are_annotated_from_the_repository_root(
     assert ours["body"] == f"{MARKER}\n{run.summary}"
 
 
-def test_comment_false_writes_no_comment(tmp_path: Path, github: FakeGitHub) -> None:
-    workspace = tmp_path / "ws"
-    root = groups_repo(workspace)
-    base = git(workspace, "rev-parse", "HEAD")
-    head = commit_change(workspace, root, "#0b5cad")
+def test_shallow_checkout_fetches_the_base_and_comment_false_writes_none(
+    tmp_path: Path, github: FakeGitHub
+) -> None:
+    upstream = tmp_path / "upstream"
+    root = groups_repo(upstream)
+    base = git(upstream, "rev-parse", "HEAD")
+    head = commit_change(upstream, root, "#0b5cad")
+    workspace = tmp_path / "ws"  # as actions/checkout leaves it: the head commit only
+    git(tmp_path, "clone", "-q", "--depth=1", f"file://{upstream}", str(workspace))
+    with pytest.raises(subprocess.CalledProcessError):
+        git(workspace, "cat-file", "-e", f"{base}^{{commit}}")
 
     run = run_action(
         workspace,
@@ -421,6 +429,32 @@ def test_comment_false_writes_no_comment(tmp_path: Path, github: FakeGitHub) -> 
     )
 
     assert run.code == 0, run.log
+    assert f"fetching the pull request's base commit {base[:12]}" in run.log
+    assert run.outputs["changed-groups"] == "1"
+    assert f"### POPS groups: 1 changed against <code>{base}</code>" in run.summary
+    assert github.calls == []
+
+
+def test_a_read_only_token_warns_and_the_checks_still_count(
+    tmp_path: Path, github: FakeGitHub
+) -> None:
+    workspace = tmp_path / "ws"
+    root = groups_repo(workspace)
+    base = git(workspace, "rev-parse", "HEAD")
+    head = commit_change(workspace, root, "#0b5cad")
+
+    run = run_action(
+        workspace,
+        tmp_path,
+        github,
+        event_name="pull_request",
+        event=pull_request(base, head),
+        inputs={"github-token": "read-only"},  # what a fork's pull request gets
+    )
+
+    assert run.code == 0, run.log
+    assert "::warning::could not write the plan comment: HTTP Error 403: Forbidden\n" in run.log
+    assert [c[0] for c in github.calls] == ["GET", "POST"]
+    assert github.comments == []
     assert run.outputs["changed-groups"] == "1"
     assert "### POPS groups: 1 changed" in run.summary
-    assert github.calls == []

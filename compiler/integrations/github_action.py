@@ -122,6 +122,12 @@ def plan(inputs: Inputs, base_sha: str, result: Result) -> None:
     from compiler.gitrefs import GitError, resolve_base
 
     groups = Path(inputs.groups)
+    have = ["git", "cat-file", "-e", f"{base_sha}^{{commit}}"]
+    if subprocess.run(have, capture_output=True, check=False).returncode != 0:
+        # actions/checkout fetches one commit by default: fetch the base too.
+        echo(f"fetching the pull request's base commit {base_sha[:12]}\n")
+        fetch = ["git", "fetch", "--quiet", "--no-tags", "--depth=1", "origin", base_sha]
+        subprocess.run(fetch, stdout=sys.stderr, check=False)
     try:
         base = resolve_base(base_sha, Path.cwd())
         after = compile_side(groups, env=inputs.env, env_dir=None)
