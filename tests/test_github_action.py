@@ -458,3 +458,37 @@ def test_a_read_only_token_warns_and_the_checks_still_count(
     assert github.comments == []
     assert run.outputs["changed-groups"] == "1"
     assert "### POPS groups: 1 changed" in run.summary
+
+
+def test_build_check_in_json_lists_stale_files_in_the_one_document(tmp_path: Path) -> None:
+    root = groups_repo(tmp_path / "ws")
+    (root / "dist" / "groups" / "lakeside" / "config.json").write_text("{}\n", encoding="utf-8")
+
+    done = subprocess.run(
+        [pops_executable(), "build", "--check", "--format", "json"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert done.returncode == 1
+    assert json.loads(done.stdout) == {
+        "diagnostics": [
+            {
+                "file": "dist/groups/lakeside/config.json",
+                "line": 1,
+                "column": 1,
+                "severity": "error",
+                "code": "output-stale",
+                "path": "",
+                "message": "changed: dist/groups/lakeside/config.json differs from what the "
+                "groups produce; run `pops build` and commit the result",
+            }
+        ],
+        "errors": 1,
+        "warnings": 0,
+    }
+    assert done.stderr.endswith(
+        "dist/ is stale: 1 file(s) differ\nrun `pops build` and commit the result\n"
+    )
