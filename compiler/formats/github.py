@@ -9,6 +9,9 @@ properties.
 
 from __future__ import annotations
 
+import os
+import posixpath
+
 from compiler.diagnostics import Diagnostic
 from compiler.terminal import printable
 
@@ -21,11 +24,35 @@ def _property(text: str) -> str:
     return _data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def format_diagnostic(d: Diagnostic) -> str:
-    props = f"file={_property(d.file)},line={d.line},col={d.column},title={_property(d.code)}"
+def workspace_prefix() -> str:
+    """Where pops runs, from the root of the checkout: `config/`, or '' at (or outside) it.
+
+    GitHub places an annotation by its path from the repository's root, while pops
+    names files from where it runs: in a subfolder of the checkout ($GITHUB_WORKSPACE,
+    set by the runner) the subfolder goes in front.
+    """
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    if not workspace:
+        return ""
+    try:
+        inside = os.path.relpath(os.path.realpath(os.getcwd()), os.path.realpath(workspace))
+    except (OSError, ValueError):  # no current folder, or another drive
+        return ""
+    if inside == "." or inside == os.pardir or inside.startswith(os.pardir + os.sep):
+        return ""
+    return inside.replace(os.sep, "/") + "/"
+
+
+def format_diagnostic(d: Diagnostic, prefix: str = "") -> str:
+    """One workflow command; `prefix` (see workspace_prefix) goes before a relative file name."""
+    file = d.file
+    if prefix and not posixpath.isabs(file):
+        file = posixpath.normpath(prefix + file)
+    props = f"file={_property(file)},line={d.line},col={d.column},title={_property(d.code)}"
     where = f"{d.path}: " if d.path else ""
     return f"::{d.severity} {props}::{_data(where + d.message)}"
 
 
 def format_diagnostics(diagnostics: list[Diagnostic]) -> str:
-    return "".join(format_diagnostic(d) + "\n" for d in diagnostics)
+    prefix = workspace_prefix() if diagnostics else ""
+    return "".join(format_diagnostic(d, prefix) + "\n" for d in diagnostics)
