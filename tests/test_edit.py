@@ -28,6 +28,7 @@ from compiler.edit import (
 )
 from compiler.load import load_bytes
 from compiler.model import Group
+from compiler.model.theme import LIGHT_PALETTE
 from compiler.schema import group_schema
 
 # A hand-written group: comments, blank lines, both quote styles, odd spacing.
@@ -332,12 +333,18 @@ def test_set_several_pairs_is_all_or_nothing_with_lines_on_disk(
     assert riverside.read_bytes() == before
     given = "(the value given on the command line for"
     assert proc.stdout.splitlines() == [
-        "groups/riverside.yaml:11:14: warning: theme.colors.primary: primary #1565c0 on "
-        "background #121212 has contrast 3.26:1, under the 4.5:1 that WCAG AA asks for text; "
-        "small text in this colour will be hard to read: pick a lighter primary [contrast-aa]",
-        "groups/riverside.yaml:11:14: error: theme.colors.primary: primary #1565c0 on surface "
-        "#1e1e1e has contrast 2.90:1, under the 3:1 minimum for links and outlined buttons; "
-        "pick a lighter primary [contrast-low]",
+        # Lines of colours below `dark:` (the edit moves them down by one in the text).
+        "groups/riverside.yaml:11:14: error: theme.colors.primary: primary #1565c0 text on "
+        "surface #1e1e1e has contrast 2.90:1, under the 4.5:1 WCAG AA asks for text; patients "
+        'see it in VBtn, VAlert, VChip variant="text", "outlined" or "plain"; `text-primary` '
+        "links, in a VCard or VSheet (buttons and links); 4 other pairs fail too; the nearest "
+        'primary of the same hue that passes is "#4893f2" [contrast-low]',
+        "groups/riverside.yaml:12:13: warning: theme.colors.accent: accent #9a5300 text on its "
+        "tonal background #2d241a (accent at 12% over surface #1e1e1e) has contrast 2.61:1, "
+        "under the 4.5:1 WCAG AA asks for text; patients see it in VAlert, "
+        'VBtn variant="tonal", VChip (tonal by default), in a VCard or VSheet (highlights); '
+        '4 other pairs fail too; the nearest accent of the same hue that passes is "#cc8040" '
+        "[contrast-aa]",
         # A key not on disk yet: its section's line.
         "groups/riverside.yaml:14:1: error: payments.apple_pay: expected true or false, got a "
         f"number `7` {given} payments.apple_pay) [type-bool]",
@@ -449,7 +456,8 @@ def test_new_writes_only_the_name_and_lists_every_other_key_commented(
         "  # apple_pay: false",
         "  # Let patients pay by credit card.",
     ]
-    assert '#     primary: "#1976d2"' in lines  # commented out, with its default
+    primary = LIGHT_PALETTE["primary"]
+    assert f'#     primary: "{primary}"' in lines  # commented out, with its default
     assert "#   logo_url: https://cdn.example.com/sunrise/logo.png" in lines  # or an example
     # Every other key is there: uncommented, each sits below its help text.
     full = uncommented(text)
@@ -751,7 +759,10 @@ def test_set_on_a_new_group_puts_each_key_below_its_commented_out_line(
     for after_line, new in reversed(
         [
             ("# extends: riverside-chain", ["extends: brand"]),
-            ('#     warning: "#fb8c00"', ["theme:", "  colors:", '    primary: "#0b5cad"']),
+            (
+                f'#     warning: "{LIGHT_PALETTE["warning"]}"',
+                ["theme:", "  colors:", '    primary: "#0b5cad"'],
+            ),
             ("  # require_cvv: false", ["  require_cvv: true"]),
             (
                 "#     sms_origin: portal.example.com",

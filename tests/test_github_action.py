@@ -272,7 +272,7 @@ def groups_repo(workspace: Path, folder: str = ".") -> Path:
     git(workspace, "config", "user.email", "ci@example.com")
     git(workspace, "config", "user.name", "CI")
     (root / "groups" / "lakeside.yaml").write_text(LAKESIDE, encoding="utf-8")
-    (root / "groups" / "sunrise.yaml").write_text(SUNRISE.format(color="#1976d2"), encoding="utf-8")
+    (root / "groups" / "sunrise.yaml").write_text(SUNRISE.format(color="#0d47a1"), encoding="utf-8")
     pops(root, "build")
     git(workspace, "add", "-A")
     git(workspace, "commit", "-qm", "base")
@@ -309,7 +309,7 @@ def test_pull_request_posts_the_plan_once_then_edits_it(tmp_path: Path, github: 
     assert first.outputs["stale-files"] == "0"
     assert first.outputs["changed-groups"] == "1"
     assert "### POPS groups: 1 changed against" in first.outputs["plan"]
-    assert "`#1976d2`" in first.outputs["plan"] and "`#0b5cad`" in first.outputs["plan"]
+    assert "`#0d47a1`" in first.outputs["plan"] and "`#0b5cad`" in first.outputs["plan"]
     assert first.outputs["plan"] in first.summary
     assert "Checks passed: 0 error(s), 0 warning(s), `dist/` up to date." in first.summary
     posts = [c for c in github.calls if c[0] == "POST"]
