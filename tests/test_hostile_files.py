@@ -321,7 +321,7 @@ def test_a_huge_number_in_diff_and_new_is_an_error(repo: Path) -> None:
     proc = pops("new", "fresh", "--name", BIG, cwd=repo)
     assert proc.returncode == 1
     assert lines(proc)[0] == (
-        "groups/fresh.yaml:12:7: error: name: is 5000 characters long; the limit is 100 "
+        "groups/fresh.yaml:16:7: error: name: is 5000 characters long; the limit is 100 "
         "[text-too-long]"
     )
     assert not (repo / "groups/fresh.yaml").exists()
