@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: venv build test soak lint check bench clean
 
-$(STAMP): pyproject.toml setup.py compiler/_stats.c
+$(STAMP): pyproject.toml setup.py compiler/incremental/_stats.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -7,7 +7,7 @@ from setuptools import Extension, setup
 from setuptools.command.build_py import build_py
 
 # The one copy of the templates stays at the top of the repository, where the editable
-# install reads them (compiler/integrity.py: templates_folder); a built package has no
+# install reads them (compiler/incremental/integrity.py: templates_folder); a built package has no
 # repository beside it, so it carries a copy as compiler/templates/.
 TEMPLATES = "templates"
 
@@ -40,7 +40,9 @@ class BuildPyWithTemplates(build_py):
 
 setup(
     cmdclass={"build_py": BuildPyWithTemplates},
-    # compiler/_stats.c: bulk stat for the seal. Optional: without a C compiler the
-    # install goes on, and compiler/seal.py does the same in Python, only slower.
-    ext_modules=[Extension("compiler._stats", ["compiler/_stats.c"], optional=True)],
+    # compiler/incremental/_stats.c: bulk stat for the seal. Optional: without a C compiler the
+    # install goes on, and compiler/incremental/seal.py does the same in Python, only slower.
+    ext_modules=[
+        Extension("compiler.incremental._stats", ["compiler/incremental/_stats.c"], optional=True)
+    ],
 )

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from bench.generate import generate
-from compiler import integrity
-from compiler.build import build, check_output, compile_all
-from compiler.cache import fingerprint
-from compiler.integrity import CACHE_DIR
+from compiler.build.pipeline import build, check_output, compile_all
+from compiler.incremental import integrity
+from compiler.incremental.cache import fingerprint
+from compiler.incremental.integrity import CACHE_DIR
 from tests.conftest import REPO, Run, pops_executable, write_group
 
 GROUP = (
@@ -317,7 +317,7 @@ def test_an_outcome_comes_back_from_a_worker_whole() -> None:
     import dataclasses
     import pickle
 
-    from compiler.engine import Outcome
+    from compiler.incremental.engine import Outcome
 
     sent = Outcome(**{f.name: f"value of {f.name}" for f in dataclasses.fields(Outcome)})
     assert pickle.loads(pickle.dumps(sent)) == sent

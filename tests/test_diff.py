@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from conftest import Run, write_group
 
-from compiler.diff import LABELS, setting_paths
-from compiler.diff_report import format_markdown, md
-from compiler.gitrefs import Base
+from compiler.review.diff import LABELS, setting_paths
+from compiler.review.diff_report import format_markdown, md
+from compiler.review.gitrefs import Base
 
 SUNRISE = """\
 name: Sunrise Pediatrics
@@ -293,7 +293,7 @@ def test_markdown_is_capped_with_a_note(run_pops: Run, repo: Path) -> None:
 
 
 def test_markdown_cap_cuts_even_the_summary_table() -> None:
-    from compiler.diff import DiffReport, GroupChange
+    from compiler.review.diff import DiffReport, GroupChange
 
     report = DiffReport(
         Base("main", "a" * 40),
@@ -307,7 +307,7 @@ def test_markdown_cap_cuts_even_the_summary_table() -> None:
 
 def test_every_setting_has_an_admin_label() -> None:
     missing = [path for path in setting_paths() if path not in LABELS]
-    assert missing == [], f"add admin labels to compiler.diff.LABELS for {missing}"
+    assert missing == [], f"add admin labels to compiler.review.diff.LABELS for {missing}"
 
 
 def test_md_escaping_unit() -> None:

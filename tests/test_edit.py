@@ -17,7 +17,7 @@ from conftest import REPO, Run, write_group
 from jsonschema import Draft7Validator
 from ruamel.yaml import YAML
 
-from compiler.edit import (
+from compiler.authoring.edit import (
     MODELINE,
     EditError,
     format_text,
@@ -26,10 +26,10 @@ from compiler.edit import (
     resolve_key,
     scaffold,
 )
-from compiler.load import load_bytes
+from compiler.authoring.schema import group_schema
+from compiler.load.located import load_bytes
 from compiler.model import Group
 from compiler.model.theme import LIGHT_PALETTE
-from compiler.schema import group_schema
 
 # A hand-written group: comments, blank lines, both quote styles, odd spacing.
 RIVERSIDE = """\

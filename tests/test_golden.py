@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.build import build
+from compiler.build.pipeline import build
 from tests.conftest import REPO
 
 DIST = REPO / "dist"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler import files
+from compiler.load import files
 from tests.conftest import pops_executable, write_group
 from tests.test_cache import GROUP, _tree
 from tests.test_diff import init_repo

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from conftest import Run, write_group
 
-from compiler.edit import leaf_paths
+from compiler.authoring.edit import leaf_paths
+from compiler.formats.terminal import printable
 from compiler.model.from_document import belongs, key_homes
-from compiler.terminal import printable
 
 HEAD = "name: Case\npayments:\n  credit_card: true\n"
 TOP_LEVEL_KEYS = (

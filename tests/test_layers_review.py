@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from compiler.diff import line_changes
+from compiler.review.diff import line_changes
 from tests.conftest import Run, write_group
 
 # Line 12 is the footer text: the line the tests edit.

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from conftest import pops_executable, write_group
 
-from compiler.load import MAX_BYTES, load_bytes
+from compiler.load.located import MAX_BYTES, load_bytes
 
 # A group with no findings at all, so each case below reports only its own mistake.
 CLEAN = "name: Sunrise Pediatrics\npayments:\n  credit_card: true\n"

@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from compiler import colors
-from compiler.layers import leaves, load_layers, merge_group
-from compiler.load import Document, Path_, load_bytes, load_file
+from compiler.load.layers import leaves, load_layers, merge_group
+from compiler.load.located import Document, Path_, load_bytes, load_file
 from compiler.model import Group
 from compiler.model import types as model_types
 from compiler.model.from_document import group_from_document

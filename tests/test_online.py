@@ -26,7 +26,7 @@ import pytest
 from conftest import Run, write_group
 from PIL import Image
 
-from compiler.online import MAX_BYTES, is_loopback_http
+from compiler.authoring.online import MAX_BYTES, is_loopback_http
 
 LOOPBACK = ("--online", "--allow-http-loopback", "--format", "json")
 

@@ -122,7 +122,7 @@ def test_an_up_to_date_build_imports_only_the_seal(tmp_path: Path, run_pops: Run
         proc = run_pops(*argv, cwd=repo, env={"PYTHONPROFILEIMPORTTIME": "1"})
         assert proc.returncode == 0, proc.stderr
         imported = _imported(proc.stderr)
-        assert "compiler.seal" in imported
+        assert "compiler.incremental.seal" in imported
         heavy = {"click", "pathlib", "dataclasses", "typing", "yaml", "pydantic", "jinja2"}
         assert not heavy & imported, sorted(heavy & imported)
 

@@ -27,7 +27,7 @@ import yaml
 from test_render_speed import HOSTILE, direct_render
 
 from bench.generate import group_yaml
-from compiler.integrity import verified, with_checksum
+from compiler.incremental.integrity import verified, with_checksum
 from compiler.model import Group
 from compiler.render import mfa, render_group, save_cache, store, templates_dir, use_cache
 
@@ -328,7 +328,7 @@ POOL = textwrap.dedent(
     from compiler.model import Group
     from compiler.render import cache_folder, render_group, save_cache_at_exit, use_cache
 
-    def init(folder):  # what compiler/engine.py's worker initializer does
+    def init(folder):  # what compiler/incremental/engine.py's worker initializer does
         use_cache(folder)
         save_cache_at_exit()
 

@@ -19,8 +19,14 @@ from conftest import REPO, Run, write_group
 from jsonschema import Draft7Validator
 from ruamel.yaml import YAML
 
-from compiler.edit import MODELINE, leaf_paths, model_at
-from compiler.schema import CONFIG_SCHEMA, GROUP_SCHEMA, config_schema, group_schema, schema_files
+from compiler.authoring.edit import MODELINE, leaf_paths, model_at
+from compiler.authoring.schema import (
+    CONFIG_SCHEMA,
+    GROUP_SCHEMA,
+    config_schema,
+    group_schema,
+    schema_files,
+)
 
 SAMPLE_GROUPS = sorted((REPO / "groups").glob("[!_]*.yaml"))
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compiler.integrity import compiler_roots, templates_folder
+from compiler.incremental.integrity import compiler_roots, templates_folder
 from compiler.render import templates_dir
 
 REPO = Path(__file__).resolve().parent.parent
@@ -137,7 +137,7 @@ def test_wheel_carries_the_package_and_templates_and_nothing_of_the_repository(
 def test_sdist_holds_what_building_the_wheel_needs(installed: Installed) -> None:
     with tarfile.open(installed.sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
-    needed = {"pyproject.toml", "setup.py", "README.md", "compiler/_stats.c"}
+    needed = {"pyproject.toml", "setup.py", "README.md", "compiler/incremental/_stats.c"}
     assert needed | {f"templates/{rel}" for rel in repo_files("templates")} <= names
     assert not [n for n in names if n.startswith(("tests/", "groups/", "dist/", "bench/"))]
     assert not [n for n in names if n.endswith((".so", ".pyc"))]
@@ -170,7 +170,8 @@ def test_installed_pops_works_in_a_groups_repository_outside_the_checkout(
     where = ok(
         installed.python,
         "-c",
-        "import compiler.integrity as i; print(i.__file__); print(i.templates_folder())",
+        "import compiler.incremental.integrity as i; print(i.__file__); "
+        "print(i.templates_folder())",
         cwd=work,
     ).stdout.split()
     site = installed.venv.resolve()

@@ -60,7 +60,7 @@ def run() -> None:
             print(stop.code, file=sys.stderr)
             code = 1
     except Exception as error:
-        from compiler.engine import WorkerLost
+        from compiler.incremental.engine import WorkerLost
 
         if not isinstance(error, WorkerLost):
             raise

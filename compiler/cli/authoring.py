@@ -11,10 +11,7 @@ from typing import Any
 
 import click
 
-from compiler.build import SLUG, compile_all
-from compiler.cli.core import SourcePath
-from compiler.diagnostics import Diagnostic, count, finalize
-from compiler.edit import (
+from compiler.authoring.edit import (
     SCAFFOLD_OVERRIDES,
     EditError,
     KeyPath,
@@ -25,10 +22,13 @@ from compiler.edit import (
     scaffold,
     set_value,
 )
-from compiler.files import MAX_BYTES, FileProblem, check, read_all
+from compiler.authoring.schema import GROUP_SCHEMA, stale_files, write_files
+from compiler.build.pipeline import SLUG, compile_all
+from compiler.cli.core import SourcePath
+from compiler.diagnostics import Diagnostic, count, finalize
+from compiler.formats.terminal import printable
 from compiler.formats.text import format_diagnostics
-from compiler.schema import GROUP_SCHEMA, stale_files, write_files
-from compiler.terminal import printable
+from compiler.load.files import MAX_BYTES, FileProblem, check, read_all
 
 GROUPS_OPTION = click.option(
     "--groups",
@@ -62,7 +62,7 @@ def _check_text(groups_dir: Path, target: Path, data: bytes) -> list[Diagnostic]
 
 def _read_source(path: Path) -> bytes | None:
     """A group file's bytes, or None after printing why it cannot be read as one
-    (a folder, a pipe, a bad symlink, over 1 MiB: see compiler/files.py)."""
+    (a folder, a pipe, a bad symlink, over 1 MiB: see compiler/load/files.py)."""
     try:
         problem = check(path)
         if problem is not None:

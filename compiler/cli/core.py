@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from compiler.build import compile_all, env_dir_for
+from compiler.build.pipeline import compile_all, env_dir_for
 from compiler.cli.building import GROUPS_DIR, OUT_DIR, run_build
 from compiler.cli.progress import bar as progress_bar
 from compiler.diagnostics import count, finalize
@@ -19,7 +19,7 @@ from compiler.formats import FORMATS
 
 class SourcePath(click.Path):
     """An existing path, or any symlink: a dangling or looping one is not a usage error
-    but a located one, which the pipeline reports (see compiler/files.py)."""
+    but a located one, which the pipeline reports (see compiler/load/files.py)."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str | os.PathLike) and os.path.islink(value):
@@ -86,7 +86,7 @@ def require_env(groups_dir: Path, env: str | None, env_dir: Path | None) -> None
     """A usage error (exit 2) naming the environments that exist, for a typo in --env."""
     if env is None:
         return
-    from compiler.layers import environments
+    from compiler.load.layers import environments
 
     folder = env_dir_for(groups_dir, env_dir)
     known = environments(folder)
@@ -137,7 +137,7 @@ def validate(
     require_env(groups_dir, env, env_dir)
     selection = None
     if paths:
-        from compiler.targets import TargetError, select
+        from compiler.load.targets import TargetError, select
 
         try:
             selection = select(paths, groups_dir, env_dir_for(groups_dir, env_dir), env)
@@ -155,7 +155,7 @@ def validate(
         diagnostics = finalize(selection.own_problems(), strict=strict)
         online = False
     else:
-        gc.disable()  # for the life of this short process: see compiler.build.gc_paused
+        gc.disable()  # for the life of this short process: see compiler.build.pipeline.gc_paused
         progress = progress_bar("validating")
         try:
             compilation = compile_all(
@@ -176,7 +176,7 @@ def validate(
         if selection is not None:
             diagnostics = [d for d in diagnostics if selection.keep(d)]
     if online:
-        from compiler.online import check_online
+        from compiler.authoring.online import check_online
 
         found = check_online(
             diagnostics,

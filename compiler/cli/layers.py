@@ -12,10 +12,10 @@ from typing import Any
 import click
 
 from compiler.cli.core import ENV_DIR_OPTION, ENV_OPTION, GROUPS_OPTION, require_env
-from compiler.explain import Explanation, explain, known_keys, matches
+from compiler.formats.terminal import printable
 from compiler.formats.text import format_diagnostics
-from compiler.layers import Setting
-from compiler.terminal import printable
+from compiler.load.layers import Setting
+from compiler.review.explain import Explanation, explain, known_keys, matches
 
 
 def _show(value: Any) -> str:

@@ -31,7 +31,7 @@ def _write(path: Path, text: str) -> None:
 
 
 def _approvers(values: tuple[str, ...]) -> set[str]:
-    from compiler.owners import owner_problem
+    from compiler.authoring.owners import owner_problem
 
     found: set[str] = set()
     for value in values:
@@ -46,10 +46,10 @@ def _approvers(values: tuple[str, ...]) -> set[str]:
 
 
 def _check_approvals(groups_dir: Path, ref: str | None, approved: set[str]) -> None:
+    from compiler.authoring.owners import requirements
     from compiler.cli.review import _base, _sides
-    from compiler.diff import compare
-    from compiler.owners import requirements
-    from compiler.terminal import printable
+    from compiler.formats.terminal import printable
+    from compiler.review.diff import compare
 
     base = _base(ref)
     before, after = _sides(groups_dir, base, None, None)
@@ -114,9 +114,9 @@ def owners_command(
     pull request's approvers cover its changes: each changed file's owners, and
     the `owners_for` set of each changed panel.
     """
-    from compiler.build import env_dir_for
+    from compiler.authoring.owners import CODEOWNERS_LIMIT, HEADER, codeowners, read_ownership
+    from compiler.build.pipeline import env_dir_for
     from compiler.formats.text import format_diagnostics, summary
-    from compiler.owners import CODEOWNERS_LIMIT, HEADER, codeowners, read_ownership
 
     if not groups_dir.is_dir():
         raise click.UsageError(f"no groups folder at {groups_dir}; pass --groups DIR")

@@ -8,10 +8,10 @@ from pathlib import Path
 import click
 
 from compiler.cli.core import ENV_DIR_OPTION, GROUPS_OPTION, require_env
-from compiler.diff import Side, compare, compile_base, compile_side
-from compiler.diff_report import REPORTERS
 from compiler.formats.text import format_diagnostics, summary
-from compiler.gitrefs import Base, GitError, resolve_base
+from compiler.review.diff import Side, compare, compile_base, compile_side
+from compiler.review.diff_report import REPORTERS
+from compiler.review.gitrefs import Base, GitError, resolve_base
 
 ENV_OPTION = click.option(
     "--env",
@@ -126,9 +126,9 @@ def preview_command(
     Open OUT/index.html in a browser. Each page loads the group's real theme.css
     and config.json, so what you see is what the portal gets.
     """
-    from compiler.build import env_dir_for
-    from compiler.ownership import Refused, claim
-    from compiler.preview import write_preview
+    from compiler.build.ownership import Refused, claim
+    from compiler.build.pipeline import env_dir_for
+    from compiler.review.preview import write_preview
 
     try:  # before anything is built or written: is the folder ours to replace?
         claim(out_dir, "preview", groups_dir=groups_dir, env_dir=env_dir_for(groups_dir, env_dir))

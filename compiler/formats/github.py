@@ -1,7 +1,7 @@
 """GitHub Actions workflow commands, so problems show up on the PR's changed lines.
 
 Control and line-breaking characters from admin values are first shown as
-escapes (compiler.terminal), so a value can never end the command and start
+escapes (compiler.formats.terminal), so a value can never end the command and start
 another, and the log shows `\n` where a value held a line break. What is left
 follows the runner's rules: `%` escaped in the message; also `:` and `,` in
 properties.
@@ -13,7 +13,7 @@ import os
 import posixpath
 
 from compiler.diagnostics import Diagnostic
-from compiler.terminal import printable
+from compiler.formats.terminal import printable
 
 
 def _data(text: str) -> str:

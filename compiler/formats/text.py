@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from compiler.diagnostics import Diagnostic, count
-from compiler.terminal import printable
+from compiler.formats.terminal import printable
 
 
 def format_diagnostic(d: Diagnostic) -> str:
-    """One line, whatever the file name, key or quoted value holds (see compiler.terminal)."""
+    """One line, whatever the file name, key or quoted value holds (see formats/terminal.py)."""
     where = f"{d.path}: " if d.path else ""
     return printable(f"{d.file}:{d.line}:{d.column}: {d.severity}: {where}{d.message} [{d.code}]")
 

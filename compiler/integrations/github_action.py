@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 MARKER = "<!-- pops-plan -->"
-STALE_TITLE = "title=output-stale"  # compiler.build.STALE_CODE as the github format writes it
+STALE_TITLE = "title=output-stale"  # pipeline.STALE_CODE, as the github format writes it
 PR_EVENTS = ("pull_request", "pull_request_target")
 TRUE = ("true", "yes", "1", "on")
 
@@ -117,9 +117,9 @@ def check(inputs: Inputs, result: Result) -> None:
 
 def plan(inputs: Inputs, base_sha: str, result: Result) -> None:
     """The markdown plan of what the pull request changes, against its base commit."""
-    from compiler.diff import compare, compile_base, compile_side
-    from compiler.diff_report import format_markdown
-    from compiler.gitrefs import GitError, resolve_base
+    from compiler.review.diff import compare, compile_base, compile_side
+    from compiler.review.diff_report import format_markdown
+    from compiler.review.gitrefs import GitError, resolve_base
 
     groups = Path(inputs.groups)
     have = ["git", "cat-file", "-e", f"{base_sha}^{{commit}}"]

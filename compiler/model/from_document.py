@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from compiler.diagnostics import Diagnostic
-from compiler.load import Document, Path_, dotted
+from compiler.load.located import Document, Path_, dotted
 from compiler.model.group import Group
 
 

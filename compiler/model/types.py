@@ -353,7 +353,7 @@ Role = Annotated[str, AfterValidator(_role), _schema(pattern="^[a-z][a-z0-9_]*$"
 
 
 def _owner(value: str) -> str:
-    from compiler.owners import owner_problem
+    from compiler.authoring.owners import owner_problem
 
     problem = owner_problem(value)
     if problem is not None:
@@ -368,7 +368,7 @@ def _owner_list(value: Any) -> Any:
             "type-list", '`owners` is a list of owners, e.g. ["@org/team", "@user"]'
         )
     if not value:
-        from compiler.owners import empty_message
+        from compiler.authoring.owners import empty_message
 
         raise PydanticCustomError("owners-empty", empty_message("owners"))
     return value

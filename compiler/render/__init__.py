@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from compiler.integrity import templates_folder
+from compiler.incremental.integrity import templates_folder
 from compiler.render.store import cache_folder, save_cache, save_cache_at_exit, use_cache
 
 if TYPE_CHECKING:

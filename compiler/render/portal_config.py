@@ -14,12 +14,12 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
-from compiler.digests import sha256_hex
 from compiler.model import Group, phone_formats
+from compiler.render.digests import sha256_hex
 
 SCHEMA_VERSION = 1
 # Top-level fields written otherwise (schemaVersion, name), resolved away (extends), or
-# not portal settings at all (owners: who approves changes, see compiler/owners.py).
+# not portal settings at all (owners: who approves changes, see compiler/authoring/owners.py).
 _NOT_OPTIONS = frozenset({"schema_", "name", "extends", "owners"})
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 FORMAT = 1
-FILE_NAME = "render.marshal"  # not *.bin: compiler/cache.py names its scopes' files that way
+FILE_NAME = "render.marshal"  # not *.bin: incremental/cache.py names its files that way
 # The render code a record depends on, besides compiler/render/*.py, relative to compiler/.
 _CODE = ("colors.py", "model/theme.py")
 
@@ -72,7 +72,7 @@ def save_cache() -> None:
     if folder is None or not _dirty:
         return
     with contextlib.suppress(Exception):  # a cache that cannot be written only costs time
-        from compiler.integrity import with_checksum
+        from compiler.incremental.integrity import with_checksum
 
         folder.mkdir(parents=True, exist_ok=True)
         with _locked(folder):  # workers saving together add up instead of overwriting
@@ -148,7 +148,7 @@ def cache_key() -> str:
                 _digest_file(digest, os.path.join(code, name), name)
         for rel in _CODE:
             _digest_file(digest, os.path.join(os.path.dirname(code), rel), rel)
-        from compiler import libraries  # (Jinja, MarkupSafe and the rest, as installed)
+        from compiler.incremental import libraries  # (Jinja, MarkupSafe and the rest, as installed)
 
         digest.update(libraries.digest().encode())
         _key = digest.hexdigest()
@@ -183,7 +183,7 @@ def _digest_tree(digest: Any, root: str, prefix: str = "") -> None:
 
 def _read(folder: Path) -> dict[Hashable, dict[str, Any]]:
     """The records in `folder`'s file; empty when missing, damaged or foreign."""
-    from compiler.integrity import read_bounded, verified
+    from compiler.incremental.integrity import read_bounded, verified
 
     try:
         body = verified(read_bounded(folder / FILE_NAME))

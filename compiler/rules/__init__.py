@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Protocol, cast
 
 from compiler.diagnostics import Diagnostic, Related, Severity
-from compiler.load import Document, Path_, dotted
+from compiler.load.located import Document, Path_, dotted
 
 if TYPE_CHECKING:
     from compiler.model import Group

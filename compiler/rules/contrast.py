@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from compiler import colors
-from compiler.load import Path_
+from compiler.load.located import Path_
 from compiler.model import Group
 from compiler.rules.theme_dark_mismatch import mismatched
 

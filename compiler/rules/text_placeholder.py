@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import AfterValidator, BaseModel
 
-from compiler.load import Path_
+from compiler.load.located import Path_
 from compiler.model import Group
 from compiler.model.types import FREE_TEXT_CHECKS
 from compiler.rules import Finding

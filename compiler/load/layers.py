@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from compiler.diagnostics import Diagnostic, Related
-from compiler.files import MAX_BYTES, read_all
-from compiler.load import Document, Path_, dotted, load_file
+from compiler.load.files import MAX_BYTES, read_all
+from compiler.load.located import Document, Path_, dotted, load_file
 from compiler.model.from_document import group_from_document
 
 DEFAULTS = "_defaults"
@@ -142,7 +142,8 @@ def sha_file(path: Path) -> str:
 
 
 # Keys of a file that say who owns it: checked, then dropped before any merge, so a
-# group never inherits the owners of `_defaults.yaml` or of a base (see compiler/owners.py).
+# group never inherits the owners of `_defaults.yaml` or of a base (see
+# compiler/authoring/owners.py).
 _OWNER_KEYS = ("owners", "owners_for")
 
 
@@ -169,7 +170,7 @@ def _check_partial(
     `owners_for` is allowed (and checked) only in `_defaults.yaml`; an overlay
     (`allow_extends=False`) names no owners: it changes settings, not files.
     """
-    from compiler.owners import check_owners_for
+    from compiler.authoring.owners import check_owners_for
 
     data = dict(doc.data)
     data.setdefault("name", "placeholder")

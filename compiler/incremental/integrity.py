@@ -17,11 +17,16 @@ CACHE_DIR = ".pops-cache"
 _SOURCE_SUFFIXES = (".py", ".j2", ".html", ".css", ".txt")
 
 
+def _package() -> str:
+    """The `compiler` package folder (this module sits one level below it)."""
+    return os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+
+
 def templates_folder() -> str:
     """Where the templates are: `compiler/templates/` in an installed wheel (setup.py
     copies them there), else `templates/` beside the package, in the repository that an
     editable install runs from."""
-    package = os.path.dirname(os.path.realpath(__file__))
+    package = _package()
     inside = os.path.join(package, "templates")
     if os.path.isdir(inside):
         return inside
@@ -31,7 +36,7 @@ def templates_folder() -> str:
 def compiler_roots() -> tuple[str, ...]:
     """The folders whose source and templates make up the compiler (the package already
     holds the templates when they were installed inside it)."""
-    package = os.path.dirname(os.path.realpath(__file__))
+    package = _package()
     templates = templates_folder()
     if os.path.dirname(templates) == package:
         return (package,)

@@ -25,8 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from compiler.diagnostics import Diagnostic, from_row, to_row
-from compiler.files import MAX_BYTES, read_all
-from compiler.integrity import cache_folder, fingerprint, read_bounded, verified, with_checksum
+from compiler.incremental.integrity import (
+    cache_folder,
+    fingerprint,
+    read_bounded,
+    verified,
+    with_checksum,
+)
+from compiler.load.files import MAX_BYTES, read_all
 
 # A file changed within this window of the cache being written could share its
 # recorded mtime; such files are hashed again rather than trusted by stat.
@@ -126,7 +132,7 @@ class Cache:
             and st.st_mtime_ns < self.written_ns - RACY_NS
         ):
             return known[4]
-        try:  # bounded, and never through a pipe or a bad symlink: see compiler/files.py
+        try:  # bounded, and never through a pipe or a bad symlink: see compiler/load/files.py
             data = read_all(path, MAX_BYTES)
         except OSError:
             return ""  # compiled instead, and the loader says what is wrong
@@ -150,7 +156,7 @@ def _keyed(compiler: str) -> Any:
 
 def identity() -> str:
     """The compiler and the libraries it runs on: what every entry's key starts from."""
-    from compiler import libraries
+    from compiler.incremental import libraries
 
     return f"{fingerprint()} {libraries.digest()}"
 

@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from compiler import colors
-from compiler.diff import Built, GroupChange, Side, compare, show
-from compiler.gitrefs import Base
-from compiler.output import Staging
-from compiler.ownership import MARKER, marker
+from compiler.build.ownership import MARKER, marker
+from compiler.build.writer import Staging
 from compiler.render import environment, templates_dir
+from compiler.review.diff import Built, GroupChange, Side, compare, show
+from compiler.review.gitrefs import Base
 
 AA_TEXT = 4.5
 AA_LARGE = 3.0

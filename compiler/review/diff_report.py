@@ -14,7 +14,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from compiler.diff import (
+from compiler.formats.terminal import printable
+from compiler.formats.text import format_diagnostic
+from compiler.review.diff import (
     DiffReport,
     FileChange,
     GroupChange,
@@ -22,8 +24,6 @@ from compiler.diff import (
     SharedChange,
     show,
 )
-from compiler.formats.text import format_diagnostic
-from compiler.terminal import printable
 
 MARKDOWN_LIMIT = 60_000
 
@@ -159,7 +159,7 @@ def format_text(report: DiffReport) -> str:
         out.append("")
         out += [f"{FILE_MARKS[f.change]} {report.dist}{f.path}" for f in report.files]
     # Each entry is one line: a line break or escape sequence in a value or in the group
-    # file's own lines is shown escaped (compiler.terminal), never acted on.
+    # file's own lines is shown escaped (compiler.formats.terminal), never acted on.
     return "\n".join(printable(line) for line in out) + "\n"
 
 

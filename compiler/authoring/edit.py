@@ -26,10 +26,10 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode
 
+from compiler.authoring.schema import section_help
 from compiler.diagnostics import Diagnostic
-from compiler.load import Document, load_bytes
+from compiler.load.located import Document, load_bytes
 from compiler.model import Group
-from compiler.schema import section_help
 
 KeyPath = tuple[str, ...]
 

@@ -26,13 +26,13 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compiler.integrity import read_bounded
-from compiler.output import exchange, make_folders, temporary_for, write_at
-from compiler.ownership import write_marker
-from compiler.seal import UNKNOWN, Seal, _differing, markers_intact, stat_of, stat_paths
+from compiler.build.ownership import write_marker
+from compiler.build.writer import exchange, make_folders, temporary_for, write_at
+from compiler.incremental.integrity import read_bounded
+from compiler.incremental.seal import UNKNOWN, Seal, _differing, markers_intact, stat_of, stat_paths
 
 if TYPE_CHECKING:
-    from compiler.seal import Stats
+    from compiler.incremental.seal import Stats
 
 Record = dict[str, list[Any]]  # relative path -> [size, mtime_ns, ctime_ns, inode, sha256]
 

@@ -30,10 +30,10 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from compiler import __version__
-from compiler.build import discover, display_path, env_dir_for
+from compiler.build.pipeline import discover, display_path, env_dir_for
 from compiler.diagnostics import Diagnostic
-from compiler.layers import environments, layered, load_layers, merge_group
-from compiler.load import load_file
+from compiler.load.layers import environments, layered, load_layers, merge_group
+from compiler.load.located import load_file
 from compiler.model.types import url_problem
 
 BRANDING_URLS = ("favicon_url", "logo_url", "home_asset_url")

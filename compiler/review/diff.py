@@ -5,9 +5,9 @@ builds the groups at a base commit and in the working tree (both in memory) and
 compares the artifacts the portal would read. Settings come from `config.json`
 (so a colour respelled from `#ABC` to `#aabbcc` is, rightly, no change), MFA
 texts as unified diffs, and every `dist/` file that would change. The
-renderers for text, Markdown and JSON live in `compiler.diff_report`.
+renderers for text, Markdown and JSON live in `compiler.review.diff_report`.
 
-With layers (`compiler.layers`) one line of `_defaults.yaml`, a base or an
+With layers (`compiler.load.layers`) one line of `_defaults.yaml`, a base or an
 environment file can change hundreds of groups. `shared_changes` says so up
 front: which shared files changed (and at which lines), and how many groups'
 effective settings change because of each, found by building the working tree
@@ -29,15 +29,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from compiler.build import compile_group, compile_groups, discover, env_dir_for
+from compiler.build.pipeline import compile_group, compile_groups, discover, env_dir_for
+from compiler.build.writer import MANIFEST
 from compiler.diagnostics import Diagnostic
-from compiler.files import MAX_BYTES, read_all
-from compiler.gitrefs import Base, GitError, export_folder, repo_relative
-from compiler.layers import DEFAULTS, Layers, load_layers, merge_group
-from compiler.load import load_file
+from compiler.load.files import MAX_BYTES, read_all
+from compiler.load.layers import DEFAULTS, Layers, load_layers, merge_group
+from compiler.load.located import load_file
 from compiler.model import Group
-from compiler.output import MANIFEST
 from compiler.render import render_group
+from compiler.review.gitrefs import Base, GitError, export_folder, repo_relative
 
 # --- admin labels -------------------------------------------------------------------------
 
@@ -735,7 +735,7 @@ def _affected(after: Side, kind: SharedKind, name: str, old: bytes | None) -> li
 
 
 def _shown(path: Path) -> str:
-    """A path the way `compiler.layers` names the files a group was merged from."""
+    """A path the way `compiler.load.layers` names the files a group was merged from."""
     return path.as_posix().removeprefix("./")
 
 

@@ -28,7 +28,7 @@ from typing import Any
 import yaml
 
 from compiler.diagnostics import Diagnostic
-from compiler.files import MAX_BYTES, FileProblem, check, read_bounded
+from compiler.load.files import MAX_BYTES, FileProblem, check, read_bounded
 
 try:  # pragma: no cover - which branch runs depends on how PyYAML was built
     # libyaml's parser and composer alone: nodes are all this module asks for, so the
@@ -147,7 +147,7 @@ class Document:
     raw: dict[Path_, str] = field(default_factory=dict)
     nulls: set[Path_] = field(default_factory=set)
     # For a group merged from several files (defaults, bases, overlays): which
-    # file wrote each path. Empty for a single file; see compiler/layers.py.
+    # file wrote each path. Empty for a single file; see compiler/load/layers.py.
     origins: dict[Path_, str] = field(default_factory=dict)
 
     def file_at(self, path: Path_) -> str:
@@ -225,7 +225,7 @@ def load_file(path: Path, display: str | None = None) -> tuple[Document | None, 
 def read_file(path: Path, name: str) -> tuple[bytes | None, list[Diagnostic]]:
     """A group file's bytes, or None and why not (not a regular file, unreadable, over 1 MiB).
 
-    One open (O_NOFOLLOW, O_NONBLOCK), fstat and bounded read: see compiler/files.py.
+    One open (O_NOFOLLOW, O_NONBLOCK), fstat and bounded read: see compiler/load/files.py.
     """
     try:
         size, data = read_bounded(path, MAX_BYTES)

@@ -1,4 +1,4 @@
-/* Bulk stat for the seal (compiler/seal.py): the same four numbers os.stat gives
+/* Bulk stat for the seal (compiler/incremental/seal.py): the same four numbers os.stat gives
  * (size, mtime_ns, ctime_ns, inode) for every path below one folder, without a
  * Python object per call. A no-op build stats every output file and folder, some
  * 70,000 paths at 10,000 groups; from Python each costs about twice the system
@@ -76,6 +76,6 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "compiler._stats", NULL, -1, methods};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "compiler.incremental._stats", NULL, -1, methods};
 
 PyMODINIT_FUNC PyInit__stats(void) { return PyModule_Create(&module); }

@@ -34,12 +34,18 @@ from bisect import bisect_left
 from itertools import chain
 
 from compiler import __version__
-from compiler.integrity import MAX_CACHE_BYTES, cache_folder, checksum, fingerprint, verified
-from compiler.output_folder import lock_output, recover, unlock_output
-from compiler.ownership import MARKER, marker
+from compiler.build.output_folder import lock_output, recover, unlock_output
+from compiler.build.ownership import MARKER, marker
+from compiler.incremental.integrity import (
+    MAX_CACHE_BYTES,
+    cache_folder,
+    checksum,
+    fingerprint,
+    verified,
+)
 
 try:  # the same as the loop in stat_paths, in C (setup.py builds it where it can)
-    from compiler._stats import stat_many as _stat_many
+    from compiler.incremental._stats import stat_many as _stat_many
 except ImportError:
     _stat_many = None  # type: ignore[assignment]
 

@@ -21,10 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from compiler import __version__
-from compiler.diagnostics import Diagnostic, finalize
-from compiler.integrity import read_bounded
-from compiler.layers import Layers, aggregate, load_layers
-from compiler.output import (
+from compiler.build.writer import (
     Stale,
     file_entry,
     inputs_digest,
@@ -33,12 +30,15 @@ from compiler.output import (
     temporary_for,
     write_at,
 )
-from compiler.seal import pack_stats, stat_of, stat_paths
+from compiler.diagnostics import Diagnostic, finalize
+from compiler.incremental.integrity import read_bounded
+from compiler.incremental.seal import pack_stats, stat_of, stat_paths
+from compiler.load.layers import Layers, aggregate, load_layers
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
-    from compiler.cache import Cache
+    from compiler.incremental.cache import Cache
 
 Progress = Callable[[int, int], None]
 
@@ -239,7 +239,7 @@ def _compile_chunk(
     layers: Layers | None = None,
     replace: bool = False,
 ) -> list[Outcome]:
-    from compiler.build import compile_group  # the per-group pipeline
+    from compiler.build.pipeline import compile_group  # the per-group pipeline
 
     layers = layers if layers is not None else _WORKER["layers"]
     out: list[Outcome] = []
@@ -397,7 +397,7 @@ def stop_workers() -> None:
 
 def _warm() -> None:
     """In a fresh worker: import the pipeline and the validators' libraries up front."""
-    from compiler.build import _stages
+    from compiler.build.pipeline import _stages
     from compiler.model import types
 
     _stages()
@@ -438,8 +438,8 @@ def run_scope(
     output was edited or deleted by hand is compiled and written again.
     """
     recorded = cache.output.get("files", {}) if verify_root is not None else {}
-    from compiler.build import display_path
-    from compiler.cache import Entry, group_key  # (workers never need the cache)
+    from compiler.build.pipeline import display_path
+    from compiler.incremental.cache import Entry, group_key  # (workers never need the cache)
 
     scope = _scope_parts(layers)
     outcomes: dict[str, Outcome] = {}

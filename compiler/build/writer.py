@@ -20,9 +20,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from compiler.digests import sha256_hex
-from compiler.output_folder import MANIFEST as MANIFEST
-from compiler.output_folder import beside, lock_output, recover, unlock_output
+from compiler.build.output_folder import MANIFEST as MANIFEST
+from compiler.build.output_folder import beside, lock_output, recover, unlock_output
+from compiler.render.digests import sha256_hex
 
 
 def file_entry(path: str, data: bytes) -> dict[str, str | int]:

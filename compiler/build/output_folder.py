@@ -12,7 +12,7 @@ import hashlib
 import os
 import struct
 
-from compiler.integrity import CACHE_DIR
+from compiler.incremental.integrity import CACHE_DIR
 
 MANIFEST = "manifest.json"
 

@@ -202,7 +202,7 @@ def read_all(path: str | os.PathLike[str], limit: int) -> bytes:
 
 
 # What each code this module reports means and how to fix it (see compiler.codes);
-# file-unreadable and file-too-large are the loader's (compiler/load.py).
+# file-unreadable and file-too-large are the loader's (compiler/load/located.py).
 CODES: dict[str, tuple[str, str]] = {
     "file-not-regular": (
         "A path where a group, layer or overlay file is expected is a folder, a named pipe, "

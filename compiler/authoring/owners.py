@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from compiler.diagnostics import Diagnostic
-from compiler.load import Document, Path_, dotted
+from compiler.load.located import Document, Path_, dotted
 
 # GitHub usernames: alphanumerics and single hyphens, no hyphen first or last, 1..39.
 _LOGIN = r"[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}"
@@ -177,7 +177,7 @@ def _owners_from(doc: Document) -> tuple[list[str], list[Diagnostic]]:
 
 def owners_of_source(data: bytes, display: str) -> list[str]:
     """The valid owners a file's bytes name ([] when none or unreadable)."""
-    from compiler.load import load_bytes
+    from compiler.load.located import load_bytes
 
     doc, _ = load_bytes(data, display)
     if doc is None or not isinstance(doc.data, dict):
@@ -187,8 +187,8 @@ def owners_of_source(data: bytes, display: str) -> list[str]:
 
 def read_ownership(groups_dir: Path, env_dir: Path) -> tuple[Ownership, list[Diagnostic]]:
     """The owners of every file under `groups_dir`, checked, with located problems."""
-    from compiler.build import SLUG
-    from compiler.load import load_file
+    from compiler.build.pipeline import SLUG
+    from compiler.load.located import load_file
 
     ownership = Ownership(_relative(groups_dir), _relative(env_dir))
     found: list[Diagnostic] = []
@@ -315,7 +315,7 @@ class Requirement:
 
 def _layer_ownership(data: bytes | None, display: str) -> tuple[list[str], dict[str, list[str]]]:
     """(owners, owners_for) a shared file's bytes name; ([], {}) when it has none."""
-    from compiler.load import load_bytes
+    from compiler.load.located import load_bytes
 
     if data is None:
         return [], {}
@@ -334,7 +334,7 @@ _WHAT = {
 
 
 def requirements(report: Any, before: Any, after: Any) -> list[Requirement]:
-    """The approvals a change (a `compiler.diff` report of `before` -> `after`) needs.
+    """The approvals a change (a `compiler.review.diff` report of `before` -> `after`) needs.
 
     Owners come from the base commit, as GitHub reads CODEOWNERS from the base
     branch: a pull request cannot name its own approvers. Each changed group file

@@ -22,7 +22,7 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from compiler.seal import Stats
+    from compiler.incremental.seal import Stats
 
 # Import name -> distribution name, for every library a build's bytes depend on:
 # parsing (PyYAML, ruamel.yaml), validation and normalisation (pydantic and its
@@ -79,7 +79,7 @@ def _digest(paths: list[str], stats: Stats) -> str:
 def _known() -> tuple[list[str], Stats, str]:
     global _KNOWN
     if _KNOWN is None:
-        from compiler.seal import stat_paths
+        from compiler.incremental.seal import stat_paths
 
         paths = _paths()
         fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY)

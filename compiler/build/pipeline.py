@@ -22,11 +22,8 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, ParamSpec, Protocol, TypeVar
 
-from compiler import ownership, seal
-from compiler.cache import Cache, cache_dir_for
-from compiler.diagnostics import Diagnostic, count, finalize, from_row
-from compiler.integrity import read_bounded
-from compiler.output import (
+from compiler.build import ownership
+from compiler.build.writer import (
     MANIFEST,
     Staging,
     Stale,
@@ -36,10 +33,14 @@ from compiler.output import (
     patch_manifest,
     swap_in,
 )
+from compiler.diagnostics import Diagnostic, count, finalize, from_row
+from compiler.incremental import seal
+from compiler.incremental.cache import Cache, cache_dir_for
+from compiler.incremental.integrity import read_bounded
 
 if TYPE_CHECKING:
-    from compiler.engine import Progress, ScopeResult
-    from compiler.layers import Layers
+    from compiler.incremental.engine import Progress, ScopeResult
+    from compiler.load.layers import Layers
 
 # The pipeline's modules (YAML, pydantic models, rules, Jinja) are imported inside
 # the functions that run it: a build the seal proves up to date never needs them.
@@ -158,7 +159,7 @@ def display_path(path: Path) -> str:
 def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Diagnostic]]:
     """Group files under the given files and folders; anything that looks like a group
     but cannot be read as one (misnamed, a folder, a pipe, a bad symlink) is a diagnostic."""
-    from compiler.files import check
+    from compiler.load.files import check
 
     found: list[Path] = []
     problems: list[Diagnostic] = []
@@ -219,7 +220,7 @@ def _not_a_group(
         )
     stem, dot, suffix = name.rpartition(".")
     if not dot or suffix == "yaml" or suffix.lower() not in ("yaml", "yml"):
-        return None  # (`_name.yaml` is a shared layer: compiler/layers.py reads it)
+        return None  # (`_name.yaml` is a shared layer: compiler/load/layers.py reads it)
     return Diagnostic(
         shown,
         1,
@@ -262,8 +263,8 @@ class _Stages(NamedTuple):
 def _stages() -> _Stages:
     """The pipeline's functions, imported on first use (an import statement per group
     call costs more than some stages)."""
-    from compiler.layers import layered, merge_group
-    from compiler.load import load_bytes, read_file
+    from compiler.load.layers import layered, merge_group
+    from compiler.load.located import load_bytes, read_file
     from compiler.model.from_document import group_from_document
     from compiler.render import render_group
     from compiler.rules import run_rules
@@ -341,8 +342,8 @@ def compile_groups(
     every problem is still reported); the caller then throws the sink's output
     away. Files are streamed, never all held in memory.
     """
-    from compiler.engine import input_sha, manifest_for
-    from compiler.layers import aggregate, load_layers
+    from compiler.incremental.engine import input_sha, manifest_for
+    from compiler.load.layers import aggregate, load_layers
 
     files_in, diagnostics = discover(list(paths) if paths else [groups_dir])
     diagnostics += environment_problems(env_dir_for(groups_dir, env_dir))
@@ -457,8 +458,8 @@ def _run(
     replace: bool = False,
 ) -> tuple[Compilation, dict[str | None, ScopeResult], dict[str | None, Cache]]:
     """Run every scope (the base build and each environment, or just `env`)."""
-    from compiler.engine import run_scope
-    from compiler.layers import environments, load_layers
+    from compiler.incremental.engine import run_scope
+    from compiler.load.layers import environments, load_layers
 
     folder = env_dir_for(groups_dir, env_dir)
     scopes: list[str | None] = [env] if env is not None else [None, *environments(folder)]
@@ -513,7 +514,7 @@ def compile_all(
     cache: for in-memory callers such as `pops diff`). Without one this only
     validates, using the cache and every core.
     """
-    from compiler.layers import environments
+    from compiler.load.layers import environments
 
     folder = env_dir_for(groups_dir, env_dir)
     if sink is None:
@@ -584,7 +585,7 @@ def _changes(
 
 def _strays(root: Path, env: str | None, results: dict[str | None, ScopeResult]) -> list[str]:
     """Files in the output that this build does not write (paths under `root`)."""
-    from compiler.engine import list_files
+    from compiler.incremental.engine import list_files
 
     wanted = {
         _prefix(env, scope) + rel
@@ -739,9 +740,9 @@ def _pipeline_build(
     sealing: seal.Sealing | None,
 ) -> Compilation:
     """The full pipeline's build: every group through the cache, then the writer."""
-    from compiler.engine import PARALLEL_THRESHOLD, start_workers, stop_workers
-    from compiler.layers import environments
-    from compiler.spare import Spare, bring_up_to_date, record_of
+    from compiler.incremental.engine import PARALLEL_THRESHOLD, start_workers, stop_workers
+    from compiler.incremental.spare import Spare, bring_up_to_date, record_of
+    from compiler.load.layers import environments
 
     root = output_dir(out_dir, env)
     staging = Staging(root, lock_dir=cache_dir_for(groups_dir))
@@ -753,7 +754,7 @@ def _pipeline_build(
     if sealed is not None and not seal.complete(sealed):
         sealed = None
     if sealed is not None:
-        from compiler import libraries
+        from compiler.incremental import libraries
 
         if (sealed.libs, sealed.lib_stats) != libraries.watched():
             # Made under other libraries: what it says the output holds, and the
@@ -1039,7 +1040,7 @@ def _seal_pipeline(
     learned = {k: v for o in outcomes for k, v in o.validated.items()}
     kept = sealing.valid if len(sealing.valid) < 200 * len(files) else ""  # (bounded)
     valid = kept + "".join(f"\n{k}\t{v}" for k, v in learned.items())
-    from compiler import libraries
+    from compiler.incremental import libraries
 
     made = seal.record(
         libs=libraries.watched(),
@@ -1057,7 +1058,7 @@ def _seal_pipeline(
     )
     made.valid = valid
     if spare is not None:  # its folders, checked (as the output's) before it is used
-        from compiler.spare import Spare
+        from compiler.incremental.spare import Spare
 
         tree = Spare(Path(os.path.dirname(sealing.path)), root).dir
         try:
@@ -1162,7 +1163,7 @@ def _sealed_build(
             return _from_seal(sealed, 0) if sealing.unchanged() else None
         if sealed.diagnostics or check is None:
             return None  # problems are merged across groups; the pipeline knows how
-        from compiler.spare import Spare, advance
+        from compiler.incremental.spare import Spare, advance
 
         spare = Spare(cache_dir_for(groups_dir), root)
         # The outputs to children, and the spare tree's stats to one more: this
@@ -1170,7 +1171,7 @@ def _sealed_build(
         if not seal.complete(sealed):
             return None
         check.offload(spare.dir if _knows_spare(sealed) else None)
-        from compiler import libraries
+        from compiler.incremental import libraries
         from compiler.model import types
 
         # The libraries as the seal found them (their stats are checked with the outputs).
@@ -1219,8 +1220,8 @@ def _compile_changed(
     scope and writes the same files as before (so the seal's layout still holds).
     The scopes' digests and manifests' records are updated in place.
     """
-    from compiler.engine import input_sha
-    from compiler.layers import load_layers
+    from compiler.incremental.engine import input_sha
+    from compiler.load.layers import load_layers
 
     wanted = bytearray(sealed.sha_blob)
     sizes = list(sealed.sizes)
@@ -1309,8 +1310,8 @@ def _check_output(
 ) -> CheckReport:
     root = output_dir(out_dir, env)
     folder = env_dir_for(groups_dir, env_dir)
-    from compiler.engine import list_files
-    from compiler.layers import environments
+    from compiler.incremental.engine import list_files
+    from compiler.load.layers import environments
 
     envs = set(environments(folder)) if env is None else set()
 
@@ -1370,8 +1371,8 @@ def _verify(
     path: Path, entry: dict[str, Any], recorded: list[Any] | None
 ) -> Literal["changed", "missing"] | None:
     """None when `path` still holds the entry's bytes; else why not."""
-    from compiler.engine import stat_key
-    from compiler.layers import sha_file
+    from compiler.incremental.engine import stat_key
+    from compiler.load.layers import sha_file
 
     try:
         key = stat_key(path)
