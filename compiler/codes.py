@@ -34,9 +34,9 @@ def _stages() -> list[ModuleType]:
     from compiler.build import pipeline as build
     from compiler.load import files, layers
     from compiler.load import located as load
-    from compiler.model import from_document, types
+    from compiler.model import from_document, messages, types
 
-    return [files, load, layers, from_document, types, build, online, owners]
+    return [files, load, layers, from_document, messages, types, build, online, owners]
 
 
 def _from_docstring(doc: str) -> tuple[str, str]:
