@@ -131,6 +131,7 @@ class Authentication(Panel):
         kind="number",
         panel="Authentication",
         help="How many times a quick-pay link can be opened before it stops working (1 to 100).",
+        example=5,
     )
     mfa: Mfa = Field(
         default_factory=shared_default(Mfa), description="Multi-factor authentication."

@@ -27,6 +27,7 @@ class Group(Panel):
         kind="choice",
         panel="File",
         help="Format version of this file. Only 1 exists.",
+        example=1,
     )
     extends: str | None = option(
         None,

@@ -90,6 +90,7 @@ class LookAndFeel(Panel):
         kind="choice",
         panel="Look and Feel",
         help="The page patients see first after signing in.",
+        example="visits",
     )
     logout_function: Literal["close", "logout", "none"] = option(
         "logout",
@@ -99,6 +100,7 @@ class LookAndFeel(Panel):
         help="What the sign-out control does: `close` closes the browser tab, `logout` "
         "ends the session and returns to the sign-in page, `none` hides the control (the "
         "session still ends when it times out).",
+        example="close",
     )
     show_collections: bool = option(
         False,
@@ -136,6 +138,7 @@ class LookAndFeel(Panel):
         panel="Look and Feel",
         help="How procedures appear on visits: not at all, by their patient-facing "
         "description, or by code and description.",
+        example="code_and_description",
     )
     show_statement_balance: bool = option(
         False,
