@@ -43,7 +43,7 @@ def test_a_field_without_a_description_is_refused() -> None:
         described: bool = option(False, label="On", help="h", kind="boolean", panel="Payments")
         bare: bool = False
 
-    with pytest.raises(TypeError, match="bare: declare it with compiler.model.meta.option"):
+    with pytest.raises(TypeError, match=r"bare: declare it with compiler\.model\.meta\.option"):
         list(module._walk(Bare, ()))
 
 
