@@ -513,7 +513,11 @@ def _comment(text: str, indent: int, lead: str | None = None) -> list[str]:
 
 
 def _help(info: FieldInfo, model: type[BaseModel] | None) -> str:
-    parts = [section_help(info.description, model) if model else info.description or ""]
+    """A key's comment in a new group: the admin screen's label, then the help (the model's)."""
+    if model is not None:
+        parts = [section_help(info.description, model)]
+    else:
+        parts = [f"{info.title}: {info.description}" if info.title else info.description or ""]
     choices = get_args(info.annotation) if get_origin(info.annotation) is not None else ()
     if choices and all(isinstance(c, str) for c in choices):
         parts.append("One of: " + ", ".join(choices) + ".")
