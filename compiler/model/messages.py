@@ -210,6 +210,15 @@ def _range(failed: Failed) -> Said:
     return Said(f"{written} is out of range; use an amount {limits}")
 
 
+@_handles("number-step", "multiple_of")
+def _step(failed: Failed) -> Said:
+    written = failed.raw if failed.raw is not None else failed.value
+    if failed.money():
+        return Said(f"{written} has more than two decimals; write dollars and cents, e.g. 5.00")
+    step = failed.error.get("ctx", {}).get("multiple_of")
+    return Said(f"{written} is not a multiple of {step}")
+
+
 @_handles("value-choice", "literal_error")
 def _choice(failed: Failed) -> Said:
     expected = str(failed.error.get("ctx", {}).get("expected", ""))
@@ -257,6 +266,10 @@ CODES: dict[str, tuple[str, str]] = {
     "int-range": (
         "A number is outside the range the setting allows.",
         "Use a number within the range the message gives.",
+    ),
+    "number-step": (
+        "A number is finer than the setting allows, such as an amount with fractions of a cent.",
+        "Round it: dollars and cents for an amount, e.g. 5.00.",
     ),
     "value-choice": (
         "A value is not one of the choices the setting allows.",

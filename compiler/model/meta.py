@@ -64,8 +64,12 @@ def option(
     """A model field that describes itself: `Field` plus the `Shown` marker.
 
     `constraints` are `Field`'s own (`ge=`, `le=`, `alias=`, `default_factory=`...).
-    Typed `Any`, like `Field`, so `name: bool = option(...)` type-checks.
+    An amount (kind "money") is a `float` in dollars, so it is also held to whole
+    cents and finite values here, once for every amount. Typed `Any`, like `Field`,
+    so `name: bool = option(...)` type-checks.
     """
+    if kind == "money":
+        constraints = {"multiple_of": 0.01, "allow_inf_nan": False, **constraints}
     examples = None if example is _NO_EXAMPLE else [example]
     info: FieldInfo = Field(
         default, title=label, description=help, examples=examples, **constraints
