@@ -60,6 +60,18 @@ class Payments(Panel):
         panel="Payments",
         help="Ask for the card's security code (CVV). Needs credit_card.",
     )
+    minimum_payment: float | None = option(
+        None,
+        gt=0,
+        le=10000,
+        label="Minimum Payment",
+        kind="money",
+        panel="Payments",
+        help="Smallest amount in dollars a patient may pay at once, so balances are not paid "
+        "off a few cents at a time: more than 0, at most 10,000, in dollars and cents. Not set: "
+        "any amount. Needs a payment method switched on.",
+        example=5.00,
+    )
 
     def methods(self) -> list[str]:
         """The payment methods switched on, in a stable order."""
