@@ -22,7 +22,7 @@ from compiler.model import Group
 from compiler.model.meta import Kind, PanelName, option
 from compiler.model.options import by_key, options, show
 from compiler.review.diff import label
-from tests.conftest import REPO
+from tests.conftest import REPO, Run, write_group
 
 
 def test_every_setting_is_described_by_the_model() -> None:
@@ -131,3 +131,28 @@ def test_config_json_carries_every_setting_camelcased() -> None:
         for part in o.path:
             assert camel(part) in node, o.key
             node = node[camel(part)]
+
+
+def test_an_option_reaches_diff_explain_and_preview(run_pops: Run, repo: Path) -> None:
+    """payments.minimum_payment, added by docs/adding-an-option.md, seen by every consumer."""
+    from test_diff import init_repo
+
+    init_repo(repo, {"sunrise": "name: Sunrise\npayments:\n  credit_card: true\n"})
+    write_group(
+        repo,
+        "sunrise",
+        "name: Sunrise\npayments:\n  credit_card: true\n  minimum_payment: 1250.5\n",
+    )
+    diff = run_pops("diff", cwd=repo)
+    assert "    Payments › Minimum Payment: not set → $1,250.50" in diff.stdout.splitlines()
+    explained = run_pops(
+        "explain", "sunrise", "payments.minimum_payment", "--format", "json", cwd=repo
+    )
+    setting = json.loads(explained.stdout)["settings"][0]
+    assert (setting["label"], setting["value"]) == ("Payments › Minimum Payment", 1250.5)
+    preview = run_pops("preview", "--base", "main", cwd=repo)
+    assert preview.returncode == 0, preview.stderr
+    portal = (repo / "preview" / "sunrise" / "index.html").read_text(encoding="utf-8")
+    assert 'data-testid="minimum-payment">Minimum payment: $1,250.50</p>' in portal
+    compare = (repo / "preview" / "sunrise" / "compare.html").read_text(encoding="utf-8")
+    assert "<td>Payments › Minimum Payment</td><td>not set</td><td>$1,250.50</td>" in compare

@@ -37,9 +37,11 @@ def _cell(text: str) -> str:
     return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
-def _code(value: Any) -> str:
+def _code(value: Any, kind: str) -> str:
     if value is None:
         return "not set"
+    if kind == "money":  # as an admin writes an amount: dollars and cents
+        return f"`{value:.2f}`"
     text = json.dumps(value, ensure_ascii=False)
     return f"`{_cell(text)}`"
 
@@ -48,7 +50,7 @@ def render() -> str:
     """The whole page, deterministic."""
     rows = [
         f"| `{o.key}` | {_cell(o.label)} | {o.panel} | {o.kind} | "
-        f"{'required' if o.required else _code(o.default)} | {_code(o.example)} | "
+        f"{'required' if o.required else _code(o.default, o.kind)} | {_code(o.example, o.kind)} | "
         f"{_cell(o.help)} |"
         for o in options()
     ]
