@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -109,8 +108,8 @@ def show(value: Any, kind: Kind | None = None) -> str:
         return "on" if value else "off"
     if value is None:
         return "not set"
-    if kind == "money" and isinstance(value, int | float | Decimal):
-        return f"${Decimal(str(value)):,.2f}"
+    if kind == "money" and isinstance(value, int | float):
+        return f"${value:,.2f}"  # amounts are validated to whole cents
     if isinstance(value, dict) and "display" in value:
         return str(value["display"])
     if isinstance(value, list):
