@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from compiler import colors
-from compiler.build.pipeline import build
 from compiler.model.options import Option, in_section
+from compiler.pipeline.build import build
 from compiler.rules import contrast
 
 CODE = "${mfa.code}"
