@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import weakref
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from compiler import colors
@@ -53,15 +54,44 @@ def _templates(env: jinja2.Environment | None) -> tuple[SkeletonTemplate, Skelet
     return found
 
 
-def _link_color(primary: str) -> str:
-    # The email is always light; a light primary would make unreadable links.
-    return primary if colors.contrast_ratio(primary, colors.WHITE) >= 4.5 else "#1a1a1a"
+# The card behind the text, as templates/mfa/email.html.j2 paints it in each mode,
+# and the text colour that stands in when no shade of the primary will do.
+LIGHT_CARD, LIGHT_TEXT = colors.WHITE, "#1a1a1a"
+DARK_CARD, DARK_TEXT = "#1e1e1e", "#e8e8e8"
+# WCAG 2 AA for body-size text: what every text colour of the email meets, in both modes.
+MIN_CONTRAST = 4.5
+
+
+def _shade(color: str, backdrop: str, fallback: str) -> str:
+    """`color`, or its shade nearest in lightness with MIN_CONTRAST against `backdrop`."""
+
+    def readable(candidate: str) -> bool:
+        return colors.contrast_ratio(candidate, backdrop) >= MIN_CONTRAST
+
+    if readable(color):
+        return color
+    lighter = colors.is_dark(backdrop)
+    return colors.nearest_lightness(color, readable, darker_first=not lighter) or fallback
+
+
+@lru_cache(maxsize=1024)
+def brand_colors(primary: str) -> tuple[str, str]:
+    """(brand, brand on dark): the header band (under white text) and the links' colour
+    on the light card, and the links' colour on the dark card.
+
+    Why not the primary as is: the band carries white text, and a mail app that darkens
+    mail on its own leaves a mid-tone band alone while it turns dark text light, so dark
+    text on a light band is unreadable there; and links must read on both cards. The
+    same hue, lighter or darker as needed, keeps the email recognisably the group's.
+    """
+    return _shade(primary, LIGHT_CARD, LIGHT_TEXT), _shade(primary, DARK_CARD, DARK_TEXT)
 
 
 def email_context(group: Group, primary: str) -> dict[str, Any]:
     """What the email templates see; `primary` is the group's normalised primary colour."""
     mfa = group.authentication.mfa
     footer = group.look_and_feel.footer
+    brand, brand_dark = brand_colors(primary)
     assert mfa.email_subject is not None and mfa.email_body is not None
     return {
         "name": group.name,
@@ -69,9 +99,8 @@ def email_context(group: Group, primary: str) -> dict[str, Any]:
         "paragraphs": _paragraphs(mfa.email_body),
         "body": mfa.email_body.replace("\r\n", "\n").strip("\n"),
         "logo_url": group.branding.logo_url,
-        "primary": primary,
-        "on_primary": colors.on_color(primary),
-        "link_color": _link_color(primary),
+        "brand": brand,
+        "brand_dark": brand_dark,
         "footer_text": footer.text,
         "footer_email": footer.email,
         "phone": phone_formats(footer.phone) if footer.phone else None,
