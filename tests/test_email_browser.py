@@ -320,3 +320,21 @@ def test_a_url_over_the_limit_is_refused_where_it_is_written(tmp_path: Path) -> 
         "longer URLs): shorten the address [url-invalid]"
     )
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_brand_colours_read_on_both_cards_for_any_primary() -> None:
+    """Every primary (on a grid through the RGB cube) gets a band and link colour with
+    4.5:1 on the light card and a dark-mode link colour with 4.5:1 on the dark card,
+    and a primary that already reads is kept as it is."""
+    steps = range(0, 256, 15)
+    for r in steps:
+        for g in steps:
+            for b in steps:
+                primary = colors.hex_of(r, g, b)
+                light, dark = mfa.brand_colors(primary)
+                assert colors.contrast_ratio(light, mfa.LIGHT_CARD) >= mfa.MIN_CONTRAST, primary
+                assert colors.contrast_ratio(dark, mfa.DARK_CARD) >= mfa.MIN_CONTRAST, primary
+                if colors.contrast_ratio(primary, mfa.LIGHT_CARD) >= mfa.MIN_CONTRAST:
+                    assert light == primary
+                if colors.contrast_ratio(primary, mfa.DARK_CARD) >= mfa.MIN_CONTRAST:
+                    assert dark == primary
