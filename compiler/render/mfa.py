@@ -76,10 +76,7 @@ def _shade(color: str, backdrop: str) -> str:
     # The luminance a colour needs: MIN_CONTRAST = (L1 + 0.05) / (L2 + 0.05), solved
     # (a hair stricter, so float rounding never lets 4.4999... through).
     need = MIN_CONTRAST * (1 + 1e-9)
-    if lighter:
-        bound = need * (behind + 0.05) - 0.05
-    else:
-        bound = (behind + 0.05) / need - 0.05
+    bound = need * (behind + 0.05) - 0.05 if lighter else (behind + 0.05) / need - 0.05
     linear = colors.LINEAR
 
     def readable(r: int, g: int, b: int) -> bool:
