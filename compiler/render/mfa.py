@@ -66,7 +66,7 @@ def _shade(color: str, backdrop: str) -> str:
     dark one) that has MIN_CONTRAST against `backdrop`.
 
     Why a mix found by halving, on integer channels: contrast grows with the share of
-    black or white, and a dozen steps cost microseconds without touching the colour
+    black or white, and ten steps cost microseconds without touching the colour
     module's caches, where searching lightness in OKLCH took ~16 ms a colour: too slow
     for 10,000 groups with as many primaries.
     """
