@@ -177,6 +177,7 @@ PROBE = """(() => {
     scrollWidth: document.documentElement.scrollWidth,
     bodyScrollWidth: document.body.scrollWidth,
     dark: matchMedia("(prefers-color-scheme: dark)").matches,
+    shows_code: document.body.innerText.includes("${mfa.code}"),
     card: [card.left, card.width],
     cardBackground: getComputedStyle(document.querySelector(".pops-card")).backgroundColor,
     texts: texts,
@@ -227,6 +228,7 @@ def test_email_text_contrast_is_at_least_4_5_in_both_schemes(
         card = hex_of(got["cardBackground"])
         assert card == (mfa.DARK_CARD if dark else mfa.LIGHT_CARD), page
         assert got["texts"], page
+        assert got["shows_code"], f"{page}: the reader does not see ${{mfa.code}} for the sender"
         for text in got["texts"]:
             assert text["background"] is not None, text
             fg, bg = hex_of(text["color"]), hex_of(text["background"])
