@@ -117,9 +117,9 @@ def check(inputs: Inputs, result: Result) -> None:
 
 def plan(inputs: Inputs, base_sha: str, result: Result) -> None:
     """The markdown plan of what the pull request changes, against its base commit."""
-    from compiler.review.diff import compare, compile_base, compile_side
     from compiler.review.diff_report import format_markdown
     from compiler.review.gitrefs import GitError, resolve_base
+    from compiler.review.plan import plan_diff
 
     groups = Path(inputs.groups)
     have = ["git", "cat-file", "-e", f"{base_sha}^{{commit}}"]
@@ -130,14 +130,15 @@ def plan(inputs: Inputs, base_sha: str, result: Result) -> None:
         subprocess.run(fetch, stdout=sys.stderr, check=False)
     try:
         base = resolve_base(base_sha, Path.cwd())
-        after = compile_side(groups, env=inputs.env, env_dir=None)
-        before = compile_base(base, groups, Path.cwd(), env=inputs.env, env_dir=None)
+        planned = plan_diff(base, groups, Path.cwd(), env=inputs.env)
     except GitError as exc:
         raise ActionError(
             f"cannot compare with the pull request's base commit {base_sha[:12]}: {exc} "
             "(check out with `fetch-depth: 0`)"
         ) from exc
-    report = compare(base, before, after, shared=True)
+    report = planned.report
+    if report is None:  # (validate and build --check said so already)
+        raise ActionError("the working tree does not build: no plan")
     result.plan = format_markdown(report)
     result.changed = len(report.groups)
 
