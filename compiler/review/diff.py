@@ -17,6 +17,7 @@ again with only that file put back as it was at the base.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -157,6 +158,7 @@ def setting_paths() -> list[str]:
 _CAMEL_TO_SNAKE = dict(_model_paths(Group))
 
 
+@functools.lru_cache(maxsize=4096)  # (called for every key of every config.json compared)
 def _snake(camel_path: str) -> str:
     return _CAMEL_TO_SNAKE.get(
         camel_path, re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", camel_path).lower()

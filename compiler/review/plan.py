@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compiler.build.pipeline import discover, env_dir_for, environment_problems
+from compiler.build.pipeline import discover, env_dir_for, environment_problems, gc_paused
 from compiler.diagnostics import Diagnostic
 from compiler.review.diff import DiffReport, compare
 from compiler.review.gitrefs import Base, export_folders
@@ -161,6 +161,7 @@ class _Tree:
         return self.scope().layers().diagnostics if self.groups_dir.is_dir() else []
 
 
+@gc_paused
 def plan_diff(
     base: Base,
     groups_dir: Path,
@@ -172,8 +173,12 @@ def plan_diff(
     out_dir: Path = OUT_DIR,
 ) -> Plan:
     """Both sides of `pops diff` and the report (None when the working tree does not build)."""
+    from compiler import render
+    from compiler.incremental.cache import cache_dir_for
+
     folder, env_folder = base_folders(groups_dir, cwd, env, env_dir)
     head_env_dir = env_dir_for(groups_dir, env_dir)
+    render.use_cache(cache_dir_for(groups_dir))  # the renderers' set-up, as the build keeps it
     with tempfile.TemporaryDirectory(prefix="pops-base-") as tmp:
         root = Path(tmp)
         export_folders(base.commit, [folder, *([env_folder] if env_folder else [])], root, cwd)
@@ -192,8 +197,9 @@ def plan_diff(
             return Plan(None, compile_side(groups_dir, env=env, env_dir=env_dir), None)
         before = _base_side(old, after, parts, results)
         report = compare(base, before, after)
-        report.shared = shared_changes(before, after, _known(before, after, changed))
+        report.shared = shared_changes(before, after, _known(before, after, report, changed))
         before.groups_dir = before.env_dir = None  # gone with the temporary folder
+        render.save_cache()
         return Plan(before, after, report)
 
 
@@ -288,16 +294,18 @@ def _base_side(old: _Tree, after: Side, head_parts: Parts, results: dict[str, An
 
 
 def _known(
-    before: Side, after: Side, changed: list[tuple[SharedKind, str]]
+    before: Side, after: Side, report: DiffReport, changed: list[tuple[SharedKind, str]]
 ) -> dict[tuple[SharedKind, str], Known]:
     """When one shared file of the compared build changed, and nothing else shared, the
     base build is the working tree with only that file put back, for every group whose
-    own file is the same on both sides."""
+    own file is the same on both sides: its settings differ exactly when the report
+    says so (settings changed, or it was invalid at the base)."""
     if len(changed) != 1:
         return {}
+    differ = {g.slug for g in report.groups if g.status == "fixed" or g.settings}
     known: Known = {}
     for slug, now in after.groups.items():
         then = before.groups.get(slug)
         if then is not None and then.source == now.source:
-            known[slug] = then.config
+            known[slug] = slug in differ
     return {changed[0]: known}

@@ -23,8 +23,8 @@ from compiler.load.located import load_file
 from compiler.review.diff import FileStatus, SharedChange, line_changes, settings_of
 from compiler.review.sides import KIND_ORDER, SharedKind, Side
 
-# slug -> its config.json under the layers "with only this file put back" (None: invalid)
-Known = dict[str, dict[str, Any] | None]
+# slug -> whether its settings differ with only this file put back (already worked out)
+Known = dict[str, bool]
 
 
 def shared_changes(
@@ -80,7 +80,7 @@ def _affected(
     if groups_dir is None or env_dir is None:
         return []
     known = known or {}
-    affected = [slug for slug, previous in known.items() if _differs(after, slug, previous)]
+    affected = [slug for slug, differs in known.items() if differs]
     rest = [slug for slug in sorted(after.groups) if slug not in known]
     if not rest:
         return sorted(affected)
@@ -129,14 +129,6 @@ def _affected(
             if current is None or previous is None or settings_of(current) != settings_of(previous):
                 affected.append(slug)
         return sorted(affected)
-
-
-def _differs(after: Side, slug: str, previous: dict[str, Any] | None) -> bool:
-    """Whether the working tree's settings of `slug` differ from `previous` (None: invalid)."""
-    current = after.groups[slug].config if slug in after.groups else None
-    if current is None or previous is None:
-        return current is not previous
-    return settings_of(current) != settings_of(previous)
 
 
 def _shown(path: Path) -> str:

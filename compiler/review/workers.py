@@ -68,6 +68,12 @@ _LAYERS: dict[str, Layers] = {}
 
 
 def _init(head: Scope, base: Scope) -> None:
+    import gc
+
+    from compiler import render
+
+    gc.disable()  # (short-lived workers: as the build's, see pipeline.gc_paused)
+    render.save_cache_at_exit()  # the template shapes this worker meets are kept
     _LAYERS["head"], _LAYERS["base"] = head.layers(), base.layers()
 
 
