@@ -26,9 +26,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from compiler.build.writer import MANIFEST
 from compiler.diagnostics import Diagnostic
 from compiler.model import Group
+from compiler.pipeline.writer import MANIFEST
 from compiler.render import render_group
 from compiler.review.gitrefs import Base
 from compiler.review.sides import Built, SharedFile, SharedKind, Side

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compiler.build.pipeline import discover, env_dir_for, environment_problems, gc_paused
 from compiler.diagnostics import Diagnostic
+from compiler.pipeline.build import discover, env_dir_for, environment_problems, gc_paused
 from compiler.review.diff import DiffReport, compare
 from compiler.review.gitrefs import Base, export_folders
 from compiler.review.shared import Known, shared_changes

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
-from compiler.build.pipeline import compile_group, compile_groups, discover, env_dir_for
-from compiler.build.writer import MANIFEST
 from compiler.diagnostics import Diagnostic
 from compiler.load.files import MAX_BYTES, read_all
 from compiler.load.layers import DEFAULTS, Layers, load_layers
+from compiler.pipeline.build import compile_group, compile_groups, discover, env_dir_for
+from compiler.pipeline.writer import MANIFEST
 from compiler.review.gitrefs import Base, GitError, export_folders, repo_relative
 
 
