@@ -250,7 +250,7 @@ def _head_side(
     parts: Parts = {}
     problems = [*head.problems, *head.layer_problems()]
     for slug, path in head.paths.items():
-        file, source = head.shown.path(path), head.sources[slug]
+        file, source = head.shown.in_folder(head.groups_dir, path), head.sources[slug]
         if sealed is not None:
             known = sealed[slug]
             groups[slug] = Built(slug, file, source, [], None, known.digests)
@@ -275,7 +275,7 @@ def _base_side(old: _Tree, after: Side, head_parts: Parts, results: dict[str, An
     parts: Parts = {}
     problems = [*old.problems, *old.layer_problems()]
     for slug, path in old.paths.items():
-        file, source = old.shown.path(path), old.sources[slug]
+        file, source = old.shown.in_folder(old.groups_dir, path), old.sources[slug]
         result = results.get(slug)
         outcome: Outcome | None = result[2] if result is not None else None
         if outcome is None:  # the same file, and nothing it reads changed

@@ -122,6 +122,7 @@ class Shown:
 
     def __init__(self, root: Path | None) -> None:
         self.root = root
+        self._folders: dict[Path, str] = {}
 
     def path(self, path: Path) -> str:
         absolute = (Path.cwd() / path).resolve()
@@ -130,6 +131,15 @@ class Shown:
                 with contextlib.suppress(ValueError):
                     return absolute.relative_to(root.resolve()).as_posix()
         return path.as_posix()
+
+    def in_folder(self, folder: Path, path: Path) -> str:
+        """`path` (a file right in `folder`) as `path()` names it, resolving the folder once."""
+        if path.is_symlink():
+            return self.path(path)
+        known = self._folders.get(folder)
+        if known is None:
+            known = self._folders[folder] = self.path(folder)
+        return f"{known}/{path.name}" if known not in ("", ".") else path.name
 
     def diagnostic(self, d: Diagnostic) -> Diagnostic:
         return d if self.root is None else replace(d, file=self.path(Path(d.file)))
