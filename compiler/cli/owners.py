@@ -50,10 +50,12 @@ def _check_approvals(groups_dir: Path, ref: str | None, approved: set[str]) -> N
     from compiler.cli.review import _base, _sides
     from compiler.formats.terminal import printable
     from compiler.review.diff import compare
+    from compiler.review.shared import shared_changes
 
     base = _base(ref)
     before, after = _sides(groups_dir, base, None, None)
-    report = compare(base, before, after, shared=True)
+    report = compare(base, before, after)
+    report.shared = shared_changes(before, after)
     needed = requirements(report, before, after)
     missing = [r for r in needed if not r.met_by(approved)]
     for r in missing:
