@@ -269,20 +269,6 @@ def test_theme_css_is_laid_out_by_the_template() -> None:
     assert css == theme_css.render_theme_css_direct(palette, False, env)
 
 
-# --- config options ---
-
-
-def test_generated_options_reader_equals_model_dump() -> None:
-    groups = bench_groups(100, seed=5)
-    groups.append(Group(name="minimal"))
-    for group in groups:
-        expected = portal_config._camel_tree(
-            group.model_dump(exclude={"schema_", "name", "extends", "owners"})
-        )
-        assert portal_config.options(group) == expected
-        assert list(portal_config.options(group)) == list(expected)
-
-
 # --- the skeleton machinery ---
 
 
