@@ -31,12 +31,13 @@ class CodeInfo:
 def _stages() -> list[ModuleType]:
     """The modules with a `CODES` table (imported here, on first use, not by every run)."""
     from compiler.authoring import online, owners
-    from compiler.load import files, layers
+    from compiler.load import files, layers, node_properties, syntax, tree
     from compiler.load import located as load
     from compiler.model import from_document, types
     from compiler.pipeline import build
 
-    return [files, load, layers, from_document, types, build, online, owners]
+    loader = [files, load, syntax, node_properties, tree, layers]
+    return [*loader, from_document, types, build, online, owners]
 
 
 def _from_docstring(doc: str) -> tuple[str, str]:
