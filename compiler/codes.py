@@ -31,12 +31,12 @@ class CodeInfo:
 def _stages() -> list[ModuleType]:
     """The modules with a `CODES` table (imported here, on first use, not by every run)."""
     from compiler.authoring import online, owners
-    from compiler.load import files, layers, node_properties, syntax, tree
+    from compiler.load import files, layer_files, layers, node_properties, overlays, syntax, tree
     from compiler.load import located as load
     from compiler.model import from_document, types
     from compiler.pipeline import build
 
-    loader = [files, load, syntax, node_properties, tree, layers]
+    loader = [files, load, syntax, node_properties, tree, layer_files, layers, overlays]
     return [*loader, from_document, types, build, online, owners]
 
 
