@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from compiler.publish.dist import DistPlan, load_dist
 from compiler.publish.errors import PublishError
@@ -129,16 +130,11 @@ def publish(
     a target that serves that environment (or has none recorded) unless
     `allow_env_change`. The release records the git commit of the sources.
     """
+    build: dict[str, Any] = {"strict": strict, "env": env, "env_dir": env_dir}
     deploy = open_deploy(
-        dist_dir,
-        target,
-        endpoint_url=endpoint_url,
-        groups_dir=groups_dir,
-        strict=strict,
-        env=env,
-        env_dir=env_dir,
+        dist_dir, target, endpoint_url=endpoint_url, groups_dir=groups_dir, **build,
         require_clean=require_clean,
-    )
+    )  # fmt: skip
     store = deploy.store
     with locked(store, "publish", break_lock, wait=wait, waiting=waiting) as broken:
         pointer = store.read_pointer()
