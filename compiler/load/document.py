@@ -32,7 +32,7 @@ class Document:
     raw: dict[Path_, str] = field(default_factory=dict)
     nulls: set[Path_] = field(default_factory=set)
     # For a group merged from several files (defaults, bases, overlays): which
-    # file wrote each path. Empty for a single file; see compiler/load/layers.py.
+    # file wrote each path. Empty for a single file; see compiler/load/merging.py.
     origins: dict[Path_, str] = field(default_factory=dict)
 
     def file_at(self, path: Path_) -> str:

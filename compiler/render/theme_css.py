@@ -2,23 +2,16 @@
 
 The portal either hands `vuetify_theme()` to `createVuetify` or runs with
 `theme: false` and links theme.css. Both must give the same page, so the CSS is
-generated here the way Vuetify 3's theme plugin generates its stylesheet
+generated the way Vuetify 3's theme plugin generates its stylesheet
 (`composables/theme`, verified against the real package by
 tests/test_theme_css.py), plus our own `--pops-*` variables.
 
-Vuetify's lighten/darken move a colour's CIELAB lightness by 10 per step; the
-conversions below re-implement Vuetify's `util/color` transforms with the same
-constants and rounding, so every variation matches Vuetify to the bit.
-On-colours are always the WCAG 2 black/white choice of compiler.colors, never
-Vuetify's APCA one, and are spelled out so Vuetify never computes its own.
-
-Two ways to the same bytes: `reference_theme` and `render_theme_css_direct` say
-plainly what the theme and the file are (a Jinja render of theme.css.j2); the build
-uses `theme_artifacts`, which renders the template once per process with a
-placeholder per value and fills each group's values from memoised per-colour parts
-(a 10,000-group build spent most of its render time here). tests/test_render_speed.py
-holds the two to equality. The layouts of the shipped templates are kept across
-processes by store.py, with the verdict of their check.
+Two ways to the same bytes: theme_reference.py says plainly what the theme and
+the file are (`reference_theme`, `render_theme_css_direct`: a Jinja render of
+theme.css.j2, with vuetify_color.py's colour maths); the build uses
+`theme_artifacts`, which fills each group's values from memoised per-colour parts
+(theme_parts.py) into a layout of the template made once per process
+(theme_layout.py). tests/test_render_speed.py holds the two to equality.
 """
 
 from __future__ import annotations
