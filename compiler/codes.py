@@ -33,11 +33,11 @@ def _stages() -> list[ModuleType]:
     from compiler.authoring import online, owners
     from compiler.load import files, layer_files, layers, node_properties, overlays, syntax, tree
     from compiler.load import located as load
-    from compiler.model import from_document, types
+    from compiler.model import from_document, messages, types
     from compiler.pipeline import build
 
     loader = [files, load, syntax, node_properties, tree, layer_files, layers, overlays]
-    return [*loader, from_document, types, build, online, owners]
+    return [*loader, from_document, messages, types, build, online, owners]
 
 
 def _from_docstring(doc: str) -> tuple[str, str]:

@@ -217,6 +217,7 @@ _REPORTERS = {
     "FileProblem",
     "_not_allowed",
     "_problem",
+    "_handles",
 }
 
 
