@@ -105,8 +105,8 @@ def test_a_change_to_every_group_is_summarised_by_setting(
     assert len(comment) < 60_000
     assert comment.startswith(f"### POPS groups: {COUNT:,} changed against <code>main</code>")
     assert (
-        f"- **Theme › Primary Colors** changed on {COUNT:,} groups: `#1565c0` → `#0d47a1` ({COUNT:,})"
-        in comment
+        f"- **Theme › Primary Colors** changed on {COUNT:,} groups: "
+        f"`#1565c0` → `#0d47a1` ({COUNT:,})" in comment
     )
     assert "changes **3000 groups**" in comment  # the shared file is named first
     assert "this comment was cut to stay under 60,000 characters" in comment
