@@ -155,7 +155,7 @@ def preview_command(
         except GitError as exc:
             raise click.UsageError(str(exc)) from exc
     else:
-        after, before = compile_side(groups_dir, env=env, env_dir=env_dir), None
+        after, before = preview.compile_tree(groups_dir, env=env, env_dir=env_dir), None
     if not after.ok:
         click.echo(format_diagnostics(after.diagnostics), nl=False, err=True)
         click.echo(f"no preview written: {summary(after.diagnostics)}", err=True)

@@ -25,9 +25,22 @@ from compiler.build.ownership import MARKER, marker
 from compiler.build.writer import Staging
 from compiler.render import environment, templates_dir
 from compiler.review.preview.pages import Progress, draw_all
-from compiler.review.preview.plan import Plan, base_plan, compare_with_base, working_tree_plan
+from compiler.review.preview.plan import (
+    Plan,
+    base_plan,
+    compare_with_base,
+    compile_tree,
+    working_tree_plan,
+)
 
-__all__ = ["Plan", "base_plan", "compare_with_base", "working_tree_plan", "write_preview"]
+__all__ = [
+    "Plan",
+    "base_plan",
+    "compare_with_base",
+    "compile_tree",
+    "working_tree_plan",
+    "write_preview",
+]
 
 
 def write_preview(
