@@ -15,7 +15,7 @@ from typing import Any, Literal
 from markupsafe import Markup, escape
 
 from compiler.review.diff import Built, GroupChange, show
-from compiler.review.preview.contrast import THEME_COLORS, contrast_rows
+from compiler.review.preview.contrast import THEME_COLORS, contrast_rows, rows_html
 
 Kind = Literal["colour", "boolean", "phone", "list", "text", "value"]
 HEX = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?")
@@ -132,7 +132,7 @@ def portal_context(
         "email_source": _text(local, mfa_files.get("emailHtml")),
         "email_subject": _text(local, mfa_files.get("emailSubject")),
         "sms": _text(local, mfa_files.get("sms")),
-        "contrast": contrast_rows(config),
+        "contrast_rows_html": rows_html(contrast_rows(config)),
         "theme_colors": THEME_COLORS,
         "files": sorted(local),
         "changes": changes,

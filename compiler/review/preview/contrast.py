@@ -7,13 +7,17 @@ a preview page agrees with `pops validate`.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
+
+from markupsafe import Markup, escape
 
 from compiler import colors
 
 AA_TEXT = 4.5
 AA_LARGE = 3.0
+_HEX = re.compile(r"#[0-9a-fA-F]{3,8}")
 THEME_COLORS = ("primary", "secondary", "accent", "info", "success", "warning", "error")
 
 
@@ -82,3 +86,31 @@ def contrast_rows(config: dict[str, Any]) -> list[ContrastRow]:
                 )
             )
     return rows
+
+
+def _verdict(ok: bool) -> str:
+    return '<td class="pv-pass">✓ pass</td>' if ok else '<td class="pv-fail">✗ fail</td>'
+
+
+def rows_html(rows: list[ContrastRow]) -> Markup:
+    """The table rows, written here rather than in the template: a fleet-scale preview
+    draws twenty thousand pages, and this is the largest repeated part of each.
+
+    Every value is ours (colour names, uses) or a colour the model checked;
+    anything else would still be escaped.
+    """
+    out = []
+    for row in rows:
+        fg = row.foreground if row.foreground.startswith("on-") else f"text-{row.foreground}"
+        fg_hex, bg_hex = _safe(row.foreground_hex), _safe(row.background_hex)
+        out.append(
+            f'<tr data-pair="{row.foreground}/{row.background}">\n<td>{row.use}</td>\n'
+            f'<td><span class="pv-sample bg-{row.background} {fg}">Aa</span></td>\n'
+            f"<td><code>{fg_hex}</code> on <code>{bg_hex}</code></td>\n"
+            f"<td>{row.shown}</td>\n{_verdict(row.text_ok)}\n{_verdict(row.large_ok)}\n</tr>\n"
+        )
+    return Markup("".join(out))
+
+
+def _safe(colour: str) -> str:
+    return colour if _HEX.fullmatch(colour) else str(escape(colour))

@@ -27,16 +27,22 @@ class Folder:
     """Writes files under `root`, making each folder once."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
-        self.made: set[Path] = set()
+        self.root = str(root)
+        self.made: set[str] = set()
         self.pages = 0
 
     def write(self, rel: str, data: bytes) -> None:
-        target = self.root / rel
-        if target.parent not in self.made:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self.made.add(target.parent)
-        target.write_bytes(data)
+        folder = rel.rpartition("/")[0]
+        if folder not in self.made:
+            os.makedirs(os.path.join(self.root, folder), exist_ok=True)
+            self.made.add(folder)
+        fd = os.open(os.path.join(self.root, rel), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
 
     def page(self, rel: str, template: str, context: dict[str, Any]) -> None:
         self.write(rel, environment().get_template(template).render(context).encode())
