@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from compiler.build.ownership import MARKER, marker
-from compiler.build.writer import Staging
+from compiler.pipeline.ownership import MARKER, marker
+from compiler.pipeline.writer import Staging
 from compiler.render import environment, templates_dir
 from compiler.review.preview.pages import Progress, draw_all
 from compiler.review.preview.plan import (

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from compiler.build.pipeline import compile_groups, discover, env_dir_for
 from compiler.diagnostics import Diagnostic
 from compiler.load.files import MAX_BYTES, read_all
+from compiler.pipeline.build import compile_groups, discover, env_dir_for
 from compiler.review.diff import Built, DiffReport, GroupChange, Side, compare
 from compiler.review.diff import compile_side as compile_working_tree
 from compiler.review.gitrefs import Base, GitError, export_folder, repo_relative
