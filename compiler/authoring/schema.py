@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import json
+import posixpath
 from pathlib import Path
 from typing import Any
 
@@ -204,10 +205,30 @@ def group_schema() -> Schema:
 # --- config.json ---
 
 
-def _file_ref(path: str | None, description: str) -> Schema:
-    path_schema: Schema = {"type": "string", "description": "Path relative to the group folder."}
-    if path is not None:
-        path_schema["const"] = path
+def _published_or_built(path: str) -> str:
+    """The one form of a file reference: relative to config.json's own URL.
+
+    `pops build` writes the file beside the config (`theme.css`); `pops publish`
+    rewrites the same key to the file's immutable object, named by its sha256 and
+    reached from `groups/<slug>/` as `../../objects/<h[:2]>/<h><ext>` (see
+    compiler.publish.layout and .dist). Either way a reader resolves it with
+    `new URL(path, configUrl)` and gets the bytes `sha256` promises.
+    """
+    ext = posixpath.splitext(path)[1]
+    # Only `.` needs escaping in these names; `\\-` would be an error in an ECMA-262
+    # pattern with the `u` flag (Ajv's default).
+    built, ext = (text.replace(".", "\\.") for text in (path, ext))
+    return f"^({built}|\\.\\./\\.\\./objects/[0-9a-f]{{2}}/[0-9a-f]{{64}}{ext})$"
+
+
+def _file_ref(path: str, description: str) -> Schema:
+    path_schema: Schema = {
+        "description": "Where the file is, relative to this config.json's URL: resolve it "
+        f"with new URL(path, configUrl). In dist/ the file beside the config ({path}); once "
+        "published, its immutable object, named by its sha256 (../../objects/ab/ab12….ext).",
+        "type": "string",
+        "pattern": _published_or_built(path),
+    }
     return {
         "description": description,
         "type": "object",
