@@ -7,8 +7,9 @@ schemas the moment it exists in the model, and the committed copies under
 The group schema is written for editors, not for pydantic: references are
 inlined (yaml-language-server and friends handle plain draft-07 best), every
 key carries a description and at least one example (synthesised from the
-default when the model gives none), and every optional key also accepts null,
-because `key:` in a group file means "use the default".
+default when the model gives none), every key with a default says it, and every
+optional key also accepts null, because `key:` in a group file means "use the
+default"; editors offer the default as a choice, never `null` (see `_or_empty`).
 
 The config schema mirrors what `compiler.render.portal_config` emits: camelCase
 keys, every key always present, normalised colours, the phone as E.164 plus a
@@ -28,6 +29,7 @@ from pydantic.fields import FieldInfo
 
 from compiler.build.pipeline import SLUG
 from compiler.model import LIGHT_PALETTE, Group, Payments
+from compiler.model.theme import Colors
 from compiler.render.portal_config import SCHEMA_VERSION, camel
 from compiler.render.theme_css import theme_colors, theme_variables
 
@@ -59,6 +61,7 @@ _KEYWORD_ORDER = (
     "additionalProperties",
     "default",
     "examples",
+    "anyOf",
 )
 _HEX6 = "^#[0-9a-f]{6}$"
 _SHA256 = "^[0-9a-f]{64}$"
@@ -121,6 +124,41 @@ def _allow_null(schema: Schema) -> Schema:
     return out
 
 
+# What a value must be, as opposed to what documents it: the part of a leaf's schema that
+# moves into the first branch of `_or_empty`.
+_CONSTRAINTS = frozenset(
+    {
+        "type",
+        "const",
+        "enum",
+        "format",
+        "pattern",
+        "minLength",
+        "maxLength",
+        "minimum",
+        "maximum",
+        "items",
+        "minItems",
+        "uniqueItems",
+    }
+)
+# `key:` with nothing after it: accepted (it means "use the default") but never offered.
+# Written as "not not null" because editors complete from `type`, `enum` and `const`
+# (yaml-language-server offers `null` for either) and never look inside `not`.
+_EMPTY_MEANS_DEFAULT: Schema = {
+    "description": "Left empty: the default.",
+    "not": {"not": {"type": "null"}},
+}
+
+
+def _or_empty(schema: Schema) -> Schema:
+    """A leaf that also accepts null, while editors offer only real values and the default."""
+    real = {key: value for key, value in schema.items() if key in _CONSTRAINTS}
+    out = {key: value for key, value in schema.items() if key not in _CONSTRAINTS}
+    out["anyOf"] = [_ordered(real), _EMPTY_MEANS_DEFAULT]
+    return out
+
+
 def _synthesised_example(prop: Schema) -> Any:
     """An example for a key the model gives none: the interesting value of its type."""
     if "const" in prop:
@@ -168,12 +206,16 @@ def _group_object(model: type[BaseModel], raw: Schema) -> Schema:
             prop = {k: v for k, v in prop.items() if k != "title"}
             if prop.get("default", 0) is None:
                 del prop["default"]  # completing `null` would only add noise
+            if model is Colors:  # the light theme's; the description gives the dark one
+                prop["default"] = LIGHT_PALETTE[name]
             if not prop.get("examples"):
                 prop["examples"] = [_synthesised_example(prop)]
         if info.is_required():
             required.append(key)
-        else:
+        elif child is not None:
             prop = _allow_null(prop)
+        else:
+            prop = _or_empty(prop)
         properties[key] = _ordered(prop)
         example[key] = prop["examples"][0]
     out: Schema = {
