@@ -294,8 +294,7 @@ def test_explain_shows_line_separators_escaped(run_pops: Run, repo: Path) -> Non
     lines = proc.stdout.splitlines()
     assert 'name = "A\\u202eC"  <- groups/case.yaml:1:7' in lines
     assert (
-        'authentication.mfa.sms_message = "x\\u2029y\\u2028z ${mfa.code}"  '
-        "<- groups/case.yaml:6:18"
+        'authentication.mfa.sms_message = "x\\u2029y\\u2028z ${mfa.code}"  <- groups/case.yaml:6:18'
     ) in lines
 
 

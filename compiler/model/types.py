@@ -17,7 +17,8 @@ from pydantic_core import PydanticCustomError
 
 from compiler import colors
 from compiler.model import patterns
-from compiler.model.urls import normalize_url, url_problem
+from compiler.model.urls import normalize_url
+from compiler.model.urls import url_problem as url_problem  # (validate --online uses it)
 
 if TYPE_CHECKING:
     import phonenumbers
