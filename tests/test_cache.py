@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from bench.generate import generate
-from compiler.build.pipeline import build, check_output, compile_all
 from compiler.incremental import integrity
 from compiler.incremental.cache import fingerprint
 from compiler.incremental.integrity import CACHE_DIR
+from compiler.pipeline.build import build, check_output, compile_all
 from tests.conftest import REPO, Run, pops_executable, write_group
 
 GROUP = (

@@ -31,8 +31,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft7Validator
 
-from compiler.build.pipeline import compile_group
 from compiler.model import patterns
+from compiler.pipeline.build import compile_group
 
 SCHEMA = json.loads((REPO / "schema" / "group.schema.json").read_text(encoding="utf-8"))
 CROSS_FIELD = frozenset(

@@ -57,12 +57,12 @@ def run_build(
     Usage errors (no groups folder, an unknown environment) are the caller's
     to rule out first. `resume`: a seal `quick` opened for these options.
     """
-    from compiler.build.ownership import Refused
-    from compiler.build.pipeline import build, check_output
     from compiler.cli.progress import bar as progress_bar
     from compiler.diagnostics import Diagnostic
+    from compiler.pipeline.build import build, check_output
+    from compiler.pipeline.ownership import Refused
 
-    gc.disable()  # for the life of this short process: see compiler.build.pipeline.gc_paused
+    gc.disable()  # for the life of this short process: see compiler.pipeline.build.gc_paused
     shown = (out_dir / env if env is not None else out_dir).as_posix()
     progress = progress_bar("checking" if check else "building")
     try:

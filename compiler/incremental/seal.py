@@ -34,8 +34,6 @@ from bisect import bisect_left
 from itertools import chain
 
 from compiler import __version__
-from compiler.build.output_folder import lock_output, recover, unlock_output
-from compiler.build.ownership import MARKER, marker
 from compiler.incremental.integrity import (
     MAX_CACHE_BYTES,
     cache_folder,
@@ -43,6 +41,8 @@ from compiler.incremental.integrity import (
     fingerprint,
     verified,
 )
+from compiler.pipeline.output_folder import lock_output, recover, unlock_output
+from compiler.pipeline.ownership import MARKER, marker
 
 try:  # the same as the loop in stat_paths, in C (setup.py builds it where it can)
     from compiler.incremental._stats import stat_many as _stat_many

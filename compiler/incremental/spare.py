@@ -26,10 +26,10 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compiler.build.ownership import write_marker
-from compiler.build.writer import exchange, make_folders, temporary_for, write_at
 from compiler.incremental.integrity import read_bounded
 from compiler.incremental.seal import UNKNOWN, Seal, _differing, markers_intact, stat_of, stat_paths
+from compiler.pipeline.ownership import write_marker
+from compiler.pipeline.writer import exchange, make_folders, temporary_for, write_at
 
 if TYPE_CHECKING:
     from compiler.incremental.seal import Stats

@@ -22,8 +22,12 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, ParamSpec, Protocol, TypeVar
 
-from compiler.build import ownership
-from compiler.build.writer import (
+from compiler.diagnostics import Diagnostic, count, finalize, from_row
+from compiler.incremental import seal
+from compiler.incremental.cache import Cache, cache_dir_for
+from compiler.incremental.integrity import read_bounded
+from compiler.pipeline import ownership
+from compiler.pipeline.writer import (
     MANIFEST,
     Staging,
     Stale,
@@ -33,10 +37,6 @@ from compiler.build.writer import (
     patch_manifest,
     swap_in,
 )
-from compiler.diagnostics import Diagnostic, count, finalize, from_row
-from compiler.incremental import seal
-from compiler.incremental.cache import Cache, cache_dir_for
-from compiler.incremental.integrity import read_bounded
 
 if TYPE_CHECKING:
     from compiler.incremental.engine import Progress, ScopeResult
