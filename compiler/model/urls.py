@@ -20,8 +20,10 @@ _SPACE = re.compile(r"\s")  # the characters str.isspace() accepts, found in one
 def url_problem(value: str) -> str | None:
     """Why `value` is not an https URL a browser can load (None when it is one).
 
-    urllib.parse decides; `validate` and `validate --online` share this, so no
-    URL passes offline that the fetcher cannot open.
+    urllib.parse splits it, and the host rules it leaves out (credentials, IPv6
+    literals, characters browsers refuse in a host, IDNA) are checked here, in the
+    same terms as patterns.https_url; `validate` and `validate --online` share
+    this, so no URL passes offline that the fetcher cannot open.
     """
     shown = value[:200]
     generic = (
