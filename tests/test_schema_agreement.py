@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -415,3 +416,24 @@ def test_a_url_browsers_would_not_load_is_refused_with_the_reason(
         f"groups/case.yaml:5:13: error: branding.logo_url: {message} [url-invalid]\n"
         "1 error, 0 warnings\n",
     )
+
+
+def test_check_jsonschema_with_ecma_regexes_gives_the_same_verdicts(tmp_path: Path) -> None:
+    """The patterns mean the same in ECMA-262 (check-jsonschema's default dialect, as in
+    editors and Ajv) as in Python's `re`: the issue's cases, as group files on disk."""
+    files = []
+    for i, (field, value, _) in enumerate(ISSUE_CASES):
+        path = tmp_path / f"case-{i}.yaml"
+        path.write_text(_yaml(document(field, value)), encoding="utf-8")
+        files.append(str(path))
+    cli = Path(sys.executable).parent / "check-jsonschema"
+    schema = REPO / "schema" / "group.schema.json"
+    proc = subprocess.run(
+        [str(cli), "--regex-variant", "default", "--schemafile", str(schema), *files],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    refused = {int(n) for n in re.findall(r"case-(\d+)\.yaml::", proc.stdout)}
+    assert proc.returncode == (1 if refused else 0), proc.stdout + proc.stderr
+    assert refused == {i for i, (_, _, valid) in enumerate(ISSUE_CASES) if not valid}
