@@ -17,6 +17,7 @@ from pydantic_core import PydanticCustomError
 
 from compiler import colors
 from compiler.model import patterns
+from compiler.model.urls import URL_LIMIT as URL_LIMIT  # (the MFA email's size budget uses it)
 from compiler.model.urls import normalize_url
 from compiler.model.urls import url_problem as url_problem  # (validate --online uses it)
 
@@ -327,7 +328,9 @@ Color = Annotated[
     AfterValidator(_color),
     _schema(pattern=f"^{patterns.NO_NEWLINE}#([0-9a-fA-F]{{3}}|[0-9a-fA-F]{{6}})$"),
 ]
-HttpsUrl = Annotated[str, AfterValidator(_url), _schema(pattern=patterns.https_url())]
+HttpsUrl = Annotated[
+    str, AfterValidator(_url), _schema(maxLength=URL_LIMIT, pattern=patterns.https_url())
+]
 Email = Annotated[str, AfterValidator(_email), _schema(pattern=patterns.email())]
 Phone = Annotated[
     str, AfterValidator(_phone), _schema(minLength=3, maxLength=40, pattern=patterns.phone())

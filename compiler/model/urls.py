@@ -15,6 +15,9 @@ from compiler.model import patterns
 
 _CONTROL = re.compile(f"[{patterns.CONTROL}]")
 _SPACE = re.compile(r"\s")  # the characters str.isspace() accepts, found in one C call
+# Longest https URL pops accepts: what browsers, CDNs and proxies all handle, and
+# what keeps the MFA email (which carries the logo URL) under Gmail's clipping size.
+URL_LIMIT = 2048
 
 
 def url_problem(value: str) -> str | None:
@@ -30,6 +33,11 @@ def url_problem(value: str) -> str | None:
         f'"{shown}" is not an https:// URL with a host; the portal only loads assets over '
         "https, e.g. https://cdn.example.com/logo.png"
     )
+    if len(value) > URL_LIMIT:
+        return (
+            f'"{value[:60]}..." is {len(value)} characters long; the limit is {URL_LIMIT} '
+            "(many servers and mail clients refuse longer URLs): shorten the address"
+        )
     if _SPACE.search(value) or _CONTROL.search(value):
         return (
             f'"{shown}" is not an https:// URL: it contains a space or a control character; '
