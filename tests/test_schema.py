@@ -161,6 +161,20 @@ def test_sample_group_validates_against_the_group_schema(path: Path) -> None:
     assert errors == []
 
 
+@pytest.mark.parametrize("amount", [0.07, 19.99, 100.1, 10000])
+def test_an_amount_in_whole_cents_passes_the_schema_as_it_passes_pops(
+    amount: float, run_pops: Run, repo: Path
+) -> None:
+    # Binary floats are never exact multiples of 0.01: a schema `multipleOf` would make
+    # editors underline 19.99 while pops accepts it.
+    data = {"name": "A", "payments": {"credit_card": True, "minimum_payment": amount}}
+    assert [e.message for e in Draft7Validator(group_schema()).iter_errors(data)] == []
+    text = f"name: A\npayments:\n  credit_card: true\n  minimum_payment: {amount}\n"
+    write_group(repo, "a", text)
+    done = run_pops("validate", cwd=repo)
+    assert (done.returncode, done.stdout) == (0, "no problems found\n"), done.stderr
+
+
 def test_the_committed_schema_file_is_the_one_that_validates() -> None:
     committed = json.loads((REPO / "schema" / GROUP_SCHEMA).read_text(encoding="utf-8"))
     assert committed == group_schema()

@@ -92,6 +92,11 @@ def _inline(schema: Any, defs: dict[str, Schema]) -> Any:
     if not isinstance(schema, dict):
         return schema
     out = {key: _inline(value, defs) for key, value in schema.items() if key != "$defs"}
+    step = out.get("multipleOf")
+    if isinstance(step, float) and not step.is_integer():
+        # Whole cents (0.01) cannot be checked in binary floating point: jsonschema and
+        # Ajv both refuse 19.99 as "not a multiple of 0.01". pops checks the step itself.
+        del out["multipleOf"]
     ref = out.pop("$ref", None)
     if ref is not None:
         target = _inline(copy.deepcopy(defs[ref.rsplit("/", 1)[-1]]), defs)
