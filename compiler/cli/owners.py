@@ -31,7 +31,7 @@ def _write(path: Path, text: str) -> None:
 
 
 def _approvers(values: tuple[str, ...]) -> set[str]:
-    from compiler.authoring.owners import owner_problem
+    from compiler.model.owners import owner_problem
 
     found: set[str] = set()
     for value in values:

@@ -56,7 +56,7 @@ def check_partial(
     `owners_for` is allowed (and checked) only in `_defaults.yaml`; an overlay
     (`allow_extends=False`) names no owners: it changes settings, not files.
     """
-    from compiler.authoring.owners import check_owners_for
+    from compiler.load.owner_keys import check_owners_for
 
     data = dict(doc.data)
     data.setdefault("name", "placeholder")

@@ -343,7 +343,7 @@ Role = Annotated[
 
 
 def _owner(value: str) -> str:
-    from compiler.authoring.owners import owner_problem
+    from compiler.model.owners import owner_problem
 
     problem = owner_problem(value)
     if problem is not None:
@@ -358,7 +358,7 @@ def _owner_list(value: Any) -> Any:
             "type-list", '`owners` is a list of owners, e.g. ["@org/team", "@user"]'
         )
     if not value:
-        from compiler.authoring.owners import empty_message
+        from compiler.model.owners import empty_message
 
         raise PydanticCustomError("owners-empty", empty_message("owners"))
     return value
