@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -191,6 +192,56 @@ def test_warnings_are_reported_by_a_sealed_build_as_by_the_pipeline(
     strict = run_pops("build", "--strict", cwd=six)
     assert strict.returncode == 1
     assert "nothing written" in strict.stderr
+
+
+def _oracle(repo: Path, where: Path, run_pops: Run, *argv: str) -> tuple[str, str, Any]:
+    """What a build from scratch of the same sources says and writes."""
+    where.mkdir()
+    for folder in ("groups", "environments"):
+        shutil.copytree(repo / folder, where / folder)
+    proc = run_pops("build", "--no-cache", *argv, cwd=where)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout, proc.stderr, _tree(where / "dist")
+
+
+QUIET = "name: {name}\npayments:\n  credit_card: false\n"  # payment-none: a warning
+
+
+@pytest.mark.parametrize("argv", [(), ("--env", "staging")])
+def test_a_repository_with_warnings_keeps_the_quick_path(
+    six: Path, tmp_path: Path, run_pops: Run, argv: tuple[str, ...]
+) -> None:
+    """A warning anywhere used to send every later change through the full pipeline;
+    the changed groups' own warnings are now replaced in the seal's, exactly as a
+    build from scratch reports them (and `--strict` still refuses a new one)."""
+    write_group(six, "quiet", QUIET.format(name="Quiet"))
+    assert run_pops("build", *argv, cwd=six).returncode == 0
+    # The per-group caches (not the seal):
+    caches = sorted(p for p in (six / CACHE_DIR).glob("*.bin") if not p.name.startswith("seal-"))
+    untouched = [path.stat().st_mtime_ns for path in caches]
+    assert caches
+    edits = [
+        ("g1", GROUP.format(name="Group One")),  # a clean group, beside a warning
+        ("g2", QUIET.format(name="Two")),  # a clean group gets a warning
+        ("quiet", QUIET.format(name="Quieter")),  # a group with a warning stays so
+        ("g2", GROUP.format(name="Group 2")),  # and loses it
+        ("quiet", GROUP.format(name="Quiet")),  # the last warning goes
+    ]
+    for round_, (slug, text) in enumerate(edits):
+        _age(six)
+        write_group(six, slug, text)
+        proc = run_pops("build", *argv, cwd=six)
+        assert proc.returncode == 0, proc.stderr
+        # The full pipeline did not run:
+        assert [path.stat().st_mtime_ns for path in caches] == untouched, round_
+        said, shown, built = _oracle(six, tmp_path / str(round_), run_pops, *argv)
+        assert (proc.stdout, proc.stderr) == (said, shown), round_
+        assert _tree(six / "dist") == built
+    _age(six)
+    write_group(six, "g3", QUIET.format(name="Three"))
+    strict = run_pops("build", "--strict", *argv, cwd=six)
+    assert strict.returncode == 1
+    assert "groups/g3.yaml" in strict.stdout and "nothing written" in strict.stderr
 
 
 def test_a_change_that_breaks_a_group_writes_nothing(six: Path, run_pops: Run) -> None:

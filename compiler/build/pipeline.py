@@ -1161,8 +1161,8 @@ def _sealed_build(
             return None
         if not changes.groups:
             return _from_seal(sealed, 0) if sealing.unchanged() else None
-        if sealed.diagnostics or check is None:
-            return None  # problems are merged across groups; the pipeline knows how
+        if check is None:
+            return None
         from compiler.incremental.spare import Spare, advance
 
         spare = Spare(cache_dir_for(groups_dir), root)
@@ -1177,7 +1177,8 @@ def _sealed_build(
         # The libraries as the seal found them (their stats are checked with the outputs).
         libraries.assume(sealed.libs, sealed.lib_stats)
         types.remember(sealed.valid)  # emails and phones checked before need no library
-        update = _compile_changed(sealed, changes.groups, groups_dir, folder, root)
+        strict = bool(sealing.key[-1])
+        update = _compile_changed(sealed, changes.groups, groups_dir, folder, root, strict)
         sealed.valid += "".join(f"\n{k}\t{v}" for k, v in types.learned().items())
         if not check.intact():
             # Maybe a library moved: nothing keyed on the assumed one may be kept.
@@ -1189,7 +1190,7 @@ def _sealed_build(
             return None
         if update is None:
             return None
-        wanted, sizes, data = update
+        wanted, sizes, data, diagnostics = update
         seal.discard(sealing.path)
         if not spare.usable():
             return None
@@ -1197,6 +1198,7 @@ def _sealed_build(
         if data and not advance(sealed, root, spare.dir, wanted, data, check.spare_stats()):
             return None
         sealed.sizes = sizes
+        sealed.diagnostics = diagnostics
         if sealing.inputs is not None:
             _, sealed.input_stats, sealed.input_dirs = sealing.inputs
         seal.save(sealing.path, sealed)
@@ -1211,14 +1213,21 @@ def _knows_spare(sealed: seal.Seal) -> bool:
 
 
 def _compile_changed(
-    sealed: seal.Seal, slugs: list[str], groups_dir: Path, folder: Path, root: Path
-) -> tuple[bytearray, list[int], dict[int, bytes]] | None:
+    sealed: seal.Seal,
+    slugs: list[str],
+    groups_dir: Path,
+    folder: Path,
+    root: Path,
+    strict: bool,
+) -> tuple[bytearray, list[int], dict[int, bytes], list[tuple[Any, ...]]] | None:
     """Each output's sha256 (raw, 32 bytes each) and size after compiling the changed
-    groups, and the new bytes of the files that differ, by index in sealed.files.
+    groups, the new bytes of the files that differ (by index in sealed.files), and
+    the build's diagnostics (as the seal keeps them).
 
-    None unless every changed group compiles without a single diagnostic in every
-    scope and writes the same files as before (so the seal's layout still holds).
-    The scopes' digests and manifests' records are updated in place.
+    None unless every changed group compiles in every scope with at most warnings in
+    its own file (without `strict`) and writes the same files as before (so the
+    seal's layout still holds). The scopes' digests and manifests' records are
+    updated in place.
     """
     from compiler.incremental.engine import input_sha
     from compiler.load.layers import load_layers
@@ -1226,6 +1235,7 @@ def _compile_changed(
     wanted = bytearray(sealed.sha_blob)
     sizes = list(sealed.sizes)
     data: dict[int, bytes] = {}
+    found: dict[str, dict[str | None, list[Diagnostic]]] = {}  # file -> scope -> its own
     for scope in sealed.scopes:
         # (The bases are as the seal found them, clean: only those these groups name.)
         layers = load_layers(groups_dir, scope.env, folder, every_base=False)
@@ -1237,8 +1247,11 @@ def _compile_changed(
             if position == len(scope.slugs) or scope.slugs[position] != slug:
                 return None
             result = compile_group(groups_dir / f"{slug}.yaml", layers=layers)
-            if result.diagnostics or result.files is None or layers.diagnostics:
+            if result.files is None or layers.diagnostics:
                 return None
+            if result.diagnostics and (strict or not _own_warnings(result)):
+                return None  # (a problem in a shared file is merged across groups)
+            found.setdefault(result.file, {})[scope.env] = result.diagnostics
             lo, hi = seal.group_range(sealed, scope, slug)
             if [scope.prefix + rel for rel in result.files] != sealed.files[lo:hi]:
                 return None
@@ -1259,7 +1272,48 @@ def _compile_changed(
             return None
         wanted[32 * at : 32 * at + 32] = hashlib.sha256(manifest).digest()
         sizes[at], data[at] = len(manifest), manifest
-    return wanted, sizes, data
+    diagnostics = _merged_diagnostics(sealed.diagnostics, found, folder)
+    if diagnostics is None:
+        return None
+    return wanted, sizes, data, diagnostics
+
+
+def _own_warnings(result: GroupResult) -> bool:
+    """Every problem of this group is a warning in its own file: one that a full build
+    reports as it is, apart from every other group's."""
+    return all(d.severity == "warning" and d.file == result.file for d in result.diagnostics)
+
+
+def _merged_diagnostics(
+    rows: list[tuple[Any, ...]],
+    found: dict[str, dict[str | None, list[Diagnostic]]],
+    folder: Path,
+) -> list[tuple[Any, ...]] | None:
+    """The build's diagnostics (as rows) once the changed groups' own are replaced by
+    `found` (group file -> scope -> its diagnostics there), combined across scopes as
+    the full pipeline combines them (`_combine`). None when a kept diagnostic involves
+    a changed group (a problem in a shared file that names it): the pipeline decides.
+    """
+    from compiler.diagnostics import to_row
+
+    kept: list[Diagnostic] = []
+    for row in rows:
+        d = from_row(row)
+        if d.file in found:
+            continue
+        if any(r.file in found for r in d.related):
+            return None
+        kept.append(d)
+    for scopes in found.values():
+        if None not in scopes:  # (`--env NAME`: that environment alone, as it is)
+            kept += [d for part in scopes.values() for d in part]
+            continue
+        base = finalize(scopes[None], strict=False)
+        kept += base
+        for name, part in scopes.items():
+            if name is not None:
+                kept += _only_in_environment(base, finalize(part, strict=False), name, folder)
+    return [to_row(d) for d in finalize(kept, strict=False)]
 
 
 @gc_paused

@@ -176,8 +176,13 @@ def quick(args: list[str]) -> int | None:
     except OSError as error:  # (the lock: a read-only or broken cache folder)
         sealing.release()
         return refused(error, OUT_DIR, check)
-    if sealed is not None and not sealed.diagnostics and sealing.unchanged():
+    if sealed is not None and sealing.unchanged():
         sealing.release()
+        if sealed.diagnostics:  # (warnings: a build with an error leaves no seal)
+            from compiler.diagnostics import from_row
+            from compiler.formats import FORMATS
+
+            echo(FORMATS["text"]([from_row(d) for d in sealed.diagnostics]), nl=False)
         groups = len(sealed.scopes[0].slugs)
         echo(
             up_to_date(groups, OUT_DIR) if check else built(groups, len(sealed.files), OUT_DIR),
