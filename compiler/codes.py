@@ -31,7 +31,7 @@ class CodeInfo:
 def _stages() -> list[ModuleType]:
     """The modules with a `CODES` table (imported here, on first use, not by every run)."""
     from compiler.authoring import online, owners
-    from compiler.build import pipeline as build
+    from compiler.build import discovery as build
     from compiler.load import files, layers
     from compiler.load import located as load
     from compiler.model import from_document, types

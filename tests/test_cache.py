@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from bench.generate import generate
-from compiler.build.pipeline import build, check_output, compile_all
+from compiler.build.check import check_output
+from compiler.build.pipeline import build, compile_all
 from compiler.incremental import integrity
 from compiler.incremental.cache import fingerprint
 from compiler.incremental.integrity import CACHE_DIR

@@ -18,8 +18,9 @@ from typing import Any
 
 import pytest
 
-from compiler.build.pipeline import build, check_output
-from compiler.incremental import seal
+from compiler.build.check import check_output
+from compiler.build.pipeline import build
+from compiler.incremental import seal, sealing
 from compiler.incremental.integrity import CACHE_DIR
 from tests.conftest import Run, write_group
 from tests.test_cache import GROUP, _tree
@@ -78,7 +79,7 @@ def test_noop_build_and_check_never_import_the_pipeline(six: Path) -> None:
     script = (
         "import sys\nfrom pathlib import Path\nfrom compiler.build.pipeline import build\n"
         "c = build(Path('groups'), Path('dist'))\n"
-        "from compiler.build.pipeline import check_output\n"
+        "from compiler.build.check import check_output\n"
         "ok = check_output(Path('groups'), Path('dist')).ok\n"
         "heavy = sorted(m for m in ('yaml', 'pydantic', 'jinja2', 'compiler.model') "
         "if m in sys.modules)\n"
@@ -100,7 +101,7 @@ def test_noop_build_and_check_never_import_the_pipeline(six: Path) -> None:
 def test_one_changed_group_is_compiled_alone_and_swapped_in(
     six: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
 ) -> None:
-    monkeypatch.setattr(seal, "SPLIT_AT", 0)  # children stat the outputs even here
+    monkeypatch.setattr(sealing, "SPLIT_AT", 0)  # children stat the outputs even here
     _build(six, jobs)
     first = (six / "dist").stat().st_ino
     untouched = _group_cache_mtime(six)
@@ -168,7 +169,7 @@ def test_every_output_is_verified_in_both_halves(
     six: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
 ) -> None:
     """With a child process stat'ing half the tree, a change in either half is seen."""
-    monkeypatch.setattr(seal, "SPLIT_AT", 0)
+    monkeypatch.setattr(sealing, "SPLIT_AT", 0)
     _build(six, jobs)
     _age(six)
     for rel in ("groups/g0/config.json", "staging/groups/g5/theme.css"):
@@ -421,8 +422,8 @@ def test_a_second_part_from_another_seal_is_refused(six: Path, tmp_path: Path) -
     new = seal_file.read_bytes()
     first = 12 + int.from_bytes(new[:8], "big")  # (each part behind its length and CRC)
     seal_file.write_bytes(new[:first] + old[12 + int.from_bytes(old[:8], "big") :])
-    sealing = seal.Sealing.begin(six / "groups", six / "environments", six / "dist", None, False)
-    loaded = seal.load(sealing.path, sealing.key)
+    opened = sealing.Sealing.begin(six / "groups", six / "environments", six / "dist", None, False)
+    loaded = seal.load(opened.path, opened.key)
     assert loaded is not None  # the first part alone is whole
     assert not seal.complete(loaded)
     write_group(six, "g3", GROUP.format(name="Three"))
@@ -512,7 +513,7 @@ def test_sealed_builds_work_the_same_without_the_c_stat(
         assert list(seal.stat_paths(rels, fd)[-12:]) == [-1] * 12
     finally:
         os.close(fd)
-    monkeypatch.setattr(seal, "SPLIT_AT", 0)  # the children too
+    monkeypatch.setattr(sealing, "SPLIT_AT", 0)  # the children too
     assert _build(six, 2) == (12, 0)
     _age(six)
     assert _build(six, 2) == (0, 12)

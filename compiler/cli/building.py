@@ -14,7 +14,7 @@ import gc
 import os
 import sys
 
-from compiler.incremental import seal
+from compiler.incremental.sealing import Sealing
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -50,15 +50,16 @@ def run_build(
     env_dir: Path | None = None,
     jobs: int | None = None,
     no_cache: bool = False,
-    resume: seal.Sealing | None = None,
+    resume: Sealing | None = None,
 ) -> int:
     """Build (or with `check`, compare) and report; the exit code.
 
     Usage errors (no groups folder, an unknown environment) are the caller's
     to rule out first. `resume`: a seal `quick` opened for these options.
     """
+    from compiler.build.check import check_output
     from compiler.build.ownership import Refused
-    from compiler.build.pipeline import build, check_output
+    from compiler.build.pipeline import build
     from compiler.cli.progress import bar as progress_bar
     from compiler.diagnostics import Diagnostic
 
@@ -170,7 +171,7 @@ def quick(args: list[str]) -> int | None:
         return None  # click's usage error says what to pass
     gc.disable()
     env_dir = os.path.join(os.path.dirname(GROUPS_DIR), "environments")  # as build's default
-    sealing = seal.Sealing.begin(GROUPS_DIR, env_dir, OUT_DIR, None, False)
+    sealing = Sealing.begin(GROUPS_DIR, env_dir, OUT_DIR, None, False)
     try:
         sealed = sealing.sealed if sealing.open(OUT_DIR, None, locking=not check) else None
     except OSError as error:  # (the lock: a read-only or broken cache folder)

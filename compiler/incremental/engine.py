@@ -239,7 +239,7 @@ def _compile_chunk(
     layers: Layers | None = None,
     replace: bool = False,
 ) -> list[Outcome]:
-    from compiler.build.pipeline import compile_group  # the per-group pipeline
+    from compiler.build.group import compile_group  # the per-group pipeline
 
     layers = layers if layers is not None else _WORKER["layers"]
     out: list[Outcome] = []
@@ -397,10 +397,10 @@ def stop_workers() -> None:
 
 def _warm() -> None:
     """In a fresh worker: import the pipeline and the validators' libraries up front."""
-    from compiler.build.pipeline import _stages
+    from compiler.build.group import stages
     from compiler.model import types
 
-    _stages()
+    stages()
     types.warm()
 
 
@@ -438,7 +438,7 @@ def run_scope(
     output was edited or deleted by hand is compiled and written again.
     """
     recorded = cache.output.get("files", {}) if verify_root is not None else {}
-    from compiler.build.pipeline import display_path
+    from compiler.build.discovery import display_path
     from compiler.incremental.cache import Entry, group_key  # (workers never need the cache)
 
     scope = _scope_parts(layers)
