@@ -22,7 +22,7 @@ from compiler.incremental.sealing import Sealing
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from compiler.incremental.engine import Progress
+    from compiler.incremental.engine import Progress, ScopeResult
 
 
 _STALE_MESSAGES = {
@@ -111,7 +111,6 @@ def _check_output(
 ) -> CheckReport:
     root = output_dir(out_dir, env)
     folder = env_dir_for(groups_dir, env_dir)
-    from compiler.incremental.engine import list_files
     from compiler.load.layers import environments
 
     envs = set(environments(folder)) if env is None else set()
@@ -139,31 +138,43 @@ def _check_output(
     stale: list[Stale] = []
     for scope, result in results.items():
         prefix = "" if env is not None or scope is None else f"{scope}/"
-        here = scope_root(root, env, scope)
         recorded = caches[scope].output.get("files", {})
-        expected: set[str] = {MANIFEST, ownership.MARKER}
-        found = list_files(here, envs if scope is None else set())
-        for outcome in result.outcomes:
-            for entry in outcome.entries or []:
-                rel = str(entry["path"])
-                expected.add(rel)
-                if outcome.cached:
-                    reason = _verify(here / rel, entry, recorded.get(rel))
-                    if reason is not None:
-                        stale.append(Stale(prefix + rel, reason))
-            stale += [Stale(prefix + s.path, s.reason) for s in outcome.stale]
-        manifest = here / MANIFEST
-        if not manifest.is_file():
-            stale.append(Stale(prefix + MANIFEST, "missing"))
-        elif read_bounded(manifest, len(result.manifest or b"")) != result.manifest:
-            stale.append(Stale(prefix + MANIFEST, "changed"))
-        if not (here / ownership.MARKER).is_file():
-            stale.append(Stale(prefix + ownership.MARKER, "missing"))
-        elif marker_wrong(here):
-            stale.append(Stale(prefix + ownership.MARKER, "changed"))
-        stale += [Stale(prefix + rel, "extra") for rel in sorted(unwanted(found, expected))]
+        skip = envs if scope is None else set()
+        found = _stale_in(scope_root(root, env, scope), result, recorded, skip)
+        stale += [Stale(prefix + s.path, s.reason) for s in found]
     stale.sort(key=lambda s: s.path)
     return CheckReport(compilation, stale)
+
+
+def _stale_in(
+    here: Path, result: ScopeResult, recorded: dict[str, Any], skip: set[str]
+) -> list[Stale]:
+    """What differs in one scope's output folder `here` (paths relative to it); the
+    environments' folders in `skip` are theirs to check."""
+    from compiler.incremental.engine import list_files
+
+    stale: list[Stale] = []
+    expected: set[str] = {MANIFEST, ownership.MARKER}
+    found = list_files(here, skip)
+    for outcome in result.outcomes:
+        for entry in outcome.entries or []:
+            rel = str(entry["path"])
+            expected.add(rel)
+            if outcome.cached:
+                reason = _verify(here / rel, entry, recorded.get(rel))
+                if reason is not None:
+                    stale.append(Stale(rel, reason))
+        stale += outcome.stale
+    manifest = here / MANIFEST
+    if not manifest.is_file():
+        stale.append(Stale(MANIFEST, "missing"))
+    elif read_bounded(manifest, len(result.manifest or b"")) != result.manifest:
+        stale.append(Stale(MANIFEST, "changed"))
+    if not (here / ownership.MARKER).is_file():
+        stale.append(Stale(ownership.MARKER, "missing"))
+    elif marker_wrong(here):
+        stale.append(Stale(ownership.MARKER, "changed"))
+    return stale + [Stale(rel, "extra") for rel in sorted(unwanted(found, expected))]
 
 
 def _verify(

@@ -19,6 +19,10 @@ from compiler.incremental.sealing import Sealing
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any
+
+    from compiler.build.check import CheckReport
+    from compiler.build.group import Compilation
 
 GROUPS_DIR = "groups"  # the defaults of --groups and --out
 OUT_DIR = "dist"
@@ -61,37 +65,17 @@ def run_build(
     from compiler.build.ownership import Refused
     from compiler.build.pipeline import build
     from compiler.cli.progress import bar as progress_bar
-    from compiler.diagnostics import Diagnostic
 
-    gc.disable()  # for the life of this short process: see compiler.build.pipeline.gc_paused
+    gc.disable()  # for the life of this short process: see compiler.build.compiling.gc_paused
     shown = (out_dir / env if env is not None else out_dir).as_posix()
     progress = progress_bar("checking" if check else "building")
+    options: dict[str, Any] = {"strict": strict, "env": env, "env_dir": env_dir, "jobs": jobs}
+    options.update(use_cache=not no_cache, progress=progress, resume=resume)
     try:
         if check:
-            report = check_output(
-                groups_dir,
-                out_dir,
-                strict=strict,
-                env=env,
-                env_dir=env_dir,
-                jobs=jobs,
-                use_cache=not no_cache,
-                progress=progress,
-                resume=resume,
-            )
-            compilation = report.compilation
+            report = check_output(groups_dir, out_dir, **options)
         else:
-            compilation = build(
-                groups_dir,
-                out_dir,
-                strict=strict,
-                env=env,
-                env_dir=env_dir,
-                jobs=jobs,
-                use_cache=not no_cache,
-                progress=progress,
-                resume=resume,
-            )
+            compilation = build(groups_dir, out_dir, **options)
     except Refused as refusal:
         if progress is not None:
             progress.close()
@@ -106,25 +90,39 @@ def run_build(
     finally:
         if progress is not None:
             progress.close()
+    if check:
+        return checked(report, output_format, shown)
+    return reported(compilation, output_format, shown)
+
+
+def checked(report: CheckReport, output_format: str, shown: str) -> int:
+    """Say what `build --check` found; the exit code."""
+    from compiler.diagnostics import Diagnostic
+    from compiler.formats import FORMATS
+
+    compilation = report.compilation
+    found = report.diagnostics
+    if output_format != "text":  # tools read one document: stale files are in it
+        found = sorted([*found, *report.stale_diagnostics(shown)], key=Diagnostic.sort_key)
+    echo(FORMATS[output_format](found), nl=False)
+    if not compilation.ok:
+        echo(f"{shown}/ was not checked: the groups have errors", err=True)
+        return 1
+    if report.stale:
+        echo(f"{shown}/ is stale: {len(report.stale)} file(s) differ", err=True)
+        for item in report.stale if output_format == "text" else ():
+            echo(f"{item.reason:>8}  {shown}/{item.path}")
+        echo("run `pops build` and commit the result", err=True)
+        return 1
+    echo(up_to_date(len(compilation.groups), shown), err=True)
+    return 0
+
+
+def reported(compilation: Compilation, output_format: str, shown: str) -> int:
+    """Say what `build` did; the exit code."""
     from compiler.formats import FORMATS
     from compiler.formats.text import summary
 
-    if check:
-        found = report.diagnostics
-        if output_format != "text":  # tools read one document: stale files are in it
-            found = sorted([*found, *report.stale_diagnostics(shown)], key=Diagnostic.sort_key)
-        echo(FORMATS[output_format](found), nl=False)
-        if not compilation.ok:
-            echo(f"{shown}/ was not checked: the groups have errors", err=True)
-            return 1
-        if report.stale:
-            echo(f"{shown}/ is stale: {len(report.stale)} file(s) differ", err=True)
-            for item in report.stale if output_format == "text" else ():
-                echo(f"{item.reason:>8}  {shown}/{item.path}")
-            echo("run `pops build` and commit the result", err=True)
-            return 1
-        echo(up_to_date(len(compilation.groups), shown), err=True)
-        return 0
     echo(FORMATS[output_format](compilation.diagnostics), nl=False)
     if not compilation.ok:
         echo(f"nothing written: {summary(compilation.diagnostics)}", err=True)

@@ -120,40 +120,15 @@ def _compile_changed(
     seal's layout still holds). The scopes' digests and manifests' records are
     updated in place.
     """
-    from compiler.incremental.engine import input_sha
-    from compiler.load.layers import load_layers
-
     wanted = bytearray(sealed.sha_blob)
     sizes = list(sealed.sizes)
     data: dict[int, bytes] = {}
     found: dict[str, dict[str | None, list[Diagnostic]]] = {}  # file -> scope -> its own
     for scope in sealed.scopes:
-        # (The bases are as the seal found them, clean: only those these groups name.)
-        layers = load_layers(groups_dir, scope.env, folder, every_base=False)
-        digests = scope.digests
-        cut = len(scope.prefix)
-        changed: dict[str, tuple[str, int]] = {}  # for the manifest
-        for slug in slugs:
-            position = bisect.bisect_left(scope.slugs, slug)
-            if position == len(scope.slugs) or scope.slugs[position] != slug:
-                return None
-            result = compile_group(groups_dir / f"{slug}.yaml", layers=layers)
-            if result.files is None or layers.diagnostics:
-                return None
-            if result.diagnostics and (strict or not _own_warnings(result)):
-                return None  # (a problem in a shared file is merged across groups)
-            found.setdefault(result.file, {})[scope.env] = result.diagnostics
-            lo, hi = seal.group_range(sealed, scope, slug)
-            if [scope.prefix + rel for rel in result.files] != sealed.files[lo:hi]:
-                return None
-            for i, content in zip(range(lo, hi), result.files.values(), strict=True):
-                sha = hashlib.sha256(content).digest()
-                if sha != wanted[32 * i : 32 * i + 32]:
-                    wanted[32 * i : 32 * i + 32], sizes[i], data[i] = sha, len(content), content
-                    changed[sealed.files[i][cut:]] = (sha.hex(), len(content))
-            digests[position] = input_sha(result.source_sha256, result.file, result.inputs, layers)
-        scope.inputs_digest = inputs_digest(zip(scope.slugs, digests, strict=True))
-        scope.digest_blob = seal.blob(digests)
+        ok = _compile_scope(sealed, scope, slugs, groups_dir, folder, strict, found)
+        if ok is None:
+            return None
+        changed = _take(sealed, scope, ok, wanted, sizes, data)
         at = scope.end - 1
         old = read_bounded(root / sealed.files[at], sealed.sizes[at])
         if old is None:
@@ -167,6 +142,65 @@ def _compile_changed(
     if diagnostics is None:
         return None
     return wanted, sizes, data, diagnostics
+
+
+def _compile_scope(
+    sealed: seal.Seal,
+    scope: seal.Scope,
+    slugs: list[str],
+    groups_dir: Path,
+    folder: Path,
+    strict: bool,
+    found: dict[str, dict[str | None, list[Diagnostic]]],
+) -> dict[int, bytes] | None:
+    """The changed groups' files in one scope (by index in sealed.files), their
+    diagnostics added to `found`; the scope's digests updated. None when a group
+    cannot be taken this way (see _compile_changed)."""
+    from compiler.incremental.engine import input_sha
+    from compiler.load.layers import load_layers
+
+    # (The bases are as the seal found them, clean: only those these groups name.)
+    layers = load_layers(groups_dir, scope.env, folder, every_base=False)
+    digests = scope.digests
+    files: dict[int, bytes] = {}
+    for slug in slugs:
+        position = bisect.bisect_left(scope.slugs, slug)
+        if position == len(scope.slugs) or scope.slugs[position] != slug:
+            return None
+        result = compile_group(groups_dir / f"{slug}.yaml", layers=layers)
+        if result.files is None or layers.diagnostics:
+            return None
+        if result.diagnostics and (strict or not _own_warnings(result)):
+            return None  # (a problem in a shared file is merged across groups)
+        found.setdefault(result.file, {})[scope.env] = result.diagnostics
+        lo, hi = seal.group_range(sealed, scope, slug)
+        if [scope.prefix + rel for rel in result.files] != sealed.files[lo:hi]:
+            return None
+        files.update(zip(range(lo, hi), result.files.values(), strict=True))
+        digests[position] = input_sha(result.source_sha256, result.file, result.inputs, layers)
+    scope.inputs_digest = inputs_digest(zip(scope.slugs, digests, strict=True))
+    scope.digest_blob = seal.blob(digests)
+    return files
+
+
+def _take(
+    sealed: seal.Seal,
+    scope: seal.Scope,
+    files: dict[int, bytes],
+    wanted: bytearray,
+    sizes: list[int],
+    data: dict[int, bytes],
+) -> dict[str, tuple[str, int]]:
+    """Record the files whose bytes differ in `wanted`, `sizes` and `data`; those
+    files for the scope's manifest (path -> sha256 and size)."""
+    cut = len(scope.prefix)
+    changed: dict[str, tuple[str, int]] = {}
+    for i, content in files.items():
+        sha = hashlib.sha256(content).digest()
+        if sha != wanted[32 * i : 32 * i + 32]:
+            wanted[32 * i : 32 * i + 32], sizes[i], data[i] = sha, len(content), content
+            changed[sealed.files[i][cut:]] = (sha.hex(), len(content))
+    return changed
 
 
 def _own_warnings(result: GroupResult) -> bool:

@@ -41,39 +41,58 @@ def record_build(
     if sealing.inputs is None:
         seal.discard(sealing.path)
         return
-    scopes: list[seal.Scope] = []
-    files: list[str] = []
-    shas: list[str] = []
-    sizes: list[int] = []
-    stats: seal.Stats = array("q")  # UNKNOWN where this run did not write the file
-    folders: dict[str, tuple[int, int, int, int]] = {}
-    unknown = seal.pack_stats([None])
+    table = _Table()
     for name, result in results.items():
-        prefix = scope_prefix(env, name)
-        start = len(files)
-        entries: list[dict[str, Any]] = []
-        written: list[bytes] = []
+        table.add_scope(name, scope_prefix(env, name), result, known)
+    outcomes = (o for r in results.values() for o in r.outcomes)
+    learned = {k: v for o in outcomes for k, v in o.validated.items()}
+    kept = sealing.valid if len(sealing.valid) < 200 * len(table.files) else ""  # (bounded)
+    from compiler.incremental import libraries
+
+    made = seal.record(
+        libs=libraries.watched(),
+        spare=_spare_for_seal(table.files, spare),
+        folders=table.folders,
+        key=sealing.key,
+        inputs=sealing.inputs,
+        scopes=table.scopes,
+        files=table.files,
+        shas=table.shas,
+        sizes=table.sizes,
+        stats=table.stats,
+        root=root,
+        diagnostics=compilation.diagnostics,
+    )
+    made.valid = kept + "".join(f"\n{k}\t{v}" for k, v in learned.items())
+    if spare is not None:  # its folders, checked (as the output's) before it is used
+        _stat_spare_folders(made, sealing.path, root)
+    seal.save(sealing.path, made)
+
+
+class _Table:
+    """The seal's columns (path, sha256, size, stat of each file; the folders' stats;
+    the scopes), filled scope by scope."""
+
+    def __init__(self) -> None:
+        self.scopes: list[seal.Scope] = []
+        self.files: list[str] = []
+        self.shas: list[str] = []
+        self.sizes: list[int] = []
+        self.stats: seal.Stats = array("q")  # UNKNOWN where this run did not write the file
+        self.folders: dict[str, tuple[int, int, int, int]] = {}
+
+    def add_scope(
+        self, name: str | None, prefix: str, result: ScopeResult, known: dict[str, list[Any]]
+    ) -> None:
+        start = len(self.files)
         names = list(chain.from_iterable(o.folders for o in result.outcomes))
         folder_stats = array("q")
         folder_stats.frombytes(b"".join(o.folder_stats for o in result.outcomes))
         if len(folder_stats) == 4 * len(names):  # (each folder's four numbers, in turn)
             quads = zip(*[iter(folder_stats)] * 4, strict=True)
             keys = [prefix + n for n in names] if prefix else names
-            folders.update(zip(keys, quads, strict=True))
-        for outcome in result.outcomes:
-            found = outcome.entries or []
-            entries += found
-            whole = len(outcome.written) == len(unknown) * len(found)
-            written.append(outcome.written if whole else unknown * len(found))
-        scope_stats = array("q")
-        scope_stats.frombytes(b"".join(written))
-        paths = [str(e["path"]) for e in entries]
-        if any(a > b for a, b in itertools.pairwise(paths)):  # slug order is not path order
-            order = sorted(range(len(paths)), key=paths.__getitem__)
-            entries = [entries[k] for k in order]
-            was = scope_stats
-            scope_stats = array("q", chain.from_iterable(was[4 * k : 4 * k + 4] for k in order))
-            paths = [paths[k] for k in order]
+            self.folders.update(zip(keys, quads, strict=True))
+        paths, entries, scope_stats = _in_path_order(result)
         scope_shas = [str(e["sha256"]) for e in entries]
         sizes_written = scope_stats[0::4]
         if -1 in sizes_written:  # not written this run: the record from before, if it holds
@@ -81,55 +100,59 @@ def record_build(
                 record = known.get(prefix + paths[k]) if size == -1 else None
                 if record is not None and record[4] == scope_shas[k]:
                     scope_stats[4 * k : 4 * k + 4] = array("q", record[:4])
-        files += [prefix + rel for rel in paths] if prefix else paths
-        shas += scope_shas
-        sizes += [int(e["size"]) for e in entries]
-        stats += scope_stats
+        self.files += [prefix + rel for rel in paths] if prefix else paths
+        self.shas += scope_shas
+        self.sizes += [int(e["size"]) for e in entries]
+        self.stats += scope_stats
         manifest = result.manifest or b""
-        files.append(prefix + MANIFEST)
-        shas.append(hashlib.sha256(manifest).hexdigest())
-        sizes.append(len(manifest))
-        stats.extend(seal.UNKNOWN)
+        self.files.append(prefix + MANIFEST)
+        self.shas.append(hashlib.sha256(manifest).hexdigest())
+        self.sizes.append(len(manifest))
+        self.stats.extend(seal.UNKNOWN)
         slugs = [o.slug for o in result.outcomes]
         digests = seal.blob(o.input_sha for o in result.outcomes)
-        scopes.append(
-            seal.Scope(name, prefix, slugs, result.inputs_digest, start, len(files), digests)
+        end = len(self.files)
+        self.scopes.append(
+            seal.Scope(name, prefix, slugs, result.inputs_digest, start, end, digests)
         )
-    outcomes = (o for r in results.values() for o in r.outcomes)
-    learned = {k: v for o in outcomes for k, v in o.validated.items()}
-    kept = sealing.valid if len(sealing.valid) < 200 * len(files) else ""  # (bounded)
-    valid = kept + "".join(f"\n{k}\t{v}" for k, v in learned.items())
-    from compiler.incremental import libraries
 
-    made = seal.record(
-        libs=libraries.watched(),
-        spare=_spare_for_seal(files, spare),
-        folders=folders,
-        key=sealing.key,
-        inputs=sealing.inputs,
-        scopes=scopes,
-        files=files,
-        shas=shas,
-        sizes=sizes,
-        stats=stats,
-        root=root,
-        diagnostics=compilation.diagnostics,
-    )
-    made.valid = valid
-    if spare is not None:  # its folders, checked (as the output's) before it is used
-        from compiler.incremental.spare import Spare
 
-        tree = Spare(Path(os.path.dirname(sealing.path)), root).dir
-        try:
-            fd = os.open(tree, os.O_RDONLY | os.O_DIRECTORY)
-        except OSError:
-            made.spare_blob = made.spare = None
-        else:
-            try:
-                made.spare_dirs = seal.stat_paths(made.dirs, fd)
-            finally:
-                os.close(fd)
-    seal.save(sealing.path, made)
+def _in_path_order(result: ScopeResult) -> tuple[list[str], list[dict[str, Any]], seal.Stats]:
+    """A scope's files (paths, manifest entries, stats as written) sorted by path."""
+    unknown = seal.pack_stats([None])
+    entries: list[dict[str, Any]] = []
+    written: list[bytes] = []
+    for outcome in result.outcomes:
+        found = outcome.entries or []
+        entries += found
+        whole = len(outcome.written) == len(unknown) * len(found)
+        written.append(outcome.written if whole else unknown * len(found))
+    scope_stats = array("q")
+    scope_stats.frombytes(b"".join(written))
+    paths = [str(e["path"]) for e in entries]
+    if any(a > b for a, b in itertools.pairwise(paths)):  # slug order is not path order
+        order = sorted(range(len(paths)), key=paths.__getitem__)
+        entries = [entries[k] for k in order]
+        was = scope_stats
+        scope_stats = array("q", chain.from_iterable(was[4 * k : 4 * k + 4] for k in order))
+        paths = [paths[k] for k in order]
+    return paths, entries, scope_stats
+
+
+def _stat_spare_folders(made: seal.Seal, seal_file: str, root: Path) -> None:
+    """The spare tree's folders' stats in the seal (it forgets the spare if it is gone)."""
+    from compiler.incremental.spare import Spare
+
+    tree = Spare(Path(os.path.dirname(seal_file)), root).dir
+    try:
+        fd = os.open(tree, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        made.spare_blob = made.spare = None
+        return
+    try:
+        made.spare_dirs = seal.stat_paths(made.dirs, fd)
+    finally:
+        os.close(fd)
 
 
 def outputs_from_seal(sealed: seal.Seal, root: Path) -> dict[str | None, dict[str, Any]]:

@@ -256,35 +256,7 @@ def load(path: PathLike, key: tuple[Any, ...]) -> Seal | None:
         data = marshal.loads(body)
         if data[0] != key:
             return None
-        (
-            _,
-            inputs,
-            input_stats,
-            input_dirs,
-            scopes,
-            files,
-            live,
-            dirs,
-            live_dirs,
-            diagnostics,
-            libs,
-            lib_stats,
-        ) = data
-        seal = Seal(
-            key,
-            inputs,
-            _stats(input_stats),
-            [Scope(*s) for s in scopes],
-            files.split("\n") if files else [],
-            b"",
-            [],
-            _stats(live),
-            dirs.split("\n"),
-            _stats(live_dirs),
-        )
-        seal.diagnostics = diagnostics
-        seal.input_dirs = _stats(input_dirs)
-        seal.libs, seal.lib_stats = libs.split("\n") if libs else [], _stats(lib_stats)
+        seal = _first_part(data)
         seal.mtime_ns, seal.inode = st.st_mtime_ns, st.st_ino
         seal.pending = view[split:]
         seal.checksum = bytes(view[8:12])
@@ -296,6 +268,40 @@ def load(path: PathLike, key: tuple[Any, ...]) -> Seal | None:
         return None
     if len(seal.lib_stats) != 4 * len(seal.libs):
         return None
+    return seal
+
+
+def _first_part(data: tuple[Any, ...]) -> Seal:
+    """The Seal that the first part (as `save` wrote it, key first) describes."""
+    (
+        key,
+        inputs,
+        input_stats,
+        input_dirs,
+        scopes,
+        files,
+        live,
+        dirs,
+        live_dirs,
+        diagnostics,
+        libs,
+        lib_stats,
+    ) = data
+    seal = Seal(
+        key,
+        inputs,
+        _stats(input_stats),
+        [Scope(*s) for s in scopes],
+        files.split("\n") if files else [],
+        b"",
+        [],
+        _stats(live),
+        dirs.split("\n"),
+        _stats(live_dirs),
+    )
+    seal.diagnostics = diagnostics
+    seal.input_dirs = _stats(input_dirs)
+    seal.libs, seal.lib_stats = libs.split("\n") if libs else [], _stats(lib_stats)
     return seal
 
 
