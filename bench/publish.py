@@ -36,7 +36,7 @@ sys.path.insert(0, str(HERE))
 
 from generate import generate  # noqa: E402
 
-from compiler.build.pipeline import build  # noqa: E402
+from compiler.pipeline.build import build  # noqa: E402
 from compiler.publish import PublishResult, load_dist, publish, status  # noqa: E402
 
 

@@ -31,10 +31,10 @@ class CodeInfo:
 def _stages() -> list[ModuleType]:
     """The modules with a `CODES` table (imported here, on first use, not by every run)."""
     from compiler.authoring import online, owners
-    from compiler.build import discovery as build
     from compiler.load import files, layers
     from compiler.load import located as load
     from compiler.model import from_document, types
+    from compiler.pipeline import discovery as build
 
     return [files, load, layers, from_document, types, build, online, owners]
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from bench.generate import generate
-from compiler.build.check import check_output
-from compiler.build.pipeline import build, compile_all
 from compiler.incremental import integrity
 from compiler.incremental.cache import fingerprint
 from compiler.incremental.integrity import CACHE_DIR
+from compiler.pipeline.build import build, compile_all
+from compiler.pipeline.check import check_output
 from tests.conftest import REPO, Run, pops_executable, write_group
 
 GROUP = (

@@ -67,8 +67,8 @@ from hypothesis.stateful import (
 )
 
 from bench.generate import generate, group_yaml
-from compiler.build.ownership import MARKER
 from compiler.incremental.integrity import CACHE_DIR
+from compiler.pipeline.ownership import MARKER
 from tests.conftest import pops_executable
 
 Tree = dict[str, str]  # relative path -> "dir", "link:<target>" or the file's sha256

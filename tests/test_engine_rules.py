@@ -235,7 +235,7 @@ def test_a_build_waits_for_a_live_holder_and_says_so_once(four: Path) -> None:
             sys.executable,
             "-c",
             "import sys, time\n"
-            "from compiler.build.output_folder import lock_output, unlock_output\n"
+            "from compiler.pipeline.output_folder import lock_output, unlock_output\n"
             "fd = lock_output('dist', '.pops-cache')\n"
             "print('held', flush=True)\n"
             "sys.stdin.readline()\n"
@@ -441,7 +441,7 @@ def test_an_output_folder_that_is_a_mount_point_is_one_line(
     _mount(mounts, "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(four / "dist"))
     # Marked as pops's own, so ownership lets the build try (an unmarked folder with
     # files in it is refused before anything else: see test_ownership.py).
-    from compiler.build.ownership import MARKER, marker
+    from compiler.pipeline.ownership import MARKER, marker
 
     (four / "dist" / MARKER).write_bytes(marker("build"))
     (four / "dist/keep.txt").write_bytes(b"not pops's\n")

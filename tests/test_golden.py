@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.build.pipeline import build
+from compiler.pipeline.build import build
 from tests.conftest import REPO
 
 DIST = REPO / "dist"

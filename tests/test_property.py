@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from compiler import colors
-from compiler.build.pipeline import build
+from compiler.pipeline.build import build
 from compiler.rules import contrast
 
 CODE = "${mfa.code}"

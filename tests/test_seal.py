@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from compiler.build.check import check_output
-from compiler.build.pipeline import build
 from compiler.incremental import seal, sealing
 from compiler.incremental.integrity import CACHE_DIR
+from compiler.pipeline.build import build
+from compiler.pipeline.check import check_output
 from tests.conftest import Run, write_group
 from tests.test_cache import GROUP, _tree
 
@@ -77,9 +77,9 @@ def _age(repo: Path) -> None:
 
 def test_noop_build_and_check_never_import_the_pipeline(six: Path) -> None:
     script = (
-        "import sys\nfrom pathlib import Path\nfrom compiler.build.pipeline import build\n"
+        "import sys\nfrom pathlib import Path\nfrom compiler.pipeline.build import build\n"
         "c = build(Path('groups'), Path('dist'))\n"
-        "from compiler.build.check import check_output\n"
+        "from compiler.pipeline.check import check_output\n"
         "ok = check_output(Path('groups'), Path('dist')).ok\n"
         "heavy = sorted(m for m in ('yaml', 'pydantic', 'jinja2', 'compiler.model') "
         "if m in sys.modules)\n"
@@ -296,7 +296,7 @@ def test_a_corrupt_seal_is_never_trusted(six: Path, tmp_path: Path) -> None:
 
 
 def test_a_patched_manifest_is_the_manifest_written_from_scratch() -> None:
-    from compiler.build.writer import inputs_digest, manifest_bytes, patch_manifest
+    from compiler.pipeline.writer import inputs_digest, manifest_bytes, patch_manifest
 
     def entries(sizes: dict[str, int]) -> list[dict[str, str | int]]:
         return [
@@ -369,7 +369,7 @@ def test_emails_and_phones_checked_before_need_no_library(six: Path, run_pops: R
         path.write_text(path.read_text() + contact)
     assert run_pops("build", cwd=six).returncode == 0
     script = (
-        "import sys\nfrom pathlib import Path\nfrom compiler.build.pipeline import build\n"
+        "import sys\nfrom pathlib import Path\nfrom compiler.pipeline.build import build\n"
         "c = build(Path('groups'), Path('dist'))\n"
         "libs = sorted(m for m in ('email_validator', 'phonenumbers') if m in sys.modules)\n"
         "print(c.ok, c.compiled, libs)\n"

@@ -30,11 +30,11 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from compiler import __version__
-from compiler.build.pipeline import discover, display_path, env_dir_for
 from compiler.diagnostics import Diagnostic
 from compiler.load.layers import environments, layered, load_layers, merge_group
 from compiler.load.located import load_file
 from compiler.model.types import url_problem
+from compiler.pipeline.build import discover, display_path, env_dir_for
 
 BRANDING_URLS = ("favicon_url", "logo_url", "home_asset_url")
 LOGO_SIZE = (250, 64)

@@ -187,8 +187,8 @@ def owners_of_source(data: bytes, display: str) -> list[str]:
 
 def read_ownership(groups_dir: Path, env_dir: Path) -> tuple[Ownership, list[Diagnostic]]:
     """The owners of every file under `groups_dir`, checked, with located problems."""
-    from compiler.build.pipeline import SLUG
     from compiler.load.located import load_file
+    from compiler.pipeline.build import SLUG
 
     ownership = Ownership(_relative(groups_dir), _relative(env_dir))
     found: list[Diagnostic] = []

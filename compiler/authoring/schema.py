@@ -25,8 +25,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from compiler.build.pipeline import SLUG
 from compiler.model import LIGHT_PALETTE, Group, Payments
+from compiler.pipeline.build import SLUG
 from compiler.render.portal_config import SCHEMA_VERSION, camel
 from compiler.render.theme_css import theme_colors, theme_variables
 

@@ -23,12 +23,12 @@ from compiler.authoring.edit import (
     set_value,
 )
 from compiler.authoring.schema import GROUP_SCHEMA, stale_files, write_files
-from compiler.build.pipeline import SLUG, compile_all
 from compiler.cli.core import SourcePath
 from compiler.diagnostics import Diagnostic, count, finalize
 from compiler.formats.terminal import printable
 from compiler.formats.text import format_diagnostics
 from compiler.load.files import MAX_BYTES, FileProblem, check, read_all
+from compiler.pipeline.build import SLUG, compile_all
 
 GROUPS_OPTION = click.option(
     "--groups",

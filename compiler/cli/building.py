@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from pathlib import Path
     from typing import Any
 
-    from compiler.build.check import CheckReport
-    from compiler.build.group import Compilation
+    from compiler.pipeline.check import CheckReport
+    from compiler.pipeline.group import Compilation
 
 GROUPS_DIR = "groups"  # the defaults of --groups and --out
 OUT_DIR = "dist"
@@ -61,12 +61,12 @@ def run_build(
     Usage errors (no groups folder, an unknown environment) are the caller's
     to rule out first. `resume`: a seal `quick` opened for these options.
     """
-    from compiler.build.check import check_output
-    from compiler.build.ownership import Refused
-    from compiler.build.pipeline import build
     from compiler.cli.progress import bar as progress_bar
+    from compiler.pipeline.build import build
+    from compiler.pipeline.check import check_output
+    from compiler.pipeline.ownership import Refused
 
-    gc.disable()  # for the life of this short process: see compiler.build.compiling.gc_paused
+    gc.disable()  # for the life of this short process: see compiler.pipeline.compiling.gc_paused
     shown = (out_dir / env if env is not None else out_dir).as_posix()
     progress = progress_bar("checking" if check else "building")
     options: dict[str, Any] = {"strict": strict, "env": env, "env_dir": env_dir, "jobs": jobs}

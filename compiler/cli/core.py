@@ -10,11 +10,11 @@ from typing import Any
 
 import click
 
-from compiler.build.pipeline import compile_all, env_dir_for
 from compiler.cli.building import GROUPS_DIR, OUT_DIR, run_build
 from compiler.cli.progress import bar as progress_bar
 from compiler.diagnostics import count, finalize
 from compiler.formats import FORMATS
+from compiler.pipeline.build import compile_all, env_dir_for
 
 
 class SourcePath(click.Path):
@@ -155,7 +155,7 @@ def validate(
         diagnostics = finalize(selection.own_problems(), strict=strict)
         online = False
     else:
-        gc.disable()  # for the life of this short process: see compiler.build.pipeline.gc_paused
+        gc.disable()  # for the life of this short process: see compiler.pipeline.build.gc_paused
         progress = progress_bar("validating")
         try:
             compilation = compile_all(

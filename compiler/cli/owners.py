@@ -115,8 +115,8 @@ def owners_command(
     the `owners_for` set of each changed panel.
     """
     from compiler.authoring.owners import CODEOWNERS_LIMIT, HEADER, codeowners, read_ownership
-    from compiler.build.pipeline import env_dir_for
     from compiler.formats.text import format_diagnostics, summary
+    from compiler.pipeline.build import env_dir_for
 
     if not groups_dir.is_dir():
         raise click.UsageError(f"no groups folder at {groups_dir}; pass --groups DIR")

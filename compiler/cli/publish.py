@@ -18,9 +18,9 @@ from typing import Any, NoReturn
 import click
 
 from compiler import publish as pub
-from compiler.build.ownership import Refused
 from compiler.cli.core import ENV_DIR_OPTION, require_env
 from compiler.formats.text import format_diagnostics
+from compiler.pipeline.ownership import Refused
 from compiler.publish.lock import LockInfo
 from compiler.publish.prebuild import BuildRefused
 

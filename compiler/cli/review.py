@@ -126,8 +126,8 @@ def preview_command(
     Open OUT/index.html in a browser. Each page loads the group's real theme.css
     and config.json, so what you see is what the portal gets.
     """
-    from compiler.build.ownership import Refused, claim
-    from compiler.build.pipeline import env_dir_for
+    from compiler.pipeline.build import env_dir_for
+    from compiler.pipeline.ownership import Refused, claim
     from compiler.review.preview import write_preview
 
     try:  # before anything is built or written: is the folder ours to replace?

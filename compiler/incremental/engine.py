@@ -21,7 +21,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from compiler import __version__
-from compiler.build.writer import (
+from compiler.diagnostics import Diagnostic, finalize
+from compiler.incremental.integrity import read_bounded
+from compiler.incremental.seal import pack_stats, stat_of, stat_paths
+from compiler.load.layers import Layers, aggregate, load_layers
+from compiler.pipeline.writer import (
     Stale,
     file_entry,
     inputs_digest,
@@ -30,10 +34,6 @@ from compiler.build.writer import (
     temporary_for,
     write_at,
 )
-from compiler.diagnostics import Diagnostic, finalize
-from compiler.incremental.integrity import read_bounded
-from compiler.incremental.seal import pack_stats, stat_of, stat_paths
-from compiler.load.layers import Layers, aggregate, load_layers
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -239,7 +239,7 @@ def _compile_chunk(
     layers: Layers | None = None,
     replace: bool = False,
 ) -> list[Outcome]:
-    from compiler.build.group import compile_group  # the per-group pipeline
+    from compiler.pipeline.group import compile_group  # the per-group pipeline
 
     layers = layers if layers is not None else _WORKER["layers"]
     out: list[Outcome] = []
@@ -397,8 +397,8 @@ def stop_workers() -> None:
 
 def _warm() -> None:
     """In a fresh worker: import the pipeline and the validators' libraries up front."""
-    from compiler.build.group import stages
     from compiler.model import types
+    from compiler.pipeline.group import stages
 
     stages()
     types.warm()
@@ -438,8 +438,8 @@ def run_scope(
     output was edited or deleted by hand is compiled and written again.
     """
     recorded = cache.output.get("files", {}) if verify_root is not None else {}
-    from compiler.build.discovery import display_path
     from compiler.incremental.cache import Entry, group_key  # (workers never need the cache)
+    from compiler.pipeline.discovery import display_path
 
     scope = _scope_parts(layers)
     outcomes: dict[str, Outcome] = {}

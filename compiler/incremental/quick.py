@@ -14,13 +14,13 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from compiler.build.group import Compilation, GroupResult, compile_group, only_in_environment
-from compiler.build.writer import inputs_digest, patch_manifest
 from compiler.diagnostics import Diagnostic, finalize, from_row
 from compiler.incremental import seal
 from compiler.incremental.cache import cache_dir_for
 from compiler.incremental.integrity import read_bounded
 from compiler.incremental.sealing import Sealing
+from compiler.pipeline.group import Compilation, GroupResult, compile_group, only_in_environment
+from compiler.pipeline.writer import inputs_digest, patch_manifest
 
 
 def from_seal(sealed: seal.Seal, compiled: int) -> Compilation:

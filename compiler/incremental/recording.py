@@ -15,10 +15,10 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compiler.build.group import Compilation, scope_prefix
-from compiler.build.writer import MANIFEST
 from compiler.incremental import seal
 from compiler.incremental.sealing import Sealing
+from compiler.pipeline.group import Compilation, scope_prefix
+from compiler.pipeline.writer import MANIFEST
 
 if TYPE_CHECKING:
     from compiler.incremental.engine import ScopeResult

@@ -13,8 +13,6 @@ import hashlib
 import os
 from array import array
 
-from compiler.build.output_folder import lock_output, recover, unlock_output
-from compiler.build.ownership import MARKER, marker
 from compiler.incremental.integrity import cache_folder, fingerprint
 from compiler.incremental.seal import (
     UNKNOWN,
@@ -26,6 +24,8 @@ from compiler.incremental.seal import (
     seal_path,
     stat_paths,
 )
+from compiler.pipeline.output_folder import lock_output, recover, unlock_output
+from compiler.pipeline.ownership import MARKER, marker
 
 TYPE_CHECKING = False  # (typing itself costs a no-op build several milliseconds to import)
 if TYPE_CHECKING:

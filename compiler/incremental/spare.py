@@ -26,11 +26,11 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compiler.build.ownership import write_marker
-from compiler.build.writer import exchange, make_folders, temporary_for, write_at
 from compiler.incremental.integrity import read_bounded
 from compiler.incremental.seal import UNKNOWN, Seal, differing, stat_of, stat_paths
 from compiler.incremental.sealing import markers_intact
+from compiler.pipeline.ownership import write_marker
+from compiler.pipeline.writer import exchange, make_folders, temporary_for, write_at
 
 if TYPE_CHECKING:
     from compiler.incremental.seal import Stats

@@ -15,10 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from compiler.build.pipeline import discover, display_path
 from compiler.diagnostics import Diagnostic
 from compiler.load.layers import DEFAULTS, Layers, environments, load_layers
 from compiler.load.located import load_file
+from compiler.pipeline.build import discover, display_path
 
 
 class TargetError(Exception):

@@ -22,7 +22,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from compiler.build.ownership import MARKER
+from compiler.pipeline.ownership import MARKER
 from compiler.publish import layout
 from compiler.publish.errors import PublishError
 

@@ -1,6 +1,6 @@
 """Publish builds first: a stale dist/ is rebuilt, an invalid one is never published.
 
-This is the only place publish touches the compiler core (`compiler.build.pipeline`).
+This is the only place publish touches the compiler core (`compiler.pipeline.build`).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def ensure_built(
     With `env`, only that environment's folder (`dist_dir/<env>`) is checked and built.
     Returns a note for the user when a build ran, None when dist/ was already current.
     """
-    from compiler.build import pipeline as core
+    from compiler.pipeline import build as core
 
     options: dict[str, Any] = {"strict": strict, "use_cache": False}
     if env is not None:

@@ -29,13 +29,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from compiler.build.pipeline import compile_group, compile_groups, discover, env_dir_for
-from compiler.build.writer import MANIFEST
 from compiler.diagnostics import Diagnostic
 from compiler.load.files import MAX_BYTES, read_all
 from compiler.load.layers import DEFAULTS, Layers, load_layers, merge_group
 from compiler.load.located import load_file
 from compiler.model import Group
+from compiler.pipeline.build import compile_group, compile_groups, discover, env_dir_for
+from compiler.pipeline.writer import MANIFEST
 from compiler.render import render_group
 from compiler.review.gitrefs import Base, GitError, export_folder, repo_relative
 

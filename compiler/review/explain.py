@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compiler.build.pipeline import discover, display_path, env_dir_for, slug_problem
 from compiler.diagnostics import Diagnostic, finalize
 from compiler.load.layers import Setting, leaves, load_layers, merge_group
 from compiler.load.located import Path_, dotted, load_file
 from compiler.model.from_document import group_from_document
 from compiler.model.group import Group
+from compiler.pipeline.build import discover, display_path, env_dir_for, slug_problem
 from compiler.rules import run_rules
 from compiler.rules.contrast import Summary, summary
 

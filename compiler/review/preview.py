@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from compiler import colors
-from compiler.build.ownership import MARKER, marker
-from compiler.build.writer import Staging
+from compiler.pipeline.ownership import MARKER, marker
+from compiler.pipeline.writer import Staging
 from compiler.render import environment, templates_dir
 from compiler.review.diff import Built, GroupChange, Side, compare, show
 from compiler.review.gitrefs import Base

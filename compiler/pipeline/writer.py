@@ -20,8 +20,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from compiler.build.output_folder import MANIFEST as MANIFEST
-from compiler.build.output_folder import beside, lock_output, recover, unlock_output
+from compiler.pipeline.output_folder import MANIFEST as MANIFEST
+from compiler.pipeline.output_folder import beside, lock_output, recover, unlock_output
 from compiler.render.digests import sha256_hex
 
 

@@ -3,7 +3,7 @@
 `compile_group` takes one file through load, (merge), model, rules and render;
 `discover` finds the group files (and says what looks like one but is not read).
 The types a run returns (`GroupResult`, `Compilation`) live here, below both the
-build (compiler.build.pipeline) and the incremental engine (compiler.incremental),
+build (compiler.pipeline.build) and the incremental engine (compiler.incremental),
 which each use them.
 """
 
@@ -17,8 +17,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from compiler.build.discovery import display_path, slug_problem
 from compiler.diagnostics import Diagnostic, count
+from compiler.pipeline.discovery import display_path, slug_problem
 
 if TYPE_CHECKING:
     from compiler.load.layers import Layers

@@ -3,7 +3,7 @@
 `compile_all` is what validate (and the review tools) run; `compile_groups`
 streams one environment's files into a sink (`pops diff`); `run_scopes` runs
 the incremental engine (compiler.incremental.engine) over each scope, for both
-`compile_all` and the build (compiler.build.pipeline).
+`compile_all` and the build (compiler.pipeline.build).
 """
 
 from __future__ import annotations
@@ -15,18 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, Protocol, TypeVar
 
-from compiler.build import ownership
-from compiler.build.discovery import discover, environment_problems
-from compiler.build.group import (
+from compiler.diagnostics import Diagnostic, finalize
+from compiler.incremental.cache import Cache, cache_dir_for
+from compiler.pipeline import ownership
+from compiler.pipeline.discovery import discover, environment_problems
+from compiler.pipeline.group import (
     Compilation,
     compile_group,
     default_jobs,
     env_dir_for,
     only_in_environment,
 )
-from compiler.build.writer import MANIFEST, file_entry
-from compiler.diagnostics import Diagnostic, finalize
-from compiler.incremental.cache import Cache, cache_dir_for
+from compiler.pipeline.writer import MANIFEST, file_entry
 
 if TYPE_CHECKING:
     from compiler.incremental.engine import Progress, ScopeResult

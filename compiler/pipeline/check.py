@@ -9,16 +9,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from compiler.build import ownership
-from compiler.build.compiling import gc_paused, run_scopes
-from compiler.build.discovery import STALE_CODE
-from compiler.build.group import Compilation, env_dir_for, output_dir, scope_root
-from compiler.build.writer import MANIFEST, Stale
 from compiler.diagnostics import Diagnostic
 from compiler.incremental.cache import Cache, cache_dir_for
 from compiler.incremental.integrity import read_bounded
 from compiler.incremental.quick import from_seal
 from compiler.incremental.sealing import Sealing
+from compiler.pipeline import ownership
+from compiler.pipeline.compiling import gc_paused, run_scopes
+from compiler.pipeline.discovery import STALE_CODE
+from compiler.pipeline.group import Compilation, env_dir_for, output_dir, scope_root
+from compiler.pipeline.writer import MANIFEST, Stale
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

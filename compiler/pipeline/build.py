@@ -1,10 +1,10 @@
 """`pops build`: compile every scope, then write the output whole (or not at all).
 
-The stages in order: load -> model -> rules -> render (compiler.build.group, one
-group; compiler.build.compiling, every group of every scope) -> write (here and
-compiler.build.writer). Before any of that the seal is asked (compiler.incremental:
+The stages in order: load -> model -> rules -> render (compiler.pipeline.group, one
+group; compiler.pipeline.compiling, every group of every scope) -> write (here and
+compiler.pipeline.writer). Before any of that the seal is asked (compiler.incremental:
 quick.sealed_build); after it, what the output now holds is sealed
-(incremental.recording). `check_output` (compiler.build.check) compares instead.
+(incremental.recording). `check_output` (compiler.pipeline.check) compares instead.
 """
 
 from __future__ import annotations
@@ -16,11 +16,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compiler.build import ownership
-from compiler.build.check import check_output, marker_wrong, render_cache, trusted, unwanted
-from compiler.build.compiling import compile_all, compile_groups, gc_paused, run_scopes
-from compiler.build.discovery import SLUG, discover, display_path, slug_problem
-from compiler.build.group import (
+from compiler.incremental import seal
+from compiler.incremental.cache import Cache, cache_dir_for
+from compiler.incremental.integrity import read_bounded
+from compiler.incremental.quick import sealed_build
+from compiler.incremental.recording import outputs_from_seal, record_build, spare_from_seal
+from compiler.incremental.sealing import Sealing
+from compiler.pipeline import ownership
+from compiler.pipeline.check import check_output, marker_wrong, render_cache, trusted, unwanted
+from compiler.pipeline.compiling import compile_all, compile_groups, gc_paused, run_scopes
+from compiler.pipeline.discovery import SLUG, discover, display_path, slug_problem
+from compiler.pipeline.group import (
     Compilation,
     compile_group,
     default_jobs,
@@ -29,13 +35,7 @@ from compiler.build.group import (
     scope_prefix,
     scope_root,
 )
-from compiler.build.writer import MANIFEST, Staging, link_files, swap_in
-from compiler.incremental import seal
-from compiler.incremental.cache import Cache, cache_dir_for
-from compiler.incremental.integrity import read_bounded
-from compiler.incremental.quick import sealed_build
-from compiler.incremental.recording import outputs_from_seal, record_build, spare_from_seal
-from compiler.incremental.sealing import Sealing
+from compiler.pipeline.writer import MANIFEST, Staging, link_files, swap_in
 
 if TYPE_CHECKING:
     from compiler.incremental.engine import Progress, ScopeResult
