@@ -39,8 +39,6 @@ from compiler.incremental.integrity import (
     checksum,
     verified,
 )
-from compiler.pipeline.output_folder import lock_output, recover, unlock_output
-from compiler.pipeline.ownership import MARKER, marker
 
 try:  # the same as the loop in stat_paths, in C (setup.py builds it where it can)
     from compiler.incremental._stats import stat_many as _stat_many
