@@ -25,7 +25,13 @@ from compiler.incremental.sealing import Sealing
 from compiler.pipeline import ownership
 from compiler.pipeline.check import check_output, marker_wrong, render_cache, trusted, unwanted
 from compiler.pipeline.compiling import compile_all, compile_groups, gc_paused, run_scopes
-from compiler.pipeline.discovery import SLUG, discover, display_path, slug_problem
+from compiler.pipeline.discovery import (
+    SLUG,
+    discover,
+    display_path,
+    environment_problems,
+    slug_problem,
+)
 from compiler.pipeline.group import (
     Compilation,
     compile_group,
@@ -52,6 +58,8 @@ __all__ = [
     "discover",
     "display_path",
     "env_dir_for",
+    "environment_problems",
+    "gc_paused",
     "slug_problem",
 ]
 
