@@ -210,9 +210,6 @@ def group_yaml(index: int, rng: random.Random, layers: bool = False) -> str:
     if not layers:
         lines.append("    text: Contact our office with any questions about your bill.")
     lines.append("authentication:")
-    # The SMS names the practice by a short sender name, as carriers expect, so an edit
-    # of the group's name (bench/run's "one group changed") leaves the group clean.
-    sender = f'    sms_sender_name: "{name[:40].strip()}"'
     attempts = f"  quickpay_max_access_attempts: {rng.randrange(1, 10)}"
     if base != "mfa-strict":
         lines.append(attempts)
@@ -220,7 +217,7 @@ def group_yaml(index: int, rng: random.Random, layers: bool = False) -> str:
     if base in ("mfa-email", "mfa-strict"):
         # Email codes come from the base; some groups add SMS on top.
         if rng.random() < 0.5:
-            lines += ["  mfa:", f'    sms_message: "{name[:40]} code: ${{mfa.code}}"', sender]
+            lines += ["  mfa:", f'    sms_message: "{name[:40]} code: ${{mfa.code}}"']
     elif rng.random() < 0.7:
         email = rng.random() < 0.8
         sms = rng.random() < 0.6 or not email
@@ -240,7 +237,7 @@ def group_yaml(index: int, rng: random.Random, layers: bool = False) -> str:
                 "      It expires in 10 minutes.",
             ]
         if sms:
-            lines += [f'    sms_message: "{name[:40]} code: ${{mfa.code}}"', sender]
+            lines.append(f'    sms_message: "{name[:40]} code: ${{mfa.code}}"')
         if email and sms and rng.random() < 0.3:
             lines.append("    require_opposing_contact_methods: true")
     lines += [

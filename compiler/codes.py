@@ -43,7 +43,7 @@ def _stages() -> list[ModuleType]:
     )
     from compiler.load import located as load
     from compiler.model import from_document, messages, types
-    from compiler.pipeline import build
+    from compiler.pipeline import discovery as build
 
     loader = [files, load, syntax, node_properties, tree, layer_files, owner_keys, layers, overlays]
     return [*loader, from_document, messages, types, build, online, owners]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,9 +18,10 @@ from typing import Any
 
 import pytest
 
-from compiler.incremental import seal
+from compiler.incremental import seal, sealing
 from compiler.incremental.integrity import CACHE_DIR
-from compiler.pipeline.build import build, check_output
+from compiler.pipeline.build import build
+from compiler.pipeline.check import check_output
 from tests.conftest import Run, write_group
 from tests.test_cache import GROUP, _tree
 
@@ -77,7 +79,7 @@ def test_noop_build_and_check_never_import_the_pipeline(six: Path) -> None:
     script = (
         "import sys\nfrom pathlib import Path\nfrom compiler.pipeline.build import build\n"
         "c = build(Path('groups'), Path('dist'))\n"
-        "from compiler.pipeline.build import check_output\n"
+        "from compiler.pipeline.check import check_output\n"
         "ok = check_output(Path('groups'), Path('dist')).ok\n"
         "heavy = sorted(m for m in ('yaml', 'pydantic', 'jinja2', 'compiler.model') "
         "if m in sys.modules)\n"
@@ -99,7 +101,7 @@ def test_noop_build_and_check_never_import_the_pipeline(six: Path) -> None:
 def test_one_changed_group_is_compiled_alone_and_swapped_in(
     six: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
 ) -> None:
-    monkeypatch.setattr(seal, "SPLIT_AT", 0)  # children stat the outputs even here
+    monkeypatch.setattr(sealing, "SPLIT_AT", 0)  # children stat the outputs even here
     _build(six, jobs)
     first = (six / "dist").stat().st_ino
     untouched = _group_cache_mtime(six)
@@ -167,7 +169,7 @@ def test_every_output_is_verified_in_both_halves(
     six: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
 ) -> None:
     """With a child process stat'ing half the tree, a change in either half is seen."""
-    monkeypatch.setattr(seal, "SPLIT_AT", 0)
+    monkeypatch.setattr(sealing, "SPLIT_AT", 0)
     _build(six, jobs)
     _age(six)
     for rel in ("groups/g0/config.json", "staging/groups/g5/theme.css"):
@@ -191,6 +193,56 @@ def test_warnings_are_reported_by_a_sealed_build_as_by_the_pipeline(
     strict = run_pops("build", "--strict", cwd=six)
     assert strict.returncode == 1
     assert "nothing written" in strict.stderr
+
+
+def _oracle(repo: Path, where: Path, run_pops: Run, *argv: str) -> tuple[str, str, Any]:
+    """What a build from scratch of the same sources says and writes."""
+    where.mkdir()
+    for folder in ("groups", "environments"):
+        shutil.copytree(repo / folder, where / folder)
+    proc = run_pops("build", "--no-cache", *argv, cwd=where)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout, proc.stderr, _tree(where / "dist")
+
+
+QUIET = "name: {name}\npayments:\n  credit_card: false\n"  # payment-none: a warning
+
+
+@pytest.mark.parametrize("argv", [(), ("--env", "staging")])
+def test_a_repository_with_warnings_keeps_the_quick_path(
+    six: Path, tmp_path: Path, run_pops: Run, argv: tuple[str, ...]
+) -> None:
+    """A warning anywhere used to send every later change through the full pipeline;
+    the changed groups' own warnings are now replaced in the seal's, exactly as a
+    build from scratch reports them (and `--strict` still refuses a new one)."""
+    write_group(six, "quiet", QUIET.format(name="Quiet"))
+    assert run_pops("build", *argv, cwd=six).returncode == 0
+    # The per-group caches (not the seal):
+    caches = sorted(p for p in (six / CACHE_DIR).glob("*.bin") if not p.name.startswith("seal-"))
+    untouched = [path.stat().st_mtime_ns for path in caches]
+    assert caches
+    edits = [
+        ("g1", GROUP.format(name="Group One")),  # a clean group, beside a warning
+        ("g2", QUIET.format(name="Two")),  # a clean group gets a warning
+        ("quiet", QUIET.format(name="Quieter")),  # a group with a warning stays so
+        ("g2", GROUP.format(name="Group 2")),  # and loses it
+        ("quiet", GROUP.format(name="Quiet")),  # the last warning goes
+    ]
+    for round_, (slug, text) in enumerate(edits):
+        _age(six)
+        write_group(six, slug, text)
+        proc = run_pops("build", *argv, cwd=six)
+        assert proc.returncode == 0, proc.stderr
+        # The full pipeline did not run:
+        assert [path.stat().st_mtime_ns for path in caches] == untouched, round_
+        said, shown, built = _oracle(six, tmp_path / str(round_), run_pops, *argv)
+        assert (proc.stdout, proc.stderr) == (said, shown), round_
+        assert _tree(six / "dist") == built
+    _age(six)
+    write_group(six, "g3", QUIET.format(name="Three"))
+    strict = run_pops("build", "--strict", *argv, cwd=six)
+    assert strict.returncode == 1
+    assert "groups/g3.yaml" in strict.stdout and "nothing written" in strict.stderr
 
 
 def test_a_change_that_breaks_a_group_writes_nothing(six: Path, run_pops: Run) -> None:
@@ -370,8 +422,8 @@ def test_a_second_part_from_another_seal_is_refused(six: Path, tmp_path: Path) -
     new = seal_file.read_bytes()
     first = 12 + int.from_bytes(new[:8], "big")  # (each part behind its length and CRC)
     seal_file.write_bytes(new[:first] + old[12 + int.from_bytes(old[:8], "big") :])
-    sealing = seal.Sealing.begin(six / "groups", six / "environments", six / "dist", None, False)
-    loaded = seal.load(sealing.path, sealing.key)
+    opened = sealing.Sealing.begin(six / "groups", six / "environments", six / "dist", None, False)
+    loaded = seal.load(opened.path, opened.key)
     assert loaded is not None  # the first part alone is whole
     assert not seal.complete(loaded)
     write_group(six, "g3", GROUP.format(name="Three"))
@@ -461,7 +513,7 @@ def test_sealed_builds_work_the_same_without_the_c_stat(
         assert list(seal.stat_paths(rels, fd)[-12:]) == [-1] * 12
     finally:
         os.close(fd)
-    monkeypatch.setattr(seal, "SPLIT_AT", 0)  # the children too
+    monkeypatch.setattr(sealing, "SPLIT_AT", 0)  # the children too
     assert _build(six, 2) == (12, 0)
     _age(six)
     assert _build(six, 2) == (0, 12)

@@ -14,11 +14,15 @@ import gc
 import os
 import sys
 
-from compiler.incremental import seal
+from compiler.incremental.sealing import Sealing
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any
+
+    from compiler.pipeline.check import CheckReport
+    from compiler.pipeline.group import Compilation
 
 GROUPS_DIR = "groups"  # the defaults of --groups and --out
 OUT_DIR = "dist"
@@ -50,7 +54,7 @@ def run_build(
     env_dir: Path | None = None,
     jobs: int | None = None,
     no_cache: bool = False,
-    resume: seal.Sealing | None = None,
+    resume: Sealing | None = None,
 ) -> int:
     """Build (or with `check`, compare) and report; the exit code.
 
@@ -58,39 +62,20 @@ def run_build(
     to rule out first. `resume`: a seal `quick` opened for these options.
     """
     from compiler.cli.progress import bar as progress_bar
-    from compiler.diagnostics import Diagnostic
-    from compiler.pipeline.build import build, check_output
+    from compiler.pipeline.build import build
+    from compiler.pipeline.check import check_output
     from compiler.pipeline.ownership import Refused
 
-    gc.disable()  # for the life of this short process: see compiler.pipeline.build.gc_paused
+    gc.disable()  # for the life of this short process: see compiler.pipeline.compiling.gc_paused
     shown = (out_dir / env if env is not None else out_dir).as_posix()
     progress = progress_bar("checking" if check else "building")
+    options: dict[str, Any] = {"strict": strict, "env": env, "env_dir": env_dir, "jobs": jobs}
+    options.update(use_cache=not no_cache, progress=progress, resume=resume)
     try:
         if check:
-            report = check_output(
-                groups_dir,
-                out_dir,
-                strict=strict,
-                env=env,
-                env_dir=env_dir,
-                jobs=jobs,
-                use_cache=not no_cache,
-                progress=progress,
-                resume=resume,
-            )
-            compilation = report.compilation
+            report = check_output(groups_dir, out_dir, **options)
         else:
-            compilation = build(
-                groups_dir,
-                out_dir,
-                strict=strict,
-                env=env,
-                env_dir=env_dir,
-                jobs=jobs,
-                use_cache=not no_cache,
-                progress=progress,
-                resume=resume,
-            )
+            compilation = build(groups_dir, out_dir, **options)
     except Refused as refusal:
         if progress is not None:
             progress.close()
@@ -105,25 +90,39 @@ def run_build(
     finally:
         if progress is not None:
             progress.close()
+    if check:
+        return checked(report, output_format, shown)
+    return reported(compilation, output_format, shown)
+
+
+def checked(report: CheckReport, output_format: str, shown: str) -> int:
+    """Say what `build --check` found; the exit code."""
+    from compiler.diagnostics import Diagnostic
+    from compiler.formats import FORMATS
+
+    compilation = report.compilation
+    found = report.diagnostics
+    if output_format != "text":  # tools read one document: stale files are in it
+        found = sorted([*found, *report.stale_diagnostics(shown)], key=Diagnostic.sort_key)
+    echo(FORMATS[output_format](found), nl=False)
+    if not compilation.ok:
+        echo(f"{shown}/ was not checked: the groups have errors", err=True)
+        return 1
+    if report.stale:
+        echo(f"{shown}/ is stale: {len(report.stale)} file(s) differ", err=True)
+        for item in report.stale if output_format == "text" else ():
+            echo(f"{item.reason:>8}  {shown}/{item.path}")
+        echo("run `pops build` and commit the result", err=True)
+        return 1
+    echo(up_to_date(len(compilation.groups), shown), err=True)
+    return 0
+
+
+def reported(compilation: Compilation, output_format: str, shown: str) -> int:
+    """Say what `build` did; the exit code."""
     from compiler.formats import FORMATS
     from compiler.formats.text import summary
 
-    if check:
-        found = report.diagnostics
-        if output_format != "text":  # tools read one document: stale files are in it
-            found = sorted([*found, *report.stale_diagnostics(shown)], key=Diagnostic.sort_key)
-        echo(FORMATS[output_format](found), nl=False)
-        if not compilation.ok:
-            echo(f"{shown}/ was not checked: the groups have errors", err=True)
-            return 1
-        if report.stale:
-            echo(f"{shown}/ is stale: {len(report.stale)} file(s) differ", err=True)
-            for item in report.stale if output_format == "text" else ():
-                echo(f"{item.reason:>8}  {shown}/{item.path}")
-            echo("run `pops build` and commit the result", err=True)
-            return 1
-        echo(up_to_date(len(compilation.groups), shown), err=True)
-        return 0
     echo(FORMATS[output_format](compilation.diagnostics), nl=False)
     if not compilation.ok:
         echo(f"nothing written: {summary(compilation.diagnostics)}", err=True)
@@ -170,14 +169,19 @@ def quick(args: list[str]) -> int | None:
         return None  # click's usage error says what to pass
     gc.disable()
     env_dir = os.path.join(os.path.dirname(GROUPS_DIR), "environments")  # as build's default
-    sealing = seal.Sealing.begin(GROUPS_DIR, env_dir, OUT_DIR, None, False)
+    sealing = Sealing.begin(GROUPS_DIR, env_dir, OUT_DIR, None, False)
     try:
         sealed = sealing.sealed if sealing.open(OUT_DIR, None, locking=not check) else None
     except OSError as error:  # (the lock: a read-only or broken cache folder)
         sealing.release()
         return refused(error, OUT_DIR, check)
-    if sealed is not None and not sealed.diagnostics and sealing.unchanged():
+    if sealed is not None and sealing.unchanged():
         sealing.release()
+        if sealed.diagnostics:  # (warnings: a build with an error leaves no seal)
+            from compiler.diagnostics import from_row
+            from compiler.formats import FORMATS
+
+            echo(FORMATS["text"]([from_row(d) for d in sealed.diagnostics]), nl=False)
         groups = len(sealed.scopes[0].slugs)
         echo(
             up_to_date(groups, OUT_DIR) if check else built(groups, len(sealed.files), OUT_DIR),

@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from compiler.incremental.integrity import read_bounded
-from compiler.incremental.seal import UNKNOWN, Seal, _differing, markers_intact, stat_of, stat_paths
+from compiler.incremental.seal import UNKNOWN, Seal, differing, stat_of, stat_paths
+from compiler.incremental.sealing import markers_intact
 from compiler.pipeline.ownership import write_marker
 from compiler.pipeline.writer import exchange, make_folders, temporary_for, write_at
 
@@ -307,7 +308,7 @@ def _damaged(sealed: Seal, spare_dir: Path, found: Stats | None = None) -> set[i
         now, now_dirs = found[: 4 * n], found[4 * n :]
         if now_dirs != spare_dirs or max(now_dirs[1::4], default=0) >= racy:
             return None
-        suspects = set(_differing(now, spare, 0, len(files)))
+        suspects = set(differing(now, spare, 0, len(files)))
         suspects.update(i for i, mtime in enumerate(now[1::4]) if mtime >= racy)
         damaged: set[int] = set()
         base = str(spare_dir) + os.sep

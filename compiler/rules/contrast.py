@@ -183,8 +183,10 @@ BY_SUBJECT: dict[str, tuple[Pair, ...]] = {
 
 
 def _luminance_over(color: str, alpha: float, backdrop: str) -> float:
-    """Luminance of `color` at `alpha` over `backdrop`, as painted: whole channels."""
-    return colors.relative_luminance(colors.hex_of(*colors.blend(color, alpha, backdrop)))
+    """Luminance of `color` at `alpha` over `backdrop`, as painted: whole channels (rounded
+    as colors.hex_of does; a blend stays in 0..255), with no string between."""
+    r, g, b = colors.blend(color, alpha, backdrop)
+    return colors.luminance_of(int(r + 0.5), int(g + 0.5), int(b + 0.5))
 
 
 @lru_cache(maxsize=colors.CACHE_SIZE)
@@ -289,16 +291,8 @@ def _all_pass(palette: Mapping[str, str], dark: bool) -> bool:
     """The quick answer for most groups: every measured pair at 4.5:1 or more (the
     highest minimum), from the memoised per-colour ratios alone."""
     background, surface = palette["background"], palette["surface"]
-    return _backdrops_pass(background, surface, dark) and _brands_pass(
-        palette["primary"],
-        palette["secondary"],
-        palette["accent"],
-        palette["info"],
-        palette["success"],
-        palette["error"],
-        palette["warning"],
-        background,
-        surface,
+    return _backdrops_pass(background, surface, dark) and all(
+        _brand_passes(palette[name], background, surface) for name in BRANDS
     )
 
 
@@ -310,12 +304,6 @@ def _backdrops_pass(background: str, surface: str, dark: bool) -> bool:
 @lru_cache(maxsize=colors.CACHE_SIZE)
 def _brand_passes(color: str, background: str, surface: str) -> bool:
     return min(_brand(color, background, surface)) >= TEXT
-
-
-def _brands_pass(*names_then_backdrops: str) -> bool:
-    *brands, background, surface = names_then_backdrops
-    count = len(brands)
-    return all(map(_brand_passes, brands, (background,) * count, (surface,) * count))
 
 
 def problems(group: Group) -> list[Problem]:
