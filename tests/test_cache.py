@@ -17,8 +17,9 @@ from bench.generate import generate
 from compiler.incremental import integrity
 from compiler.incremental.cache import fingerprint
 from compiler.incremental.integrity import CACHE_DIR
-from compiler.pipeline.build import build, compile_all
+from compiler.pipeline.build import build
 from compiler.pipeline.check import check_output
+from compiler.pipeline.compiling import compile_all
 from tests.conftest import REPO, Run, pops_executable, write_group
 
 GROUP = (

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from conftest import write_group
 
-from compiler.pipeline.build import compile_groups
+from compiler.pipeline.compiling import compile_groups
 
 CLEAN = "name: Sunrise Pediatrics\npayments:\n  credit_card: true\n"
 

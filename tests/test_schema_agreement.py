@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft7Validator
 
 from compiler.model import patterns
-from compiler.pipeline.build import compile_group
+from compiler.pipeline.group import compile_group
 
 SCHEMA = json.loads((REPO / "schema" / "group.schema.json").read_text(encoding="utf-8"))
 CROSS_FIELD = frozenset(

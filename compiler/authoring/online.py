@@ -34,7 +34,8 @@ from compiler.diagnostics import Diagnostic
 from compiler.load.layers import environments, layered, load_layers, merge_group
 from compiler.load.located import load_file
 from compiler.model.types import url_problem
-from compiler.pipeline.build import discover, display_path, env_dir_for
+from compiler.pipeline.discovery import discover, display_path
+from compiler.pipeline.group import env_dir_for
 
 BRANDING_URLS = ("favicon_url", "logo_url", "home_asset_url")
 LOGO_SIZE = (250, 64)

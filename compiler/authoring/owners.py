@@ -79,7 +79,7 @@ def owners_of_source(data: bytes, display: str) -> list[str]:
 def read_ownership(groups_dir: Path, env_dir: Path) -> tuple[Ownership, list[Diagnostic]]:
     """The owners of every file under `groups_dir`, checked, with located problems."""
     from compiler.load.located import load_file
-    from compiler.pipeline.build import SLUG
+    from compiler.pipeline.discovery import SLUG
 
     ownership = Ownership(_relative(groups_dir), _relative(env_dir))
     found: list[Diagnostic] = []

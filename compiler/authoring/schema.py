@@ -29,7 +29,7 @@ from pydantic.fields import FieldInfo
 
 from compiler.model import LIGHT_PALETTE, Group, Payments
 from compiler.model.theme import Colors
-from compiler.pipeline.build import SLUG
+from compiler.pipeline.discovery import SLUG
 from compiler.render.portal_config import SCHEMA_VERSION, camel
 from compiler.render.theme_css import theme_colors, theme_variables
 

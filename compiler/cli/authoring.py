@@ -28,7 +28,8 @@ from compiler.diagnostics import Diagnostic, count, finalize
 from compiler.formats.terminal import printable
 from compiler.formats.text import format_diagnostics
 from compiler.load.files import MAX_BYTES, FileProblem, check, read_all
-from compiler.pipeline.build import SLUG, compile_all
+from compiler.pipeline.compiling import compile_all
+from compiler.pipeline.discovery import SLUG
 
 GROUPS_OPTION = click.option(
     "--groups",

@@ -18,7 +18,8 @@ from compiler.formats import FORMATS
 
 if TYPE_CHECKING:
     from compiler.load.targets import Selection
-from compiler.pipeline.build import compile_all, env_dir_for
+from compiler.pipeline.compiling import compile_all
+from compiler.pipeline.group import env_dir_for
 
 
 class SourcePath(click.Path):

@@ -118,7 +118,7 @@ def owners_command(
     """
     from compiler.authoring.owners import CODEOWNERS_LIMIT, codeowners, read_ownership
     from compiler.formats.text import format_diagnostics, summary
-    from compiler.pipeline.build import env_dir_for
+    from compiler.pipeline.group import env_dir_for
 
     if not groups_dir.is_dir():
         raise click.UsageError(f"no groups folder at {groups_dir}; pass --groups DIR")

@@ -149,7 +149,7 @@ def preview_command(
     and config.json, so what you see is what the portal gets.
     """
     from compiler.cli.progress import bar
-    from compiler.pipeline.build import default_jobs, env_dir_for
+    from compiler.pipeline.group import default_jobs, env_dir_for
     from compiler.pipeline.ownership import Refused, claim
     from compiler.review import preview
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from compiler.diagnostics import Diagnostic
 from compiler.load.layers import DEFAULTS, Layers, environments, load_layers
 from compiler.load.located import load_file
-from compiler.pipeline.build import discover, display_path
+from compiler.pipeline.discovery import discover, display_path
 
 
 class TargetError(Exception):

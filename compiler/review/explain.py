@@ -18,7 +18,8 @@ from compiler.load.located import Path_, dotted, load_file
 from compiler.model.from_document import group_from_document
 from compiler.model.group import Group
 from compiler.model.options import by_key
-from compiler.pipeline.build import discover, display_path, env_dir_for, slug_problem
+from compiler.pipeline.discovery import discover, display_path, slug_problem
+from compiler.pipeline.group import env_dir_for
 from compiler.rules import run_rules
 from compiler.rules.contrast import Summary, summary
 

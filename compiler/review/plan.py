@@ -32,7 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from compiler.diagnostics import Diagnostic
-from compiler.pipeline.build import discover, env_dir_for, environment_problems, gc_paused
+from compiler.pipeline.compiling import gc_paused
+from compiler.pipeline.discovery import discover, environment_problems
+from compiler.pipeline.group import env_dir_for
 from compiler.review.diff import DiffReport, compare
 from compiler.review.gitrefs import Base, export_folders
 from compiler.review.shared import Known, shared_changes

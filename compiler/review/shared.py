@@ -19,7 +19,7 @@ from typing import Any
 
 from compiler.load.layers import Layers, load_layers, merge_group
 from compiler.load.located import load_file
-from compiler.pipeline.build import compile_group
+from compiler.pipeline.group import compile_group
 from compiler.review.diff import FileStatus, SharedChange, line_changes, settings_of
 from compiler.review.sides import KIND_ORDER, SharedKind, Side
 

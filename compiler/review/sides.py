@@ -20,7 +20,9 @@ from typing import Any, Literal
 from compiler.diagnostics import Diagnostic
 from compiler.load.files import MAX_BYTES, read_all
 from compiler.load.layers import DEFAULTS, Layers, load_layers
-from compiler.pipeline.build import compile_group, compile_groups, discover, env_dir_for
+from compiler.pipeline.compiling import compile_groups
+from compiler.pipeline.discovery import discover
+from compiler.pipeline.group import compile_group, env_dir_for
 from compiler.pipeline.writer import MANIFEST
 from compiler.review.gitrefs import Base, GitError, export_folders, repo_relative
 

@@ -80,7 +80,7 @@ def _init(head: Scope, base: Scope) -> None:
 def compile_one(path: str, slug: str, layers: Layers) -> Outcome:
     """One group file through the build's pipeline, without keeping its files' bytes."""
     from compiler.incremental.engine import input_sha
-    from compiler.pipeline.build import compile_group
+    from compiler.pipeline.group import compile_group
     from compiler.render.digests import sha256_hex
 
     result = compile_group(Path(path), layers=layers)

@@ -21,7 +21,9 @@ from typing import Any
 
 from compiler.diagnostics import Diagnostic
 from compiler.load.files import MAX_BYTES, read_all
-from compiler.pipeline.build import compile_groups, discover, env_dir_for
+from compiler.pipeline.compiling import compile_groups
+from compiler.pipeline.discovery import discover
+from compiler.pipeline.group import env_dir_for
 from compiler.review.diff import Built, DiffReport, GroupChange, Side, compare
 from compiler.review.gitrefs import Base, GitError, export_folder, repo_relative
 from compiler.review.sides import compile_side as compile_working_tree
