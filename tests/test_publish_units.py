@@ -12,7 +12,7 @@ from compiler.publish import PublishError, TargetURLError, load_dist
 from compiler.publish.layout import object_key, object_sha256
 from compiler.publish.lock import LockInfo, iso
 from compiler.publish.release import Event, PointerState, recently_live, trim_history
-from compiler.publish.store import open_store
+from compiler.publish.targets import open_store
 from tests.publish_fixtures import make_dist, sha
 
 NOW = datetime(2026, 1, 31, 12, 0, tzinfo=UTC)

@@ -31,7 +31,8 @@ from compiler.publish.release import (
     served_env,
 )
 from compiler.publish.source import SourceState, read_source
-from compiler.publish.store import Progress, Store, open_store, run_parallel
+from compiler.publish.store import Progress, Store, run_parallel
+from compiler.publish.targets import open_store
 
 
 @dataclass

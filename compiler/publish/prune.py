@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from compiler.publish.guard import Waiting, locked
 from compiler.publish.lock import LockInfo
 from compiler.publish.release import recently_live, trim_history
-from compiler.publish.store import open_store
+from compiler.publish.targets import open_store
 
 DEFAULT_GRACE = timedelta(days=7)
 

@@ -8,7 +8,8 @@ from compiler.publish.errors import PublishError
 from compiler.publish.guard import Waiting, check_env, locked
 from compiler.publish.lock import LockInfo, now_utc
 from compiler.publish.release import GroupChanges, PointerState, group_changes, served_env
-from compiler.publish.store import Store, open_store, verified_reader
+from compiler.publish.store import Store, verified_reader
+from compiler.publish.targets import open_store
 
 
 @dataclass

@@ -11,7 +11,8 @@ from compiler.publish import layout
 from compiler.publish.dist import PlannedFile, load_dist
 from compiler.publish.lock import LockInfo
 from compiler.publish.release import BuildEnv, Event, ReleaseManifest, Source, served_env
-from compiler.publish.store import Progress, Store, open_store, run_parallel
+from compiler.publish.store import Progress, Store, run_parallel
+from compiler.publish.targets import open_store
 
 
 @dataclass(frozen=True)

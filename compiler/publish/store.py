@@ -121,21 +121,6 @@ def run_parallel(
     return results
 
 
-def open_store(target: str, *, endpoint_url: str | None = None) -> Store:
-    """`file:///abs/dir` or `s3://bucket/prefix` -> a Store; anything else is a usage error."""
-    if target.startswith("file://"):
-        from compiler.publish.local import LocalStore
-
-        if endpoint_url:
-            raise TargetURLError("--endpoint-url only applies to s3:// targets, not file://")
-        return LocalStore.from_url(target)
-    if target.startswith("s3://"):
-        from compiler.publish.s3 import S3Store
-
-        return S3Store.from_url(target, endpoint_url=endpoint_url)
-    raise TargetURLError(f"unsupported target {target!r}: use file:///path or s3://bucket/prefix")
-
-
 class TargetURLError(PublishError):
     """The --target URL is malformed: a usage error (exit 2)."""
 
