@@ -58,3 +58,63 @@ def write_group(repo: Path, slug: str, text: str | bytes) -> Path:
     else:
         path.write_bytes(text)
     return path
+
+
+# --- markers: what a test needs, so `make quick` can leave it out ------------------------
+# `make test` runs everything; `make quick` deselects these (docs/contributing.md). A test
+# is marked by its module, by a fixture it uses, or by calling tests/browser.py itself.
+BROWSER, SERVER, SLOW = "browser", "server", "slow"
+MODULE_MARKERS: dict[str, tuple[str, ...]] = {
+    "test_contrast_browser": (BROWSER,),  # the real Vuetify components in Chromium
+    "test_email_browser": (BROWSER,),
+    "test_pr_scenario": (BROWSER,),
+    "test_portal_read_path": (BROWSER, SERVER),  # nginx, and a portal page in Chromium
+    "test_publish_nginx": (SERVER,),
+    "test_publish_s3": (SERVER,),
+    "test_publish_intent": (SERVER,),  # half its cases are on SeaweedFS (`target` param)
+    "test_engine_machine": (SLOW,),  # random histories of edits, kills and builds
+    "test_github_action": (SLOW,),  # installs pops into a fresh venv, like the action
+    "test_precommit": (SLOW,),  # pre-commit builds its own environment
+    "test_wheel": (SLOW,),  # builds an sdist and a wheel, installs them
+    "test_docs": (),
+}
+FIXTURE_MARKERS: dict[str, tuple[str, ...]] = {
+    "node": (BROWSER,),  # Node with the pinned Vuetify from npm
+    "vuetify": (BROWSER,),
+    "nginx": (SERVER,),
+    "documented_nginx": (SERVER,),
+    "seaweed": (SERVER,),
+    "s3_target": (SERVER,),
+    "server": (SERVER,),  # test_online's local HTTPS image server
+    "installed": (SLOW,),
+}
+TEST_MARKERS: dict[str, tuple[str, ...]] = {
+    "test_theme_css.py::test_chromium_paints_from_theme_css_alone": (BROWSER,),
+    "test_docs.py::test_the_readme_tour_prints_what_it_shows": (SLOW,),
+}
+
+
+def _calls_the_browser(item: pytest.Function) -> bool:
+    """The test calls a function of tests/browser.py (probe, screenshot) itself."""
+    code = getattr(item.function, "__code__", None)
+    found = item.function.__globals__ if code else {}
+    return any(
+        getattr(found.get(name), "__module__", "") in ("browser", "tests.browser")
+        for name in (code.co_names if code else ())
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Apply the markers above; unknown modules and fixtures simply get none."""
+    for item in items:
+        if not isinstance(item, pytest.Function):
+            continue
+        module = item.path.stem
+        names = list(MODULE_MARKERS.get(module, ()))
+        names += TEST_MARKERS.get(f"{item.path.name}::{item.originalname}", ())
+        for fixture in item.fixturenames:
+            names += FIXTURE_MARKERS.get(fixture, ())
+        if _calls_the_browser(item):
+            names.append(BROWSER)
+        for name in dict.fromkeys(names):
+            item.add_marker(getattr(pytest.mark, name))
