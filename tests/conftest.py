@@ -76,7 +76,21 @@ MODULE_MARKERS: dict[str, tuple[str, ...]] = {
     "test_github_action": (SLOW,),  # installs pops into a fresh venv, like the action
     "test_precommit": (SLOW,),  # pre-commit builds its own environment
     "test_wheel": (SLOW,),  # builds an sdist and a wheel, installs them
-    "test_docs": (),
+    "test_property": (SLOW,),  # Hypothesis groups through the whole build
+    # Whole builds in many throwaway repositories, killed builds, hostile file systems:
+    # each test runs `pops` several times over.
+    "test_atomic": (SLOW,),
+    "test_determinism": (SLOW,),
+    "test_engine_rules": (SLOW,),
+    "test_hostile_files": (SLOW,),
+    "test_layers": (SLOW,),
+    "test_layers_review": (SLOW,),
+    "test_owners": (SLOW,),
+    "test_ownership": (SLOW,),
+    "test_publish_build_first": (SLOW,),
+    "test_publish_local": (SLOW,),
+    "test_quick_build": (SLOW,),
+    "test_render_cache": (SLOW,),
 }
 FIXTURE_MARKERS: dict[str, tuple[str, ...]] = {
     "node": (BROWSER,),  # Node with the pinned Vuetify from npm
@@ -91,6 +105,7 @@ FIXTURE_MARKERS: dict[str, tuple[str, ...]] = {
 TEST_MARKERS: dict[str, tuple[str, ...]] = {
     "test_theme_css.py::test_chromium_paints_from_theme_css_alone": (BROWSER,),
     "test_docs.py::test_the_readme_tour_prints_what_it_shows": (SLOW,),
+    "test_hostile_input.py::test_100000_unknown_keys_are_each_reported": (SLOW,),
 }
 
 

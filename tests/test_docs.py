@@ -15,6 +15,10 @@ import pytest
 from compiler.codes import catalogue
 from tests.conftest import REPO, pops_executable
 
+# Pages other branches of issue #12 are writing (the model: settings and adding an option;
+# the engine: internals). A link to one of them is accepted while the page is missing and
+# checked like any other, anchors included, as soon as it exists. Empty this once merged.
+PENDING = {"docs/settings.md", "docs/adding-an-option.md", "docs/internals.md"}
 PAGES = sorted([REPO / "README.md", REPO / "bench" / "README.md", *(REPO / "docs").glob("*.md")])
 FENCE = re.compile(r"^(```|~~~).*?^\1[ \t]*$", re.MULTILINE | re.DOTALL)
 LINK = re.compile(r"!?\[(?:[^\]\[]|\[[^\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
@@ -59,9 +63,9 @@ def test_every_relative_link_leads_to_a_file_and_heading_that_exist(page: Path) 
     for target in relative_links(page):
         path, _, fragment = target.partition("#")
         dest = (page.parent / path).resolve() if path else page
-        if not dest.exists():
+        if not dest.exists() and dest.relative_to(REPO).as_posix() not in PENDING:
             broken.append(f"{target}: no file {dest.relative_to(REPO)}")
-        elif fragment and dest.suffix == ".md" and fragment not in anchors(dest):
+        elif fragment and dest.exists() and dest.suffix == ".md" and fragment not in anchors(dest):
             broken.append(f"{target}: no heading #{fragment} in {dest.relative_to(REPO)}")
     assert broken == [], f"{page.relative_to(REPO)}: broken links\n" + "\n".join(broken)
 
@@ -165,3 +169,13 @@ def test_the_readme_tour_prints_what_it_shows(tmp_path: Path) -> None:
         )
         assert normal(done.stdout, site) == normal(second, site), f"$ {first}"
     assert (work / "preview" / "sunrise" / "compare.html").is_file()
+
+
+def test_the_architecture_page_names_every_package() -> None:
+    """docs/architecture.md draws every package of compiler/, and no package that is gone."""
+    text = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    packages = {p.parent.name for p in (REPO / "compiler").glob("*/__init__.py")}
+    named = set(re.findall(r"(?<![\w.-])([a-z_]+)/(?![\w.])", text))
+    named -= {"compiler", "groups", "dist", "environments"}
+    assert packages <= named, f"not on the page: {sorted(packages - named)}"
+    assert named <= packages, f"on the page but not in compiler/: {sorted(named - packages)}"
