@@ -61,9 +61,30 @@ def write_group(repo: Path, slug: str, text: str | bytes) -> Path:
 
 
 # --- markers: what a test needs, so `make quick` can leave it out ------------------------
-# `make test` runs everything; `make quick` deselects these (docs/contributing.md). A test
-# is marked by its module, by a fixture it uses, or by calling tests/browser.py itself.
+# `make test` runs everything; `make quick` runs `-m "not browser and not server and not
+# slow"` (docs/contributing.md). Markers come from here alone: by module, by fixture, or by
+# the test calling tests/browser.py itself, so test files need no decorators.
 BROWSER, SERVER, SLOW = "browser", "server", "slow"
+
+# The quick loop: the stages tested one at a time, each test a fraction of a second. Every
+# other module is `slow`: whole builds and reviews through `pops` in throwaway repositories,
+# killed processes, hostile file systems, wheels, state machines and Hypothesis searches,
+# seconds each and many minutes together. A new module is slow until it is listed here.
+QUICK_MODULES = {
+    "test_cli_registry",
+    "test_contrast",
+    "test_docs",
+    "test_formats",
+    "test_golden",
+    "test_load",
+    "test_model",
+    "test_model_speed",
+    "test_publish_units",
+    "test_render_speed",
+    "test_rules",
+    "test_schema",
+    "test_theme_css",
+}
 MODULE_MARKERS: dict[str, tuple[str, ...]] = {
     "test_contrast_browser": (BROWSER,),  # the real Vuetify components in Chromium
     "test_email_browser": (BROWSER,),
@@ -72,25 +93,6 @@ MODULE_MARKERS: dict[str, tuple[str, ...]] = {
     "test_publish_nginx": (SERVER,),
     "test_publish_s3": (SERVER,),
     "test_publish_intent": (SERVER,),  # half its cases are on SeaweedFS (`target` param)
-    "test_engine_machine": (SLOW,),  # random histories of edits, kills and builds
-    "test_github_action": (SLOW,),  # installs pops into a fresh venv, like the action
-    "test_precommit": (SLOW,),  # pre-commit builds its own environment
-    "test_wheel": (SLOW,),  # builds an sdist and a wheel, installs them
-    "test_property": (SLOW,),  # Hypothesis groups through the whole build
-    # Whole builds in many throwaway repositories, killed builds, hostile file systems:
-    # each test runs `pops` several times over.
-    "test_atomic": (SLOW,),
-    "test_determinism": (SLOW,),
-    "test_engine_rules": (SLOW,),
-    "test_hostile_files": (SLOW,),
-    "test_layers": (SLOW,),
-    "test_layers_review": (SLOW,),
-    "test_owners": (SLOW,),
-    "test_ownership": (SLOW,),
-    "test_publish_build_first": (SLOW,),
-    "test_publish_local": (SLOW,),
-    "test_quick_build": (SLOW,),
-    "test_render_cache": (SLOW,),
 }
 FIXTURE_MARKERS: dict[str, tuple[str, ...]] = {
     "node": (BROWSER,),  # Node with the pinned Vuetify from npm
@@ -100,12 +102,10 @@ FIXTURE_MARKERS: dict[str, tuple[str, ...]] = {
     "seaweed": (SERVER,),
     "s3_target": (SERVER,),
     "server": (SERVER,),  # test_online's local HTTPS image server
-    "installed": (SLOW,),
 }
 TEST_MARKERS: dict[str, tuple[str, ...]] = {
     "test_theme_css.py::test_chromium_paints_from_theme_css_alone": (BROWSER,),
     "test_docs.py::test_the_readme_tour_prints_what_it_shows": (SLOW,),
-    "test_hostile_input.py::test_100000_unknown_keys_are_each_reported": (SLOW,),
 }
 
 
@@ -120,12 +120,14 @@ def _calls_the_browser(item: pytest.Function) -> bool:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Apply the markers above; unknown modules and fixtures simply get none."""
+    """Apply the markers above."""
     for item in items:
         if not isinstance(item, pytest.Function):
             continue
         module = item.path.stem
         names = list(MODULE_MARKERS.get(module, ()))
+        if module not in QUICK_MODULES:
+            names.append(SLOW)
         names += TEST_MARKERS.get(f"{item.path.name}::{item.originalname}", ())
         for fixture in item.fixturenames:
             names += FIXTURE_MARKERS.get(fixture, ())
