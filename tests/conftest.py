@@ -106,6 +106,8 @@ FIXTURE_MARKERS: dict[str, tuple[str, ...]] = {
 TEST_MARKERS: dict[str, tuple[str, ...]] = {
     "test_theme_css.py::test_chromium_paints_from_theme_css_alone": (BROWSER,),
     "test_docs.py::test_the_readme_tour_prints_what_it_shows": (SLOW,),
+    "test_render_speed.py::test_bench_groups_render_exactly_as_directly": (SLOW,),
+    "test_render_speed.py::test_hostile_groups_render_exactly_as_directly": (SLOW,),  # Hypothesis
 }
 
 
