@@ -136,6 +136,11 @@ def _color(value: str) -> str:
         ) from None
 
 
+# Longest https URL pops accepts: what browsers, CDNs and proxies all handle, and
+# what keeps the MFA email (which carries the logo URL) under Gmail's clipping size.
+URL_LIMIT = 2048
+
+
 def url_problem(value: str) -> str | None:
     """Why `value` is not an https URL a browser can load (None when it is one).
 
@@ -147,6 +152,11 @@ def url_problem(value: str) -> str | None:
         f'"{shown}" is not an https:// URL with a host; the portal only loads assets over '
         "https, e.g. https://cdn.example.com/logo.png"
     )
+    if len(value) > URL_LIMIT:
+        return (
+            f'"{value[:60]}..." is {len(value)} characters long; the limit is {URL_LIMIT} '
+            "(many servers and mail clients refuse longer URLs): shorten the address"
+        )
     if _SPACE.search(value) or _CONTROL.search(value):
         return (
             f'"{shown}" is not an https:// URL: it contains a space or a control character; '
@@ -345,7 +355,9 @@ Color = Annotated[
     str, AfterValidator(_color), _schema(pattern="^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 ]
 HttpsUrl = Annotated[
-    str, AfterValidator(_url), _schema(pattern="^https://[^\\s/?#]+", format="uri")
+    str,
+    AfterValidator(_url),
+    _schema(pattern="^https://[^\\s/?#]+", format="uri", maxLength=URL_LIMIT),
 ]
 Email = Annotated[str, AfterValidator(_email), _schema(format="email")]
 Phone = Annotated[str, AfterValidator(_phone), _schema(minLength=3, maxLength=40)]
