@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv build test quick soak lint check bench clean
+.PHONY: venv build test quick soak lint check bench clean docs regen
 
 $(STAMP): pyproject.toml setup.py compiler/incremental/_stats.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,7 +48,19 @@ check: $(STAMP)
 	$(BIN)/pops validate --strict
 	$(BIN)/pops fmt --check
 	$(BIN)/pops schema --check
+	$(BIN)/python -m compiler.authoring.settings_doc --check
 	$(BIN)/pops build --check
+
+# docs/settings.md, the table of every setting, from the model.
+docs: $(STAMP)
+	$(BIN)/python -m compiler.authoring.settings_doc
+
+# After a change to the model or a template (a new option, say): everything
+# generated from them, in one go: the schemas, docs/settings.md and the goldens (dist/).
+regen: $(STAMP)
+	$(BIN)/pops schema
+	$(BIN)/python -m compiler.authoring.settings_doc
+	$(BIN)/pops build
 
 bench: $(STAMP)
 	$(BIN)/python bench/run

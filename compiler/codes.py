@@ -33,10 +33,10 @@ def _stages() -> list[ModuleType]:
     from compiler.authoring import online, owners
     from compiler.load import files, layers
     from compiler.load import located as load
-    from compiler.model import from_document, types
+    from compiler.model import from_document, messages, types
     from compiler.pipeline import build
 
-    return [files, load, layers, from_document, types, build, online, owners]
+    return [files, load, layers, from_document, messages, types, build, online, owners]
 
 
 def _from_docstring(doc: str) -> tuple[str, str]:

@@ -450,11 +450,11 @@ def test_new_writes_only_the_name_and_lists_every_other_key_commented(
         "",
         "# Payment options. Every option is off unless switched on.",
         "payments:",
-        "  # Offer Apple Pay (Safari, macOS and iOS). Apple Pay must also be activated for the "
-        "practice in",
-        "  # the payment gateway.",
+        "  # Enable Apple Pay: Offer Apple Pay (Safari, macOS and iOS). Apple Pay must also be "
+        "activated for",
+        "  # the practice in the payment gateway.",
         "  # apple_pay: false",
-        "  # Let patients pay by credit card.",
+        "  # Enable Credit Card Transactions: Let patients pay by credit card.",
     ]
     primary = LIGHT_PALETTE["primary"]
     assert f'#     primary: "{primary}"' in lines  # commented out, with its default

@@ -317,7 +317,7 @@ def test_diff_text_shows_control_characters_escaped(run_pops: Run, repo: Path) -
     assert not RAW_CONTROL.search(proc.stdout)
     lines = proc.stdout.splitlines()
     assert "~ groups/case.yaml: Case\\u2028x (changed)" in lines
-    assert "    Name: Case → Case\\u2028x" in lines
+    assert "    Branding › Name: Case → Case\\u2028x" in lines
     assert "      +bye\\tnow" in lines
 
 

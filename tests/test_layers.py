@@ -301,6 +301,7 @@ def test_explain_one_key_json_and_errors(family: Path, run_pops: Run) -> None:
     assert payload["settings"] == [
         {
             "key": "notifications.email_from",
+            "label": "Notifications › Email From",
             "value": "no-reply@office.example.com",
             "source": {
                 "file": "groups/_defaults.yaml",

@@ -119,7 +119,7 @@ def test_diff_across_a_defaults_change(office: Path, run_pops: Run) -> None:
     )
     assert "dunes" not in done.stdout  # it sets its own footer text
     change = (
-        "    Look and Feel › Footer › Text: Questions? Call the billing office. "
+        "    Look and Feel › Footer Text: Questions? Call the billing office. "
         "→ Questions? Call us on weekdays."
     )
     for slug in ("alder", "bayside", "cedar"):

@@ -249,6 +249,24 @@ CASES: list[tuple[str, str, Row, tuple[str, ...]]] = [
         ("https://",),
     ),
     (
+        "money-out-of-range",
+        CLEAN + "  minimum_payment: 0\n",
+        ("error", "int-range", "payments.minimum_payment", 4, 20),
+        ("0 is out of range; use an amount more than $0.00 and at most $10,000.00",),
+    ),
+    (
+        "money-fraction-of-a-cent",
+        CLEAN + "  minimum_payment: 5.005\n",
+        ("error", "number-step", "payments.minimum_payment", 4, 20),
+        ("5.005 has more than two decimals; write dollars and cents, e.g. 5.00",),
+    ),
+    (
+        "money-quoted",
+        CLEAN + '  minimum_payment: "5.00"\n',
+        ("error", "type-number", "payments.minimum_payment", 4, 20),
+        ('expected an amount in dollars, got text "5.00"; write it without quotes',),
+    ),
+    (
         "url-with-space",
         CLEAN + "branding:\n  logo_url: https://cdn.example.com/my logo.png\n",
         ("error", "url-invalid", "branding.logo_url", 5, 13),
@@ -287,6 +305,7 @@ def test_model_error_is_located_and_explained(
             CLEAN + "look_and_feel:\n  footer:\n    phone: (212) 555-0199\n", id="us-phone"
         ),
         pytest.param(CLEAN + "authentication:\n  quickpay_max_access_attempts: 100\n", id="100"),
+        pytest.param(CLEAN + "  minimum_payment: 10000\n", id="money-10000"),
         pytest.param("schema: 1\n" + CLEAN, id="schema-1"),
         pytest.param(f"name: {'x' * 100}\npayments:\n  credit_card: true\n", id="name-100"),
         pytest.param(

@@ -24,6 +24,7 @@ from compiler.load.located import Document, Path_, load_bytes, load_file
 from compiler.model import Group
 from compiler.model import types as model_types
 from compiler.model.from_document import group_from_document
+from compiler.model.options import in_section
 from compiler.rules import run_rules, sms_too_long
 from compiler.rules.contrast import problems
 
@@ -463,13 +464,7 @@ def test_omitted_sections_share_one_frozen_default() -> None:
     for group in sparse:
         assert group.authentication.mfa.model_fields_set == set()
         assert group.model_dump()["payments"] == {
-            "apple_pay": False,
-            "credit_card": False,
-            "google_pay": False,
-            "payment_method_storage": False,
-            "auto_post": False,
-            "email_receipt": False,
-            "require_cvv": False,
+            o.path[-1]: o.default for o in in_section("payments")
         }
     with pytest.raises(Exception, match="frozen"):
         sparse[0].authentication.mfa.enabled = True  # type: ignore[misc]

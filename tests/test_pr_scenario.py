@@ -80,7 +80,7 @@ def test_group_pull_request_end_to_end(repo: Path, run_pops: Run, tmp_path: Path
     assert comment.startswith(head)
     setting_rows = re.findall(r"^\| ([^|]+›[^|]+) \| (.+?) \| (.+?) \|$", comment, re.M)
     assert setting_rows == [
-        ("Theme › Primary", f"`{OLD}`", f"`{NEW}`"),
+        ("Theme › Primary Colors", f"`{OLD}`", f"`{NEW}`"),
         ("Payments › Require CVV", "off", "on"),
     ]
     files = re.findall(r"^- (added|removed|changed) `([^`]+)`$", comment, re.M)

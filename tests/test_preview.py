@@ -217,7 +217,7 @@ def test_base_compare_pages_for_changed_added_and_removed(repo: Path, run_pops: 
     added = (site / "new/compare.html").read_text()
     assert "New group: nothing before." in added and 'src="index.html"' in added
     compare = (site / "harbor/compare.html").read_text()
-    assert "Theme › Primary" in compare and "#004d40" in compare
+    assert "Theme › Primary Colors" in compare and "#004d40" in compare
     index = (site / "index.html").read_text()
     assert 'href="harbor/compare.html"' in index and "unchanged" in index
     before = probe(site / "harbor/base/index.html")

@@ -4,7 +4,9 @@ Groups are generated over every key of SPEC section 2 (each key left out,
 written with no value, or set), written as YAML with every string quoted, and
 run through the real pipeline in-process. The expected values are computed
 here from the SPEC (defaults, normalised colours, camelCase keys, E.164
-phones), not from the compiler's own tables.
+phones), not from the compiler's own tables. Which keys a panel has, and of
+which display kind, is asked of the model (compiler.model.options): a new
+option is drawn here by its kind's row in `DRAW` and `SPEC_DEFAULT`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from compiler import colors
+from compiler.model.options import Option, in_section
 from compiler.pipeline.build import build
 from compiler.rules import contrast
 
@@ -127,14 +130,28 @@ def put(section: dict[str, Any], key: str, value: Any) -> None:
         section[key] = value
 
 
+# How to draw a value of each display kind a panel's plain settings have, and what the
+# SPEC says such a setting is when left out (every switch off, every amount unset).
+DRAW: dict[str, st.SearchStrategy[Any]] = {
+    "boolean": st.booleans(),
+    "money": st.decimals(min_value="0.01", max_value="10000", places=2).map(float),
+}
+SPEC_DEFAULT: dict[str, Any] = {"boolean": False, "money": None}
+
+
+def _switches(*section: str) -> list[Option]:
+    """The settings of `section` drawn from `DRAW` alone (choices and texts are drawn apart)."""
+    return [o for o in in_section(*section) if o.kind in DRAW]
+
+
 @st.composite
 def groups(draw: st.DrawFn) -> dict[str, Any]:
     group: dict[str, Any] = {"name": draw(one_line(1, 100).filter(lambda s: s.strip()))}
     put(group, "schema", draw(st.sampled_from([OMIT, 1])))
 
     branding: dict[str, Any] = {}
-    for key in ("favicon_url", "logo_url", "home_asset_url"):
-        put(branding, key, maybe(draw, urls()))
+    for option in in_section("branding"):
+        put(branding, option.path[-1], maybe(draw, urls()))
     put(group, "branding", draw(st.sampled_from([OMIT, branding])))
 
     dark = draw(st.booleans())
@@ -165,16 +182,8 @@ def groups(draw: st.DrawFn) -> dict[str, Any]:
             assume(colors.contrast_ratio(foreground, backdrop) >= pair.minimum)
 
     payments: dict[str, Any] = {}
-    for key in (
-        "apple_pay",
-        "credit_card",
-        "google_pay",
-        "payment_method_storage",
-        "auto_post",
-        "email_receipt",
-        "require_cvv",
-    ):
-        put(payments, key, maybe(draw, st.booleans()))
+    for option in in_section("payments"):
+        put(payments, option.path[-1], maybe(draw, DRAW[option.kind]))
     group["payments"] = payments
 
     footer: dict[str, Any] = {}
@@ -183,15 +192,8 @@ def groups(draw: st.DrawFn) -> dict[str, Any]:
     put(footer, "phone", phone[0] if isinstance(phone, tuple) else phone)
     put(footer, "text", maybe(draw, one_line(0, 500)))
     look: dict[str, Any] = {"footer": footer}
-    for key in (
-        "visits_pdf_export",
-        "show_collections",
-        "show_current_balance",
-        "show_escrow",
-        "show_insurance_pending",
-        "show_statement_balance",
-    ):
-        put(look, key, maybe(draw, st.booleans()))
+    for option in _switches("look_and_feel"):
+        put(look, option.path[-1], maybe(draw, DRAW[option.kind]))
     put(look, "landing_page", maybe(draw, st.sampled_from(["account", "visits", "payments"])))
     put(look, "logout_function", maybe(draw, st.sampled_from(["close", "logout", "none"])))
     put(
@@ -278,32 +280,16 @@ def expected_sections(group: dict[str, Any]) -> dict[str, dict[str, Any]]:
     e164 = dict(PHONES)[phone] if phone is not None else None
     return {
         "branding": {
-            camel(k): value(branding, k, None)
-            for k in ("favicon_url", "logo_url", "home_asset_url")
+            camel(o.path[-1]): value(branding, o.path[-1], None) for o in in_section("branding")
         },
         "payments": {
-            camel(k): value(payments, k, False)
-            for k in (
-                "apple_pay",
-                "credit_card",
-                "google_pay",
-                "payment_method_storage",
-                "auto_post",
-                "email_receipt",
-                "require_cvv",
-            )
+            camel(o.path[-1]): value(payments, o.path[-1], SPEC_DEFAULT[o.kind])
+            for o in in_section("payments")
         },
         "lookAndFeel": {
             **{
-                camel(k): value(look, k, False)
-                for k in (
-                    "visits_pdf_export",
-                    "show_collections",
-                    "show_current_balance",
-                    "show_escrow",
-                    "show_insurance_pending",
-                    "show_statement_balance",
-                )
+                camel(o.path[-1]): value(look, o.path[-1], SPEC_DEFAULT[o.kind])
+                for o in _switches("look_and_feel")
             },
             "landingPage": value(look, "landing_page", "account"),
             "logoutFunction": value(look, "logout_function", "logout"),

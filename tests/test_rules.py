@@ -399,6 +399,15 @@ WARNING_ONLY: list[tuple[str, str, list[Row], tuple[str, ...]]] = [
         [("warning", "payment-none", "payments", 3, 3)],
         ("patients cannot pay",),
     ),
+    (
+        "minimum-payment-no-method",
+        "name: A\npayments:\n  minimum_payment: 5.00\n",
+        [
+            ("warning", "payment-none", "payments", 3, 3),
+            ("warning", "minimum-payment-no-method", "payments.minimum_payment", 3, 20),
+        ],
+        ("patients cannot pay",),
+    ),
 ]
 
 
@@ -496,6 +505,7 @@ PASSING: list[tuple[str, str]] = [
     ("contrast-default-light-palette", CLEAN + "theme:\n  dark: false\n"),
     ("card-with-cvv-and-storage", CLEAN + "  require_cvv: true\n  payment_method_storage: true\n"),
     ("google-pay-only", "name: A\npayments:\n  google_pay: true\n"),
+    ("minimum-payment-with-a-method", CLEAN + "  minimum_payment: 5.00\n"),
     (
         "https-urls",
         CLEAN + "branding:\n  favicon_url: https://cdn.example.com/f.ico\n"

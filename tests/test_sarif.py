@@ -216,6 +216,7 @@ _REPORTERS = {
     "FileProblem",
     "_not_allowed",
     "_problem",
+    "_handles",
 }
 
 

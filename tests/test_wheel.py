@@ -196,7 +196,7 @@ def test_installed_pops_works_in_a_groups_repository_outside_the_checkout(
 
     plan = ok(pops, "diff", "--base", "main", cwd=work).stdout
     assert "1 changed against main" in plan
-    assert "Theme › Primary: #1565c0 → #0b5cad" in plan
+    assert "Theme › Primary Colors: #1565c0 → #0b5cad" in plan
 
     shown = ok(pops, "preview", "--base", "main", "--out", "preview", cwd=work)
     assert "open preview/index.html" in shown.stderr

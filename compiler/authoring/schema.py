@@ -163,8 +163,7 @@ def _group_object(model: type[BaseModel], raw: Schema) -> Schema:
             prop = _group_object(child, raw_prop)
             prop["description"] = section_help(info.description, child)
         else:
-            prop, _ = _nullable_parts(raw_prop)
-            prop = {k: v for k, v in prop.items() if k != "title"}
+            prop, _ = _nullable_parts(raw_prop)  # `title` is the admin's label (meta.option)
             if prop.get("default", 0) is None:
                 del prop["default"]  # completing `null` would only add noise
             if not prop.get("examples"):
@@ -346,7 +345,7 @@ def _config_object(model: type[BaseModel], raw: Schema, path: KeyPath, descripti
             prop = _config_object(child, raw["properties"][key], child_path, info.description or "")
         else:
             leaf, nullable = _nullable_parts(raw["properties"][key])
-            prop = {k: v for k, v in leaf.items() if k not in {"title", "default", "examples"}}
+            prop = {k: v for k, v in leaf.items() if k not in {"default", "examples"}}
             if nullable:
                 prop = _allow_null(prop)
         properties[camel(name)] = _ordered(prop)

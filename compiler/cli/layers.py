@@ -49,6 +49,7 @@ def _json_entry(entry: Explanation) -> dict[str, Any]:
 
     out: dict[str, Any] = {
         "key": entry.path,
+        "label": entry.label,
         "value": entry.value,
         "source": setting(entry.source) if entry.source else None,
         "overrides": [setting(s) for s in entry.overridden],

@@ -10,6 +10,7 @@ from compiler.model.authentication import Authentication
 from compiler.model.base import Panel, shared_default
 from compiler.model.branding import Branding
 from compiler.model.look_and_feel import LookAndFeel
+from compiler.model.meta import option
 from compiler.model.notifications import Notifications, PatientPermissions
 from compiler.model.payments import Payments
 from compiler.model.theme import Theme
@@ -19,25 +20,40 @@ from compiler.model.types import Name, Owners
 class Group(Panel):
     """The top level of `groups/<slug>.yaml`; sections mirror the admin panels."""
 
-    schema_: Literal[1] = Field(
-        1, alias="schema", description="Format version of this file. Only 1 exists."
+    schema_: Literal[1] = option(
+        1,
+        alias="schema",
+        label="Format Version",
+        kind="choice",
+        panel="File",
+        help="Format version of this file. Only 1 exists.",
+        example=1,
     )
-    extends: str | None = Field(
+    extends: str | None = option(
         None,
-        description="Name of a shared base this group builds on: `extends: chain` reads "
+        label="Shared Base",
+        kind="text",
+        panel="File",
+        help="Name of a shared base this group builds on: `extends: chain` reads "
         "groups/_chain.yaml, then applies this file on top.",
-        examples=["riverside-chain"],
+        example="riverside-chain",
     )
-    owners: Owners | None = Field(
+    owners: Owners | None = option(
         None,
-        description="Who approves changes to this file: GitHub `@user`, `@org/team` or email "
+        label="Owners",
+        kind="list",
+        panel="File",
+        help="Who approves changes to this file: GitHub `@user`, `@org/team` or email "
         "addresses, written to .github/CODEOWNERS by `pops owners`. Not a portal setting. "
         "Without it, the owners of groups/_defaults.yaml (the platform team) approve.",
-        examples=[["@example-org/sunrise-admins"]],
+        example=["@example-org/sunrise-admins"],
     )
-    name: Name = Field(
-        description="Name patients see, usually the practice name (1 to 100 characters).",
-        examples=["Sunrise Pediatrics"],
+    name: Name = option(
+        label="Name",
+        kind="text",
+        panel="Branding",
+        help="Name patients see, usually the practice name (1 to 100 characters).",
+        example="Sunrise Pediatrics",
     )
     branding: Branding = Field(default_factory=shared_default(Branding), description="Images.")
     theme: Theme = Field(default_factory=shared_default(Theme), description="Colours.")

@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-
 from compiler.model.base import Panel
+from compiler.model.meta import option
 from compiler.model.types import Email
 
 
 class Notifications(Panel):
     """Where portal emails come from."""
 
-    email_from: Email | None = Field(
+    email_from: Email | None = option(
         None,
-        description="Sender address of receipts and MFA emails.",
-        examples=["no-reply@example.com"],
+        label="Email From",
+        kind="text",
+        panel="Notifications",
+        help="Sender address of receipts and MFA emails.",
+        example="no-reply@example.com",
     )
 
 
 class PatientPermissions(Panel):
     """What fully authenticated patients may change themselves."""
 
-    contact_info_editing: bool = Field(
-        False, description="Let authenticated patients edit their own contact details."
+    contact_info_editing: bool = option(
+        False,
+        label="Enable Contact Info Editing - Authorized Patients",
+        kind="boolean",
+        panel="Patient Permissions",
+        help="Let authenticated patients edit their own contact details.",
     )

@@ -2,40 +2,75 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-
 from compiler.model.base import Panel
+from compiler.model.meta import option
 
 
 class Payments(Panel):
     """Every option is off unless switched on."""
 
-    apple_pay: bool = Field(
+    apple_pay: bool = option(
         False,
-        description="Offer Apple Pay (Safari, macOS and iOS). Apple Pay must also be activated "
+        label="Enable Apple Pay",
+        kind="boolean",
+        panel="Payments",
+        help="Offer Apple Pay (Safari, macOS and iOS). Apple Pay must also be activated "
         "for the practice in the payment gateway.",
     )
-    credit_card: bool = Field(False, description="Let patients pay by credit card.")
-    google_pay: bool = Field(
+    credit_card: bool = option(
         False,
-        description="Offer Google Pay in any browser. Google Pay must also be activated for the "
+        label="Enable Credit Card Transactions",
+        kind="boolean",
+        panel="Payments",
+        help="Let patients pay by credit card.",
+    )
+    google_pay: bool = option(
+        False,
+        label="Enable Google Pay",
+        kind="boolean",
+        panel="Payments",
+        help="Offer Google Pay in any browser. Google Pay must also be activated for the "
         "practice in the payment gateway.",
     )
-    payment_method_storage: bool = Field(
+    payment_method_storage: bool = option(
         False,
-        description="Show a checkbox that saves the patient's card for next time. Needs "
-        "credit_card.",
+        label="Enable Payment Method Storage",
+        kind="boolean",
+        panel="Payments",
+        help="Show a checkbox that saves the patient's card for next time. Needs credit_card.",
     )
-    auto_post: bool = Field(
-        False, description="Apply each payment to the oldest open balances first, automatically."
-    )
-    email_receipt: bool = Field(
+    auto_post: bool = option(
         False,
-        description="Email a receipt when the patient enters an address. Needs "
-        "notifications.email_from.",
+        label="Auto-Post Payments",
+        kind="boolean",
+        panel="Payments",
+        help="Apply each payment to the oldest open balances first, automatically.",
     )
-    require_cvv: bool = Field(
-        False, description="Ask for the card's security code (CVV). Needs credit_card."
+    email_receipt: bool = option(
+        False,
+        label="Email Receipt",
+        kind="boolean",
+        panel="Payments",
+        help="Email a receipt when the patient enters an address. Needs notifications.email_from.",
+    )
+    require_cvv: bool = option(
+        False,
+        label="Require CVV",
+        kind="boolean",
+        panel="Payments",
+        help="Ask for the card's security code (CVV). Needs credit_card.",
+    )
+    minimum_payment: float | None = option(
+        None,
+        gt=0,
+        le=10000,
+        label="Minimum Payment",
+        kind="money",
+        panel="Payments",
+        help="Smallest amount in dollars a patient may pay at once, so balances are not paid "
+        "off a few cents at a time: more than 0, at most 10,000, in dollars and cents. Not set: "
+        "any amount. Needs a payment method switched on.",
+        example=5.00,
     )
 
     def methods(self) -> list[str]:

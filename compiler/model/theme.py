@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from compiler.model.base import Panel, shared_default
+from compiler.model.meta import option
 from compiler.model.types import Color
 
 COLOR_NAMES = (
@@ -62,12 +63,29 @@ _COLOR_HELP = {
 }
 
 
+# The admin screen's words for each colour (the admin guide's, plural and all).
+_COLOR_LABEL = {
+    "background": "Background Color",
+    "surface": "Surface Color",
+    "primary": "Primary Colors",
+    "secondary": "Secondary Colors",
+    "accent": "Accent Colors",
+    "info": "Info Colors",
+    "success": "Success Color Indicator",
+    "error": "Error Color Indicator",
+    "warning": "Warning Color Indicator",
+}
+
+
 def _color_field(name: str) -> object:
-    return Field(
+    return option(
         None,
-        description=f'{_COLOR_HELP[name]} "#rgb" or "#rrggbb", quoted. Left out: '
+        label=_COLOR_LABEL[name],
+        kind="colour",
+        panel="Theme",
+        help=f'{_COLOR_HELP[name]} "#rgb" or "#rrggbb", quoted. Left out: '
         f"{LIGHT_PALETTE[name]} in a light theme, {DARK_PALETTE[name]} in a dark one.",
-        examples=[LIGHT_PALETTE[name]],
+        example=LIGHT_PALETTE[name],
     )
 
 
@@ -88,11 +106,14 @@ class Colors(Panel):
 class Theme(Panel):
     """Colours plus the dark flag that tells the portal to use light text."""
 
-    dark: bool = Field(
+    dark: bool = option(
         False,
-        description="Set to true when background and surface are dark, so text is drawn "
+        label="Dark",
+        kind="boolean",
+        panel="Theme",
+        help="Set to true when background and surface are dark, so text is drawn "
         "light. Ticking it alone switches every colour you leave out to a dark palette.",
-        examples=[False],
+        example=False,
     )
     colors: Colors = Field(
         default_factory=shared_default(Colors),

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import difflib
 import json
-import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -34,109 +33,24 @@ from compiler.load.files import MAX_BYTES, read_all
 from compiler.load.layers import DEFAULTS, Layers, load_layers, merge_group
 from compiler.load.located import load_file
 from compiler.model import Group
+from compiler.model.options import by_key, options
+from compiler.model.options import show as show_value
 from compiler.pipeline.build import compile_group, compile_groups, discover, env_dir_for
 from compiler.pipeline.writer import MANIFEST
 from compiler.render import render_group
 from compiler.review.gitrefs import Base, GitError, export_folder, repo_relative
 
 # --- admin labels -------------------------------------------------------------------------
-
-SECTION_LABELS = {
-    "branding": "Branding",
-    "theme": "Theme",
-    "payments": "Payments",
-    "look_and_feel": "Look and Feel",
-    "authentication": "Authentication",
-    "notifications": "Notifications",
-    "patient_permissions": "Patient Permissions",
-}
-
-# Key path in the group file -> the words on the admin panel. Keys missing here still get a
-# readable label from `label()`; tests/test_diff.py insists every model field is listed.
-LABELS = {
-    "name": "Name",
-    "extends": "Shared base",
-    "owners": "Owners",
-    "branding.favicon_url": "Branding › Favicon",
-    "branding.logo_url": "Branding › Logo",
-    "branding.home_asset_url": "Branding › Home page picture",
-    "theme.dark": "Theme › Dark",
-    "theme.colors.background": "Theme › Background",
-    "theme.colors.surface": "Theme › Surface",
-    "theme.colors.primary": "Theme › Primary",
-    "theme.colors.secondary": "Theme › Secondary",
-    "theme.colors.accent": "Theme › Accent",
-    "theme.colors.info": "Theme › Info",
-    "theme.colors.success": "Theme › Success",
-    "theme.colors.error": "Theme › Error",
-    "theme.colors.warning": "Theme › Warning",
-    "payments.apple_pay": "Payments › Apple Pay",
-    "payments.credit_card": "Payments › Credit card",
-    "payments.google_pay": "Payments › Google Pay",
-    "payments.payment_method_storage": "Payments › Payment method storage",
-    "payments.auto_post": "Payments › Auto post",
-    "payments.email_receipt": "Payments › Email receipt",
-    "payments.require_cvv": "Payments › Require CVV",
-    "look_and_feel.visits_pdf_export": "Look and Feel › Visits PDF export",
-    "look_and_feel.footer.email": "Look and Feel › Footer › Email",
-    "look_and_feel.footer.phone": "Look and Feel › Footer › Phone",
-    "look_and_feel.footer.text": "Look and Feel › Footer › Text",
-    "look_and_feel.landing_page": "Look and Feel › Landing page",
-    "look_and_feel.logout_function": "Look and Feel › Logout function",
-    "look_and_feel.show_collections": "Look and Feel › Show collections",
-    "look_and_feel.show_current_balance": "Look and Feel › Show current balance",
-    "look_and_feel.show_escrow": "Look and Feel › Show escrow",
-    "look_and_feel.show_insurance_pending": "Look and Feel › Show insurance pending",
-    "look_and_feel.show_procedures": "Look and Feel › Show procedures",
-    "look_and_feel.show_statement_balance": "Look and Feel › Show statement balance",
-    "authentication.allow_session_extension": "Authentication › Allow session extension",
-    "authentication.quickpay_max_access_attempts": "Authentication › Quick-pay max access attempts",
-    "authentication.mfa.enabled": "Authentication › MFA › Enabled",
-    "authentication.mfa.required": "Authentication › MFA › Required",
-    "authentication.mfa.require_opposing_contact_methods": (
-        "Authentication › MFA › Require opposing contact methods"
-    ),
-    "authentication.mfa.success_role": "Authentication › MFA › Success role",
-    "authentication.mfa.email_subject": "Authentication › MFA › Email subject",
-    "authentication.mfa.email_body": "Authentication › MFA › Email body",
-    "authentication.mfa.sms_message": "Authentication › MFA › SMS message",
-    "authentication.mfa.sms_sender_name": "Authentication › MFA › SMS sender name",
-    "authentication.mfa.sms_origin": "Authentication › MFA › SMS origin",
-    "notifications.email_from": "Notifications › Email from",
-    "patient_permissions.contact_info_editing": "Patient Permissions › Contact info editing",
-}
-
-# Free texts whose change is shown as a unified diff rather than `old → new`.
-TEXT_SETTINGS = frozenset(
-    {
-        "authentication.mfa.email_subject",
-        "authentication.mfa.email_body",
-        "authentication.mfa.sms_message",
-    }
-)
-
-# config.json keys the compiler derives from other settings; their changes show up as the
-# settings (and files) they come from, so listing them would only repeat those.
-DERIVED = frozenset(
-    {
-        "schemaVersion",
-        "slug",
-        "theme.stylesheet",
-        "theme.vuetify",
-        "payments.methods",
-        "authentication.mfa.files",
-    }
-)
+# Labels, display kinds and which config.json keys are settings all come from the model
+# (compiler.model.options): a field added to a panel is labelled here without an edit.
 
 
 def label(path: str) -> str:
     """`payments.require_cvv` -> `Payments › Require CVV`, as the admin panel says it."""
-    if path in LABELS:
-        return LABELS[path]
-    parts = [p for p in path.split(".") if p != "colors"]
-    words = [SECTION_LABELS.get(parts[0], parts[0].replace("_", " ").capitalize())]
-    words += [p.replace("_", " ").capitalize() for p in parts[1:]]
-    return " › ".join(words)
+    option = by_key().get(path)
+    if option is not None:
+        return option.title
+    return " › ".join(p.replace("_", " ").capitalize() for p in path.split("."))
 
 
 def _model_paths(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, str]]:
@@ -149,23 +63,21 @@ def _model_paths(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str
         camel_path = ".".join(camel(part) for part in snake.split("."))
         annotation = info.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            yield camel_path + ".", snake + "."  # a section: walked into, not a setting
             yield from _model_paths(annotation, snake + ".")
         else:
             yield camel_path, snake
 
 
 def setting_paths() -> list[str]:
-    """Every leaf key path of a group file (used to keep LABELS complete)."""
-    return [snake for _, snake in _model_paths(Group) if snake != "schema"]
+    """Every leaf key path of a group file."""
+    return [o.key for o in options() if o.key != "schema"]
 
 
+# config.json path -> group-file path for every setting; a section ends with ".". Keys
+# not here (schemaVersion, slug, theme.stylesheet, payments.methods...) are derived by
+# the compiler: their changes show up as the settings (and files) they come from.
 _CAMEL_TO_SNAKE = dict(_model_paths(Group))
-
-
-def _snake(camel_path: str) -> str:
-    return _CAMEL_TO_SNAKE.get(
-        camel_path, re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", camel_path).lower()
-    )
 
 
 def settings_of(config: dict[str, Any]) -> dict[str, Any]:
@@ -175,28 +87,19 @@ def settings_of(config: dict[str, Any]) -> dict[str, Any]:
     def walk(node: dict[str, Any], prefix: str) -> None:
         for key, value in node.items():
             path = f"{prefix}{key}"
-            if path in DERIVED:
-                continue
-            if isinstance(value, dict) and set(value) != {"e164", "display"}:
+            if path + "." in _CAMEL_TO_SNAKE and isinstance(value, dict):
                 walk(value, path + ".")
-            else:
-                flat[_snake(path)] = value
+            elif path in _CAMEL_TO_SNAKE:
+                flat[_CAMEL_TO_SNAKE[path]] = value
 
     walk(config, "")
     return flat
 
 
-def show(value: Any) -> str:
-    """A setting's value as the admin panel shows it: on/off, not set, the text itself."""
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    if value is None:
-        return "not set"
-    if isinstance(value, dict) and "display" in value:
-        return str(value["display"])
-    if isinstance(value, list):
-        return ", ".join(show(v) for v in value) or "none"
-    return str(value)
+def show(value: Any, path: str | None = None) -> str:
+    """A setting's value as the admin panel shows it: on/off, not set, $5.00, the text."""
+    option = by_key().get(path) if path is not None else None
+    return show_value(value, option.kind if option is not None else None)
 
 
 # --- one side of the comparison ------------------------------------------------------------
@@ -496,7 +399,8 @@ def setting_changes(old: dict[str, Any], new: dict[str, Any]) -> list[SettingCha
             continue
         change = SettingChange(path, label(path), a, b)
         multiline = any(isinstance(v, str) and "\n" in v.strip("\n") for v in (a, b))
-        if path in TEXT_SETTINGS or multiline:
+        option = by_key().get(path)
+        if (option is not None and option.kind == "multiline") or multiline:
             change.diff = text_diff(a if a is None else str(a), b if b is None else str(b))
         changes.append(change)
     return changes

@@ -148,7 +148,8 @@ def format_text(report: DiffReport) -> str:
                 out.append(f"    {setting.label}:")
                 out += _indent(setting.diff, 6)
             else:
-                out.append(f"    {setting.label}: {show(setting.old)} → {show(setting.new)}")
+                old, new = show(setting.old, setting.path), show(setting.new, setting.path)
+                out.append(f"    {setting.label}: {old} → {new}")
         if group.source_diff:
             out.append("    group file:")
             out += _indent(group.source_diff, 6)
@@ -184,9 +185,9 @@ def md(text: str) -> str:
 _SAFE_TOKEN = re.compile(r"#[0-9a-f]{6}|[A-Za-z0-9_]+")
 
 
-def md_value(value: Any) -> str:
+def md_value(value: Any, path: str | None = None) -> str:
     """A setting value in a table cell: on/off in words, colours and choices as code."""
-    text = show(value)
+    text = show(value, path)
     if value is None:
         return f"*{text}*"
     if isinstance(value, bool):
@@ -217,7 +218,9 @@ def _setting_table(group: GroupChange) -> list[str]:
         return []
     before = "Default" if group.status == "added" else "Before"
     rows = [f"| Setting | {before} | After |", "| --- | --- | --- |"]
-    rows += [f"| {md(s.label)} | {md_value(s.old)} | {md_value(s.new)} |" for s in plain]
+    rows += [
+        f"| {md(s.label)} | {md_value(s.old, s.path)} | {md_value(s.new, s.path)} |" for s in plain
+    ]
     return [*rows, ""]
 
 

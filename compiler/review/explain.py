@@ -17,6 +17,7 @@ from compiler.load.layers import Setting, leaves, load_layers, merge_group
 from compiler.load.located import Path_, dotted, load_file
 from compiler.model.from_document import group_from_document
 from compiler.model.group import Group
+from compiler.model.options import by_key
 from compiler.pipeline.build import discover, display_path, env_dir_for, slug_problem
 from compiler.rules import run_rules
 from compiler.rules.contrast import Summary, summary
@@ -32,6 +33,7 @@ class Explanation:
     # Colours only: the lowest contrast pair the portal draws with this colour.
     contrast: Summary | None = None
     contrast_text: str = ""
+    label: str = ""  # the admin screen's words, from the model: `Payments › Require CVV`
 
 
 @dataclass(slots=True)
@@ -88,7 +90,10 @@ def _explain_group(group: Group, history: dict[Path_, list[Setting]]) -> Iterato
         if path[:2] == ("theme", "colors"):
             measured = summary(str(path[2]), palette, group.theme.dark)
             said = measured.text(palette, group.theme.dark)
-        yield Explanation(dotted(path), value, source, overridden, note, measured, said)
+        key = dotted(path)
+        option = by_key().get(key)
+        label = option.title if option is not None else key
+        yield Explanation(key, value, source, overridden, note, measured, said, label)
 
 
 def matches(entry: Explanation, key: str | None) -> bool:
