@@ -31,12 +31,13 @@ class CodeInfo:
 def _stages() -> list[ModuleType]:
     """The modules with a `CODES` table (imported here, on first use, not by every run)."""
     from compiler.authoring import online, owners
-    from compiler.load import files, layers
+    from compiler.load import files, layer_files, layers, node_properties, overlays, syntax, tree
     from compiler.load import located as load
     from compiler.model import from_document, messages, types
     from compiler.pipeline import build
 
-    return [files, load, layers, from_document, messages, types, build, online, owners]
+    loader = [files, load, syntax, node_properties, tree, layer_files, layers, overlays]
+    return [*loader, from_document, messages, types, build, online, owners]
 
 
 def _from_docstring(doc: str) -> tuple[str, str]:

@@ -351,7 +351,9 @@ class ConditionStrippingProxy:
 # nginx
 # --------------------------------------------------------------------------------------
 
-NGINX_CONF = """\
+# The whole nginx configuration around one `server { ... }` block ({server}): in the
+# foreground, its pid, logs and temporary files in the run folder, nothing else on.
+NGINX_HTTP = """\
 daemon off;
 master_process on;
 worker_processes 1;
@@ -367,6 +369,11 @@ http {{
     fastcgi_temp_path {run}/fastcgi;
     uwsgi_temp_path {run}/uwsgi;
     scgi_temp_path {run}/scgi;
+{server}
+}}
+"""
+
+NGINX_SERVER = """\
     server {{
         listen 127.0.0.1:{port};
         root {root}/current;
@@ -376,9 +383,18 @@ http {{
         location / {{
             add_header Cache-Control "no-cache";
         }}
-    }}
-}}
-"""
+    }}"""
+
+
+def nginx_conf(run: Path, server: str) -> str:
+    """NGINX_HTTP around `server`, for an nginx whose files live in `run`."""
+    mime = Path("/etc/nginx/mime.types")
+    return NGINX_HTTP.format(
+        user="user root;" if os.geteuid() == 0 else "",
+        run=run,
+        mime=mime if mime.exists() else "/dev/null",
+        server=server,
+    )
 
 
 def nginx_executable() -> str:
@@ -397,15 +413,7 @@ def nginx_fixture(tmp_path: Path) -> Iterator[tuple[Path, int]]:
     run = tmp_path / "nginx"
     run.mkdir()
     (port,) = free_ports(1)
-    mime = Path("/etc/nginx/mime.types")
-    conf = NGINX_CONF.format(
-        user="user root;" if os.geteuid() == 0 else "",
-        run=run,
-        port=port,
-        root=root,
-        mime=mime if mime.exists() else "/dev/null",
-    )
-    (run / "nginx.conf").write_text(conf)
+    (run / "nginx.conf").write_text(nginx_conf(run, NGINX_SERVER.format(port=port, root=root)))
     log = run / "stdout.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(

@@ -301,12 +301,21 @@ def test_an_environment_build_into_a_new_folder_marks_it_for_the_full_build(
     ]
 
 
-def test_a_file_publish_target_inside_the_output_is_refused(run_pops: Run, project: Path) -> None:
+@pytest.mark.parametrize("repair", [[], ["--repair"]], ids=["publish", "repair"])
+def test_a_file_publish_target_inside_the_output_is_refused(
+    run_pops: Run, project: Path, repair: list[str]
+) -> None:
+    # --repair opened the target without this check and took its lock inside dist/ (D2)
     target = project / "dist/site"
-    message = refused(run_pops, project, "publish", "--target", target.as_uri())
-    assert f"the target {target.as_uri()} is inside the output folder dist/" in message
+    message = refused(run_pops, project, "publish", *repair, "--target", target.as_uri())
+    assert message == (
+        f"Usage: pops publish [OPTIONS]\nTry 'pops publish --help' for help.\n\n"
+        f"Error: the target {target.as_uri()} is inside the output folder dist/, which "
+        "every build replaces whole: publish to a folder outside it\n"
+    )
     assert not target.exists()
-    message = refused(run_pops, project, "publish", "--target", (project / "dist").as_uri())
+    whole = (project / "dist").as_uri()
+    message = refused(run_pops, project, "publish", *repair, "--target", whole)
     assert "is inside the output folder dist/, which every build replaces whole" in message
 
 

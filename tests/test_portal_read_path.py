@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -22,7 +21,7 @@ import pytest
 from browser import _run
 from conftest import REPO
 
-from tests.publish_fixtures import free_ports, nginx_executable, stop, wait_http
+from tests.publish_fixtures import free_ports, nginx_conf, nginx_executable, stop, wait_http
 
 SLUG = "sunrise-pediatrics"
 
@@ -56,25 +55,6 @@ PORTAL = """<!doctype html>
 </script></body></html>
 """
 
-HTTP_WRAPPER = """daemon off;
-master_process on;
-worker_processes 1;
-{user}
-pid {run}/nginx.pid;
-error_log {run}/error.log warn;
-events {{ worker_connections 64; }}
-http {{
-    include {mime};
-    access_log off;
-    client_body_temp_path {run}/body;
-    proxy_temp_path {run}/proxy;
-    fastcgi_temp_path {run}/fastcgi;
-    uwsgi_temp_path {run}/uwsgi;
-    scgi_temp_path {run}/scgi;
-{server}
-}}
-"""
-
 
 def documented_server_block() -> str:
     """The nginx `server { ... }` example of docs/publishing.md, as documented."""
@@ -106,15 +86,7 @@ def documented_nginx(tmp_path: Path, published: Path) -> Iterator[int]:
     assert f"127.0.0.1:{port}" in server and str(published) in server
     run = tmp_path / "nginx"
     run.mkdir()
-    mime = Path("/etc/nginx/mime.types")
-    (run / "nginx.conf").write_text(
-        HTTP_WRAPPER.format(
-            user="user root;" if os.geteuid() == 0 else "",
-            run=run,
-            mime=mime if mime.exists() else "/dev/null",
-            server=server,
-        )
-    )
+    (run / "nginx.conf").write_text(nginx_conf(run, server))
     proc = subprocess.Popen(
         [nginx_executable(), "-p", str(run), "-c", str(run / "nginx.conf")],
         stdout=subprocess.DEVNULL,

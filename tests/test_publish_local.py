@@ -288,7 +288,7 @@ def test_sigkill_after_k_writes_leaves_old_release_live_and_rerun_completes(
 
 
 def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
-    from compiler.cli.publish import _progress
+    from compiler.cli.publish_options import progress as _progress
 
     assert _progress("uploading") is None  # pytest captures stdout: not a TTY
     make_dist(tmp_path / "dist", {f"g{n}": "v" for n in range(60)})

@@ -25,7 +25,17 @@ from hypothesis import strategies as st
 from bench.generate import group_yaml
 from compiler import colors as colorlib
 from compiler.model import Group, phone_formats
-from compiler.render import environment, mfa, portal_config, render_group, skeleton, theme_css
+from compiler.render import (
+    environment,
+    mfa,
+    portal_config,
+    render_group,
+    skeleton,
+    theme_css,
+    theme_layout,
+    theme_parts,
+    vuetify_color,
+)
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -234,7 +244,7 @@ def test_written_out_colour_maths_equals_the_plain_functions() -> None:
     rng = random.Random(11)
     for _ in range(3000):
         color = f"#{rng.randrange(1 << 24):06x}"
-        part = theme_css._varied_part.__wrapped__(color, False)
+        part = theme_parts._varied_part.__wrapped__(color, False)
         expected = (
             [color]
             + [theme_css.lighten(color, step) for step in range(1, theme_css.VARIATION_LIGHTEN + 1)]
@@ -246,10 +256,10 @@ def test_written_out_colour_maths_equals_the_plain_functions() -> None:
             assert colorlib.on_channels(r, g, b) == colorlib.on_color(value)
         xyz = (rng.uniform(-0.2, 1.2), rng.uniform(-0.2, 1.2), rng.uniform(-0.2, 1.2))
         plain = []
-        for m in theme_css._XYZ_TO_SRGB:
-            value = theme_css._linear_to_srgb(m[0] * xyz[0] + m[1] * xyz[1] + m[2] * xyz[2])
-            plain.append(theme_css._js_round(min(max(value, 0.0), 1.0) * 255))
-        assert theme_css._channels_of_xyz(xyz) == tuple(plain)
+        for m in vuetify_color.XYZ_TO_SRGB:
+            value = vuetify_color._linear_to_srgb(m[0] * xyz[0] + m[1] * xyz[1] + m[2] * xyz[2])
+            plain.append(vuetify_color._js_round(min(max(value, 0.0), 1.0) * 255))
+        assert vuetify_color._channels_of_xyz(xyz) == tuple(plain)
 
 
 def test_theme_css_is_laid_out_by_the_template() -> None:
@@ -267,20 +277,6 @@ def test_theme_css_is_laid_out_by_the_template() -> None:
     css = theme_css.render_theme_css(palette, False, env)
     assert css.startswith("Xcolor-scheme=light;--pops-background=#123456;")
     assert css == theme_css.render_theme_css_direct(palette, False, env)
-
-
-# --- config options ---
-
-
-def test_generated_options_reader_equals_model_dump() -> None:
-    groups = bench_groups(100, seed=5)
-    groups.append(Group(name="minimal"))
-    for group in groups:
-        expected = portal_config._camel_tree(
-            group.model_dump(exclude={"schema_", "name", "extends", "owners"})
-        )
-        assert portal_config.options(group) == expected
-        assert list(portal_config.options(group)) == list(expected)
 
 
 # --- the skeleton machinery ---
@@ -371,8 +367,8 @@ def test_theme_css_template_that_does_more_than_print_renders_through_jinja() ->
     )
     env = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined)
     palette = dict(zip(theme_css.BASE_COLORS, ["#abcdef"] * 9, strict=True))
-    assert theme_css._layout(env, True) is None
+    assert theme_layout.layout_for(env, True) is None
     css = theme_css.render_theme_css(palette, True, env)
     assert css.startswith("COLOR-SCHEME=dark;--POPS-BACKGROUND=#abcdef;")
     assert css == theme_css.render_theme_css_direct(palette, True, env)
-    assert theme_css._layout(environment(), True) is not None
+    assert theme_layout.layout_for(environment(), True) is not None

@@ -208,6 +208,7 @@ def test_file_names_are_uri_references(corpus: tuple[dict, dict]) -> None:
 _REPORTERS = {
     "Diagnostic",
     "_error",
+    "yaml_error",
     "PydanticCustomError",
     "problem",
     "_extends_problem",

@@ -178,78 +178,95 @@ def fetch(url: str, *, allow_http_loopback: bool = False) -> tuple[bytes, str]:
                 f"{url} redirects to {current}, which is not an https:// address; browsers "
                 "block such images on the portal: link an https address that needs no redirect",
             )
-        connection: http.client.HTTPConnection | None = None
-        try:
-            connection = _connection(current, timeout)
-            connection.request(
-                "GET",
-                _target(current),
-                headers={
-                    "User-Agent": f"pops-groups/{__version__} (validate --online)",
-                    "Accept": "image/*",
-                    "Accept-Encoding": "identity",
-                    "Connection": "close",
-                },
-            )
-            response = connection.getresponse()
-            if response.status in _REDIRECTS:
-                location = response.getheader("Location")
-                if not location:
-                    raise Problem(
-                        "online-http-status",
-                        f"{current} answered HTTP {response.status} (a redirect) without "
-                        "saying where to",
-                    )
-                target = _redirect_target(current, location)
-                if target is None:
-                    raise Problem(
-                        "online-http-status",
-                        f"{current} answered HTTP {response.status} (a redirect) to "
-                        f"`{location[:200]}`, which is not a valid address; link the "
-                        "image's final address instead",
-                    )
-                current = target
-                hops.append(current)
-                continue
-            if response.status != 200:
-                raise Problem(
-                    "online-http-status",
-                    f"{current} answered HTTP {response.status} {response.reason}, not 200 OK; "
-                    "patients would see a broken image",
-                )
-            content_type = response.getheader("Content-Type", "") or ""
-            media = content_type.split(";")[0].strip().lower()
-            if not media.startswith("image/"):
-                shown = f'"{media}"' if media else "no content type"
-                raise Problem(
-                    "online-not-image",
-                    f"{current} is served as {shown}, not as an image (image/...); check that "
-                    "the address points at the image file itself",
-                )
-            return _read_capped(response, current, deadline), media
-        except TimeoutError:
-            raise Problem(
-                "online-timeout",
-                f"{current} did not answer within {timeout:g} seconds",
-            ) from None
-        except ssl.SSLError as exc:
-            raise Problem(
-                "online-tls", f"secure connection to {current} failed: {exc.reason or exc}"
-            ) from None
-        except (OSError, http.client.HTTPException) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            raise Problem(
-                "online-unreachable",
-                f"cannot fetch {current}: {reason or type(exc).__name__}",
-            ) from None
-        finally:
-            if connection is not None:
-                connection.close()
+        answer = _get(current, timeout, deadline)
+        if not isinstance(answer, str):
+            return answer
+        current = answer
+        hops.append(current)
     raise Problem(
         "online-too-many-redirects",
         f"{url} redirects more than {MAX_REDIRECTS} times ({' -> '.join(hops)}); "
         "link the final address instead",
     )
+
+
+def _get(current: str, timeout: float, deadline: float) -> tuple[bytes, str] | str:
+    """One GET: (body, media type) of an image, or the address a redirect points to."""
+    connection: http.client.HTTPConnection | None = None
+    try:
+        connection = _connection(current, timeout)
+        connection.request(
+            "GET",
+            _target(current),
+            headers={
+                "User-Agent": f"pops-groups/{__version__} (validate --online)",
+                "Accept": "image/*",
+                "Accept-Encoding": "identity",
+                "Connection": "close",
+            },
+        )
+        response = connection.getresponse()
+        if response.status in _REDIRECTS:
+            return _redirected(current, response)
+        media = _image_type(current, response)
+        return _read_capped(response, current, deadline), media
+    except TimeoutError:
+        raise Problem(
+            "online-timeout",
+            f"{current} did not answer within {timeout:g} seconds",
+        ) from None
+    except ssl.SSLError as exc:
+        raise Problem(
+            "online-tls", f"secure connection to {current} failed: {exc.reason or exc}"
+        ) from None
+    except (OSError, http.client.HTTPException) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise Problem(
+            "online-unreachable",
+            f"cannot fetch {current}: {reason or type(exc).__name__}",
+        ) from None
+    finally:
+        if connection is not None:
+            connection.close()
+
+
+def _redirected(current: str, response: http.client.HTTPResponse) -> str:
+    """Where a redirect points, or Problem when it points nowhere usable."""
+    location = response.getheader("Location")
+    if not location:
+        raise Problem(
+            "online-http-status",
+            f"{current} answered HTTP {response.status} (a redirect) without saying where to",
+        )
+    target = _redirect_target(current, location)
+    if target is None:
+        raise Problem(
+            "online-http-status",
+            f"{current} answered HTTP {response.status} (a redirect) to "
+            f"`{location[:200]}`, which is not a valid address; link the "
+            "image's final address instead",
+        )
+    return target
+
+
+def _image_type(current: str, response: http.client.HTTPResponse) -> str:
+    """The media type of a 200 OK image answer; Problem for any other answer."""
+    if response.status != 200:
+        raise Problem(
+            "online-http-status",
+            f"{current} answered HTTP {response.status} {response.reason}, not 200 OK; "
+            "patients would see a broken image",
+        )
+    content_type = response.getheader("Content-Type", "") or ""
+    media = content_type.split(";")[0].strip().lower()
+    if not media.startswith("image/"):
+        shown = f'"{media}"' if media else "no content type"
+        raise Problem(
+            "online-not-image",
+            f"{current} is served as {shown}, not as an image (image/...); check that "
+            "the address points at the image file itself",
+        )
+    return media
 
 
 def decode(data: bytes, url: str) -> tuple[int, int]:
@@ -367,23 +384,23 @@ def check_online(
         results: dict[str, Fetched | Problem] = dict(
             zip(urls, pool.map(lambda u: _problem(u, allow_http_loopback), urls), strict=True)
         )
-    out = offline
-    for where in wanted:
-        result = results[where.url]
-        if isinstance(result, Problem):
-            out.append(_diagnostic(where, result.code, result.message))
-        elif where.key == "logo_url" and result.size != LOGO_SIZE:
-            width, height = result.size
-            out.append(
-                _diagnostic(
-                    where,
-                    "online-logo-size",
-                    f"the logo is {width}x{height} pixels; it must be exactly "
-                    f"{LOGO_SIZE[0]}x{LOGO_SIZE[1]}, the size the portal header and MFA email "
-                    "are laid out for",
-                )
-            )
-    return out
+    return offline + [found for where in wanted if (found := _verdict(where, results[where.url]))]
+
+
+def _verdict(where: Location, result: Fetched | Problem) -> Diagnostic | None:
+    """The error for one place that names an image, from what fetching it found."""
+    if isinstance(result, Problem):
+        return _diagnostic(where, result.code, result.message)
+    if where.key == "logo_url" and result.size != LOGO_SIZE:
+        width, height = result.size
+        return _diagnostic(
+            where,
+            "online-logo-size",
+            f"the logo is {width}x{height} pixels; it must be exactly "
+            f"{LOGO_SIZE[0]}x{LOGO_SIZE[1]}, the size the portal header and MFA email "
+            "are laid out for",
+        )
+    return None
 
 
 # What each code `--online` reports means and how to fix it (see compiler.codes).

@@ -199,32 +199,13 @@ def set_command(group: str, pairs: tuple[str, ...], groups_dir: Path) -> None:
     target = _group_file(group, groups_dir)
     if target.parent != groups_dir:
         groups_dir = target.parent  # a path: the group's own folder holds its layers
-    edits: dict[str, tuple[KeyPath, Any]] = {}
-    for key, value in zip(pairs[::2], pairs[1::2], strict=True):
-        if key in edits:
-            raise click.BadParameter(
-                f"`{key}` is given twice; give each key once", param_hint="KEY"
-            )
-        try:
-            edits[key] = (resolve_key(key), parse_value(value))
-        except EditError as exc:
-            raise click.BadParameter(str(exc), param_hint="KEY") from None
+    edits = _edits(pairs)
     keys = ", ".join(edits)
     before = _read_source(target)
     if before is None:
         click.echo(f"{_shown(target)} was not changed", err=True)
         sys.exit(1)
-    try:
-        text = before.decode("utf-8")
-        for key, (path, parsed) in edits.items():
-            try:
-                text = set_value(text, path, parsed)
-            except EditError as exc:
-                raise EditError(f"cannot set {key}: {exc}") from None
-        after = text.encode("utf-8")
-    except (EditError, UnicodeDecodeError) as exc:
-        click.echo(printable(f"{_shown(target)}: {exc}"), err=True)
-        sys.exit(1)
+    after = _edited(target, before, edits)
     diagnostics = _check_text(groups_dir, target, after)
     if count(diagnostics)[0]:
         on_disk = on_disk_positions(before, after, {k: p for k, (p, _) in edits.items()})
@@ -242,6 +223,36 @@ def set_command(group: str, pairs: tuple[str, ...], groups_dir: Path) -> None:
     # Through a symlink (checked when read: it stays in the repository), the file it names.
     _write_atomically(Path(os.path.realpath(target)), after)
     click.echo(f"{_shown(target)}: set {keys}")
+
+
+def _edits(pairs: tuple[str, ...]) -> dict[str, tuple[KeyPath, Any]]:
+    """KEY VALUE pairs as (path, value) by key; a usage error names a bad or repeated key."""
+    edits: dict[str, tuple[KeyPath, Any]] = {}
+    for key, value in zip(pairs[::2], pairs[1::2], strict=True):
+        if key in edits:
+            raise click.BadParameter(
+                f"`{key}` is given twice; give each key once", param_hint="KEY"
+            )
+        try:
+            edits[key] = (resolve_key(key), parse_value(value))
+        except EditError as exc:
+            raise click.BadParameter(str(exc), param_hint="KEY") from None
+    return edits
+
+
+def _edited(target: Path, before: bytes, edits: dict[str, tuple[KeyPath, Any]]) -> bytes:
+    """The file's bytes with every edit applied; exit 1 when one cannot be made."""
+    try:
+        text = before.decode("utf-8")
+        for key, (path, parsed) in edits.items():
+            try:
+                text = set_value(text, path, parsed)
+            except EditError as exc:
+                raise EditError(f"cannot set {key}: {exc}") from None
+        return text.encode("utf-8")
+    except (EditError, UnicodeDecodeError) as exc:
+        click.echo(printable(f"{_shown(target)}: {exc}"), err=True)
+        sys.exit(1)
 
 
 def _group_file(group: str, groups_dir: Path) -> Path:

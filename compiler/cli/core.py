@@ -6,14 +6,18 @@ import gc
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from compiler.cli.building import GROUPS_DIR, OUT_DIR, run_build
+from compiler.cli.exits import refusal_exit
 from compiler.cli.progress import bar as progress_bar
-from compiler.diagnostics import count, finalize
+from compiler.diagnostics import Diagnostic, count, finalize
 from compiler.formats import FORMATS
+
+if TYPE_CHECKING:
+    from compiler.load.targets import Selection
 from compiler.pipeline.build import compile_all, env_dir_for
 
 
@@ -135,14 +139,7 @@ def validate(
     if not paths:
         _require_groups(groups_dir)
     require_env(groups_dir, env, env_dir)
-    selection = None
-    if paths:
-        from compiler.load.targets import TargetError, select
-
-        try:
-            selection = select(paths, groups_dir, env_dir_for(groups_dir, env_dir), env)
-        except TargetError as exc:
-            raise click.UsageError(str(exc)) from None
+    selection = _selection(paths, groups_dir, env, env_dir)
     if selection is not None:
         env = selection.env
         paths = tuple(selection.groups)
@@ -155,24 +152,8 @@ def validate(
         diagnostics = finalize(selection.own_problems(), strict=strict)
         online = False
     else:
-        gc.disable()  # for the life of this short process: see compiler.pipeline.build.gc_paused
-        progress = progress_bar("validating")
-        try:
-            compilation = compile_all(
-                groups_dir,
-                paths or None,
-                strict=strict,
-                render=False,
-                env=env,
-                env_dir=env_dir,
-                jobs=jobs,
-                use_cache=not no_cache,
-                progress=progress,
-            )
-        finally:
-            if progress is not None:
-                progress.close()
-        diagnostics = compilation.diagnostics
+        options = {"strict": strict, "env": env, "env_dir": env_dir, "jobs": jobs}
+        diagnostics = _compiled(groups_dir, paths, use_cache=not no_cache, **options)
         if selection is not None:
             diagnostics = [d for d in diagnostics if selection.keep(d)]
     if online:
@@ -191,6 +172,39 @@ def validate(
     if output_format == "text" and not diagnostics:
         click.echo("no problems found")
     sys.exit(0 if count(diagnostics)[0] == 0 else 1)
+
+
+def _selection(
+    paths: tuple[Path, ...], groups_dir: Path, env: str | None, env_dir: Path | None
+) -> Selection | None:
+    """What the PATHS name: groups, and layers checked with the groups they apply to."""
+    if not paths:
+        return None
+    from compiler.load.targets import TargetError, select
+
+    try:
+        return select(paths, groups_dir, env_dir_for(groups_dir, env_dir), env)
+    except TargetError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _compiled(groups_dir: Path, paths: tuple[Path, ...], **options: Any) -> list[Diagnostic]:
+    """Every group (or `paths`) loaded, merged, modelled and checked: the diagnostics."""
+    gc.disable()  # for the life of this short process: see compiler.pipeline.build.gc_paused
+    progress = progress_bar("validating")
+    try:
+        compilation = compile_all(
+            groups_dir, paths or None, render=False, progress=progress, **options
+        )
+    except OSError as error:  # the machine's, not the groups': an unreadable cache folder...
+        if progress is not None:
+            progress.close()
+            progress = None
+        sys.exit(refusal_exit(error, groups_dir.as_posix(), check=True))
+    finally:
+        if progress is not None:
+            progress.close()
+    return compilation.diagnostics
 
 
 @click.command(name="build")

@@ -50,10 +50,12 @@ def _check_approvals(groups_dir: Path, ref: str | None, approved: set[str]) -> N
     from compiler.cli.review import _base, _sides
     from compiler.formats.terminal import printable
     from compiler.review.diff import compare
+    from compiler.review.shared import shared_changes
 
     base = _base(ref)
     before, after = _sides(groups_dir, base, None, None)
-    report = compare(base, before, after, shared=True)
+    report = compare(base, before, after)
+    report.shared = shared_changes(before, after)
     needed = requirements(report, before, after)
     missing = [r for r in needed if not r.met_by(approved)]
     for r in missing:
@@ -114,7 +116,7 @@ def owners_command(
     pull request's approvers cover its changes: each changed file's owners, and
     the `owners_for` set of each changed panel.
     """
-    from compiler.authoring.owners import CODEOWNERS_LIMIT, HEADER, codeowners, read_ownership
+    from compiler.authoring.owners import CODEOWNERS_LIMIT, codeowners, read_ownership
     from compiler.formats.text import format_diagnostics, summary
     from compiler.pipeline.build import env_dir_for
 
@@ -147,6 +149,13 @@ def owners_command(
             err=True,
         )
         sys.exit(1)
+    _check_or_write(out, shown_out, text, check, len(ownership.groups))
+
+
+def _check_or_write(out: Path, shown_out: str, text: str, check: bool, groups: int) -> None:
+    """Compare CODEOWNERS with `text` (--check), or write it unless pops did not write it."""
+    from compiler.authoring.owners import HEADER
+
     current = out.read_text(encoding="utf-8", errors="replace") if out.is_file() else None
     if check:
         if current == text:
@@ -170,7 +179,7 @@ def owners_command(
         sys.exit(2)
     if current != text:
         _write(out, text)
-    click.echo(f"wrote {shown_out}: {len(ownership.groups)} groups", err=True)
+    click.echo(f"wrote {shown_out}: {groups} groups", err=True)
 
 
 COMMANDS: list[click.Command] = [owners_command]

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
 from compiler.cli.core import ENV_DIR_OPTION, GROUPS_OPTION, require_env
 from compiler.formats.text import format_diagnostics, summary
-from compiler.review.diff import Side, compare, compile_base, compile_side
 from compiler.review.diff_report import REPORTERS
 from compiler.review.gitrefs import Base, GitError, resolve_base
+from compiler.review.sides import Side, compile_base, compile_side
 
 ENV_OPTION = click.option(
     "--env",
@@ -37,15 +38,19 @@ def _working_tree(groups_dir: Path, env: str | None, env_dir: Path | None) -> Si
     return compile_side(groups_dir, env=env, env_dir=env_dir)
 
 
+def _refuse(after: Side) -> NoReturn:
+    click.echo(format_diagnostics(after.diagnostics), nl=False, err=True)
+    click.echo(f"the working tree does not build: {summary(after.diagnostics)}", err=True)
+    sys.exit(1)
+
+
 def _sides(
     groups_dir: Path, base: Base, env: str | None, env_dir: Path | None
 ) -> tuple[Side, Side]:
     """The base build and the working-tree build; exits 1 when the working tree is invalid."""
     after = _working_tree(groups_dir, env, env_dir)
     if not after.ok:
-        click.echo(format_diagnostics(after.diagnostics), nl=False, err=True)
-        click.echo(f"the working tree does not build: {summary(after.diagnostics)}", err=True)
-        sys.exit(1)
+        _refuse(after)
     try:
         before = compile_base(base, groups_dir, Path.cwd(), env=env, env_dir=env_dir)
     except GitError as exc:
@@ -92,9 +97,19 @@ def diff_command(
     file is named first, with its changed lines and the number of groups whose
     settings it changes.
     """
+    from compiler.review.plan import plan_diff
+
     base = _base(ref)
-    before, after = _sides(groups_dir, base, env, env_dir)
-    report = compare(base, before, after, shared=True)
+    if not groups_dir.is_dir():
+        raise click.UsageError(f"no groups folder at {groups_dir}; pass --groups DIR")
+    require_env(groups_dir, env, env_dir)
+    try:
+        plan = plan_diff(base, groups_dir, Path.cwd(), env=env, env_dir=env_dir)
+    except GitError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if plan.report is None:
+        _refuse(plan.after)
+    report = plan.report
     click.echo(REPORTERS[output_format](report), nl=False)
     sys.exit(1 if exit_code and report.changed else 0)
 

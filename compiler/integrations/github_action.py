@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 import uuid
@@ -24,6 +25,12 @@ from pathlib import Path
 from typing import Any
 
 MARKER = "<!-- pops-plan -->"
+FULL_REPORT_NOTE = (
+    "The full per-group report is in this run's job summary, and in the file the "
+    "action's `report-file` output names."
+)
+REPORT_FILE = "pops-diff.md"
+SUMMARY_BYTES = 1_000_000  # GitHub shows at most 1 MiB of one step's job summary
 STALE_TITLE = "title=output-stale"  # pipeline.STALE_CODE, as the github format writes it
 PR_EVENTS = ("pull_request", "pull_request_target")
 TRUE = ("true", "yes", "1", "on")
@@ -59,7 +66,8 @@ class Result:
     warnings: int = 0
     stale: int | None = None  # None: not checked (the groups have errors)
     changed: int | None = None  # None: no plan (not a pull request, or nothing to compare)
-    plan: str = ""
+    plan: str = ""  # the comment: summarised by setting when the change is large
+    full: str = ""  # every group in detail: the job summary and the report file
     failed: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -117,9 +125,9 @@ def check(inputs: Inputs, result: Result) -> None:
 
 def plan(inputs: Inputs, base_sha: str, result: Result) -> None:
     """The markdown plan of what the pull request changes, against its base commit."""
-    from compiler.review.diff import compare, compile_base, compile_side
     from compiler.review.diff_report import format_markdown
     from compiler.review.gitrefs import GitError, resolve_base
+    from compiler.review.plan import plan_diff
 
     groups = Path(inputs.groups)
     have = ["git", "cat-file", "-e", f"{base_sha}^{{commit}}"]
@@ -130,16 +138,38 @@ def plan(inputs: Inputs, base_sha: str, result: Result) -> None:
         subprocess.run(fetch, stdout=sys.stderr, check=False)
     try:
         base = resolve_base(base_sha, Path.cwd())
-        after = compile_side(groups, env=inputs.env, env_dir=None)
-        before = compile_base(base, groups, Path.cwd(), env=inputs.env, env_dir=None)
+        planned = plan_diff(base, groups, Path.cwd(), env=inputs.env)
     except GitError as exc:
         raise ActionError(
             f"cannot compare with the pull request's base commit {base_sha[:12]}: {exc} "
             "(check out with `fetch-depth: 0`)"
         ) from exc
-    report = compare(base, before, after, shared=True)
-    result.plan = format_markdown(report)
+    report = planned.report
+    if report is None:  # (validate and build --check said so already)
+        raise ActionError("the working tree does not build: no plan")
+    result.plan = format_markdown(report, full_report=FULL_REPORT_NOTE)
+    result.full = format_markdown(report, limit=sys.maxsize)
     result.changed = len(report.groups)
+
+
+def write_report(environ: dict[str, str], full: str) -> str:
+    """The full report, as a file a later step can upload; its path ("" without a plan)."""
+    if not full:
+        return ""
+    runner_temp = environ.get("RUNNER_TEMP")  # (the job's own, emptied after it)
+    folder = Path(runner_temp) if runner_temp else Path(tempfile.mkdtemp(prefix="pops-diff-"))
+    path = folder / REPORT_FILE
+    path.write_text(full, encoding="utf-8")
+    return str(path)
+
+
+def summary_text(result: Result) -> str:
+    """The job summary: every group in detail, unless that passes GitHub's 1 MiB."""
+    if not result.full:
+        return ""
+    if len(result.full.encode()) <= SUMMARY_BYTES:
+        return result.full + "\n"
+    return result.plan + "\n"
 
 
 def status(result: Result) -> str:
@@ -261,8 +291,9 @@ def main(environ: dict[str, str] | None = None) -> int:
         echo(f"::error::{exc}\n")
         return 1
     text = result.plan + ("\n" if result.plan else "") + status(result)
+    report_file = write_report(environ, result.full)
     if environ.get("GITHUB_STEP_SUMMARY"):
-        append(environ["GITHUB_STEP_SUMMARY"], text)
+        append(environ["GITHUB_STEP_SUMMARY"], summary_text(result) + status(result))
     if isinstance(pull, dict) and inputs.comment:
         comments = Comments(
             environ.get("GITHUB_API_URL", "https://api.github.com"),
@@ -285,6 +316,7 @@ def main(environ: dict[str, str] | None = None) -> int:
                 "stale-files": "" if result.stale is None else str(result.stale),
                 "changed-groups": "" if result.changed is None else str(result.changed),
                 "plan": result.plan,
+                "report-file": report_file,
             },
         )
     return 1 if result.failed else 0

@@ -5,15 +5,7 @@ Targets: `file:///dir` (served by any web server from `<dir>/current`) and
 layout and the portal's read path. Each public function here backs one CLI command.
 """
 
-from compiler.publish.deploy import (
-    GroupChanges,
-    PublishResult,
-    RepairResult,
-    RollbackResult,
-    publish,
-    repair,
-    rollback,
-)
+from compiler.publish.deploy import PublishResult, publish
 from compiler.publish.dist import DistPlan, load_dist
 from compiler.publish.errors import (
     ConflictError,
@@ -23,7 +15,9 @@ from compiler.publish.errors import (
     WrongEnvironmentError,
 )
 from compiler.publish.prune import DEFAULT_GRACE, PruneResult, prune
-from compiler.publish.release import DEFAULT_KEEP, BuildEnv, Source, env_label
+from compiler.publish.release import DEFAULT_KEEP, BuildEnv, GroupChanges, Source, env_label
+from compiler.publish.repair import RepairResult, repair
+from compiler.publish.rollback import RollbackResult, rollback
 from compiler.publish.status import GroupDrift, ReleaseInfo, StatusReport, list_releases, status
 from compiler.publish.store import TargetURLError
 

@@ -81,7 +81,31 @@ def sha256_hex(data: bytes) -> str:
 
 def load_dist(root: Path) -> DistPlan:
     """Verify dist/ against manifest.json (sha256 we compute, size, no extra files) and plan it."""
-    manifest_path = root / "manifest.json"
+    manifest, listed = _read_manifest(root / "manifest.json")
+    contents = _verified_contents(root, listed)
+    files: list[PlannedFile] = []
+    rewritten: dict[str, bytes] = {}
+    for path in sorted(listed):
+        digest, size = listed[path]
+        if layout.is_entry(path):
+            published = rewrite_config(contents[path], path, listed)
+            key = layout.object_key(sha256_hex(published), path)
+            if published != contents[path]:
+                rewritten[key] = published
+        else:
+            key = layout.object_key(digest, path)
+        files.append(PlannedFile(path, digest, size, key))
+    return DistPlan(
+        root=root,
+        compiler=str(manifest.get("compiler", "")),
+        inputs_digest=str(manifest.get("inputsDigest", "")),
+        files=files,
+        rewritten=rewritten,
+    )
+
+
+def _read_manifest(manifest_path: Path) -> tuple[dict[str, Any], dict[str, tuple[str, int]]]:
+    """The build manifest and its files: path -> (sha256, size)."""
     try:
         manifest = json.loads(manifest_path.read_bytes())
         entries = manifest["files"]
@@ -102,7 +126,11 @@ def load_dist(root: Path) -> DistPlan:
         if not layout.is_sha256(digest):
             raise PublishError(f"{manifest_path}: {path} has no valid sha256")
         listed[path] = (digest, size)
+    return manifest, listed
 
+
+def _verified_contents(root: Path, listed: dict[str, tuple[str, int]]) -> dict[str, bytes]:
+    """Every listed file's bytes, refused unless the folder holds exactly those bytes."""
     # Environment builds (`dist/<env>/`, each with its own manifest) are other builds.
     nested = {d.name for d in root.iterdir() if d.is_dir() and (d / "manifest.json").is_file()}
     on_disk = {
@@ -124,26 +152,7 @@ def load_dist(root: Path) -> DistPlan:
     if problems:
         shown = "; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)" if problems[5:] else "")
         raise PublishError(f"{root} does not match its manifest.json, rebuild it: {shown}")
-
-    files: list[PlannedFile] = []
-    rewritten: dict[str, bytes] = {}
-    for path in sorted(listed):
-        digest, size = listed[path]
-        if layout.is_entry(path):
-            published = rewrite_config(contents[path], path, listed)
-            key = layout.object_key(sha256_hex(published), path)
-            if published != contents[path]:
-                rewritten[key] = published
-        else:
-            key = layout.object_key(digest, path)
-        files.append(PlannedFile(path, digest, size, key))
-    return DistPlan(
-        root=root,
-        compiler=str(manifest.get("compiler", "")),
-        inputs_digest=str(manifest.get("inputsDigest", "")),
-        files=files,
-        rewritten=rewritten,
-    )
+    return contents
 
 
 def rewrite_config(data: bytes, config_path: str, files: Mapping[str, tuple[str, int]]) -> bytes:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from compiler.publish.deploy import Waiting, locked
+from compiler.publish.guard import Waiting, locked
 from compiler.publish.lock import LockInfo
 from compiler.publish.release import recently_live, trim_history
 from compiler.publish.store import open_store

@@ -315,3 +315,36 @@ def trim_history(history: list[Event], keep: int, grace: timedelta, now: datetim
         by_grace += 1
         until = parse_iso(event.at)
     return history[: min(max(by_keep, by_grace), HISTORY_CAP)]
+
+
+@dataclass
+class GroupChanges:
+    """Which groups a switch adds, changes or removes, compared with what was live."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+def _by_group(files: list[PlannedFile]) -> dict[str, set[tuple[str, str]]]:
+    groups: dict[str, set[tuple[str, str]]] = {}
+    for f in files:
+        slug = layout.group_of(f.path)
+        if slug is not None:
+            groups.setdefault(slug, set()).add((f.path, f.sha256))
+    return groups
+
+
+def group_changes(before: ReleaseManifest | None, after: ReleaseManifest) -> GroupChanges:
+    """Compare two releases group by group, on the dist sha256 of each file."""
+    return file_changes(before.files if before else [], after.files)
+
+
+def file_changes(before: list[PlannedFile], after: list[PlannedFile]) -> GroupChanges:
+    """Compare two file lists group by group, on the dist sha256 of each file."""
+    old, new = _by_group(before), _by_group(after)
+    return GroupChanges(
+        added=sorted(set(new) - set(old)),
+        changed=sorted(g for g in set(new) & set(old) if new[g] != old[g]),
+        removed=sorted(set(old) - set(new)),
+    )

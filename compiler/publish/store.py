@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar
 
+from compiler.publish import layout
 from compiler.publish.errors import PublishError
 from compiler.publish.lock import LockInfo
 from compiler.publish.release import Pointer, PointerState, ReleaseManifest
@@ -136,3 +138,15 @@ def open_store(target: str, *, endpoint_url: str | None = None) -> Store:
 
 class TargetURLError(PublishError):
     """The --target URL is malformed: a usage error (exit 2)."""
+
+
+def verified_reader(store: Store) -> Payload:
+    """Object bytes from the target itself, refused unless they hash to their name."""
+
+    def payload(key: str) -> bytes:
+        data = store.read_object(key)
+        if data is None or hashlib.sha256(data).hexdigest() != layout.object_sha256(key):
+            raise PublishError(f"object {key} is missing or damaged; run status")
+        return data
+
+    return payload

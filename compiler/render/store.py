@@ -2,7 +2,7 @@
 
 Why: a process that renders one group (the usual pull request) spent more time
 importing Jinja, compiling the templates and building its skeletons and layouts
-(skeleton.py, theme_css.py) than on everything else it did. Those products depend
+(skeleton.py, theme_layout.py) than on everything else it did. Those products depend
 only on the templates, the render code and the Jinja/markupsafe versions, so they
 are saved once (marshal, behind a checksum) and loaded by later processes, which
 then never import Jinja unless a group brings a shape nobody has rendered before.

@@ -24,6 +24,12 @@ from compiler.review.diff import (
     SharedChange,
     show,
 )
+from compiler.review.md_safe import code as _code
+from compiler.review.md_safe import entities as _entities
+from compiler.review.md_safe import fence as _fence
+from compiler.review.md_safe import md
+
+__all__ = ["md"]  # (its home is compiler.review.md_safe)
 
 MARKDOWN_LIMIT = 60_000
 
@@ -166,22 +172,6 @@ def format_text(report: DiffReport) -> str:
 
 # --- markdown ------------------------------------------------------------------------------
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
-
-
-def _entities(text: str) -> str:
-    """`&`, `<`, `>` and `@` as entities: no HTML, and no @-mention pings from a PR comment."""
-    return (
-        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("@", "&#64;")
-    )
-
-
-def md(text: str) -> str:
-    """Admin text as inert Markdown: no HTML, links, emphasis, table breaks or @-mentions."""
-    escaped = _entities(_MARKDOWN_SPECIAL.sub(r"\\\1", text))
-    return escaped.replace("\r", "").replace("\n", "<br>")
-
-
 _SAFE_TOKEN = re.compile(r"#[0-9a-f]{6}|[A-Za-z0-9_]+")
 
 
@@ -197,19 +187,6 @@ def md_value(value: Any, path: str | None = None) -> str:
     if len(text) > 300:
         text = text[:300] + "…"
     return md(text)
-
-
-def _fence(lines: list[str], lang: str) -> str:
-    """A fenced block longer than any backtick run inside, so admin text cannot close it."""
-    body = "\n".join(lines)
-    longest = max((len(m) for m in re.findall(r"`+", body)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{lang}\n{body}\n{fence}"
-
-
-def _code(text: str) -> str:
-    """A file path or slug as inline code (these never hold backticks)."""
-    return f"<code>{html.escape(text)}</code>"
 
 
 def _setting_table(group: GroupChange) -> list[str]:
@@ -300,36 +277,126 @@ def _shared_markdown(report: DiffReport) -> list[str]:
     return [*out, ""] if out else []
 
 
-def format_markdown(report: DiffReport, *, limit: int = MARKDOWN_LIMIT) -> str:
-    """A PR comment: headline, shared-file changes, summary table, then one block per group."""
+def _heading(report: DiffReport) -> tuple[str, list[str]]:
+    """(where: against which commit, in which environment; the title line and shared bullets)."""
     base = report.base
     where = f"against {'the merge-base with ' if base.merge_base else ''}{_code(base.ref)}"
     if base.ref != base.commit:
         where += f" ({_code(base.commit[:7])})"
     if report.env is not None:
         where = f"in environment {_code(report.env)} {where}"
+    counts = report.counts()
+    parts = [f"{counts[s]:,} {STATUS_WORDS[s].split(' (')[0]}" for s in STATUS_WORDS if s in counts]
+    head = [f"### POPS groups: {', '.join(parts) or 'no group changes'} {where}", ""]
+    return where, head + _shared_markdown(report)
+
+
+MAX_SUMMARY_SETTINGS = 60
+MAX_SUMMARY_PAIRS = 3
+MAX_SUMMARY_VALUE = 80
+
+
+def by_setting(report: DiffReport) -> list[tuple[str, int, list[tuple[Any, Any, int]]]]:
+    """(label, groups, the commonest before → after pairs with their counts), most groups first.
+
+    What a reviewer of a change to thousands of groups reads first: "Theme ›
+    Primary changed on 2,314 groups: `#1976d2` → `#0b5cad` (2,300)".
+    """
+    counts: dict[str, int] = {}
+    pairs: dict[str, dict[str, tuple[Any, Any, int]]] = {}
+    for group in report.groups:
+        if group.status == "added":
+            continue  # (an added group's settings are its own, not a change)
+        for setting in group.settings:
+            counts[setting.label] = counts.get(setting.label, 0) + 1
+            if setting.diff is not None:
+                continue  # (texts: shown as diffs per group, not as values)
+            key = json.dumps([setting.old, setting.new], sort_keys=True)
+            old, new, n = pairs.setdefault(setting.label, {}).get(
+                key, (setting.old, setting.new, 0)
+            )
+            pairs[setting.label][key] = (old, new, n + 1)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return [
+        (name, n, sorted(pairs.get(name, {}).values(), key=lambda p: -p[2])[:MAX_SUMMARY_PAIRS])
+        for name, n in ranked
+    ]
+
+
+def _short(value: Any) -> str:
+    text = md_value(value)
+    return text if len(text) <= MAX_SUMMARY_VALUE else md(show(value)[:MAX_SUMMARY_VALUE] + "…")
+
+
+def _setting_summary(report: DiffReport) -> list[str]:
+    """One bullet per setting that changed, with how many groups and the commonest values."""
+    ranked = by_setting(report)
+    out = ["**Changes by setting:**", ""] if ranked else []
+    for name, n, pairs in ranked[:MAX_SUMMARY_SETTINGS]:
+        line = f"- **{md(name)}** changed on {_plural(n, 'group').replace(str(n), f'{n:,}')}"
+        if pairs:
+            shown = [f"{_short(old)} → {_short(new)} ({count:,})" for old, new, count in pairs]
+            line += ": " + ", ".join(shown)
+            other = n - sum(count for _, _, count in pairs)
+            if other:
+                line += f", {other:,} other"
+        out.append(line)
+    if len(ranked) > MAX_SUMMARY_SETTINGS:
+        out.append(f"- and {len(ranked) - MAX_SUMMARY_SETTINGS} more settings")
+    return [*out, ""] if out else []
+
+
+LOCAL_FULL_REPORT = "Run `pops diff --format markdown` locally for the full report."
+
+
+def format_markdown(
+    report: DiffReport, *, limit: int = MARKDOWN_LIMIT, full_report: str = LOCAL_FULL_REPORT
+) -> str:
+    """A PR comment: headline, shared-file changes, summary table, then one block per group.
+
+    When that does not fit in `limit` characters, the changes are summarised
+    by setting first, then as many table rows and group blocks as fit, and a
+    note says where the full report is (`full_report`).
+    """
+    where, head = _heading(report)
     if not report.changed:
         text = f"**POPS groups:** no changes {where}.\n"
         shared = _shared_markdown(report)
         return text + ("\n" + "\n".join(shared).rstrip("\n") + "\n" if shared else "")
-    counts = report.counts()
-    parts = [f"{counts[s]} {STATUS_WORDS[s].split(' (')[0]}" for s in STATUS_WORDS if s in counts]
-    head = [f"### POPS groups: {', '.join(parts) or 'no group changes'} {where}", ""]
-    head += _shared_markdown(report)
-    if report.groups:
-        head += [
-            "| Group | Slug | Change | Settings | `dist/` files |",
-            "| --- | --- | --- | ---: | ---: |",
-        ]
     rows = [_summary_row(g) for g in report.groups]
+    blocks = [_group_details(g, report.dist) + "\n\n" for g in report.groups]
+    table = [
+        "| Group | Slug | Change | Settings | `dist/` files |",
+        "| --- | --- | --- | ---: | ---: |",
+    ]
     tail = [""]
     if report.files:
-        tail += [
-            "Also: " + ", ".join(f"{f.change} `{report.dist}{f.path}`" for f in report.files),
-            "",
-        ]
-    note_room = 400
-    text = "\n".join(head)
+        also = ", ".join(f"{f.change} `{report.dist}{f.path}`" for f in report.files)
+        tail += [f"Also: {also}", ""]
+    text = "\n".join([*head, *(table if report.groups else [])])
+    text += "".join("\n" + row for row in rows) + "\n" + "\n".join(tail).rstrip("\n") + "\n\n"
+    text += "".join(blocks)
+    if len(text) <= limit:
+        return text.rstrip("\n") + "\n"
+    head += table if report.groups else []
+    return _cut(report, head, rows, tail, blocks, limit, full_report)
+
+
+def _cut(
+    report: DiffReport,
+    head: list[str],
+    rows: list[str],
+    tail: list[str],
+    blocks: list[str],
+    limit: int,
+    full_report: str,
+) -> str:
+    """The comment summarised by setting, then what fits of the table and the blocks."""
+    note_room = 400 + len(full_report)
+    summary = _setting_summary(report)
+    text = "\n".join([*head[:-2], *summary, *head[-2:]] if rows else [*head, *summary])
+    if len(text) + note_room > limit:  # (sixty settings of long values: keep the headline)
+        text = "\n".join(head)
     shown_rows = 0
     for row in rows:
         if len(text) + len(row) + 1 + note_room > limit:
@@ -337,26 +404,21 @@ def format_markdown(report: DiffReport, *, limit: int = MARKDOWN_LIMIT) -> str:
         text += "\n" + row
         shown_rows += 1
     text += "\n" + "\n".join(tail).rstrip("\n") + "\n\n"
-    shown_details = 0
+    shown = 0
     if shown_rows == len(rows):
-        for group in report.groups:
-            block = _group_details(group, report.dist) + "\n\n"
+        for block in blocks:
             if len(text) + len(block) + note_room > limit:
                 break
             text += block
-            shown_details += 1
-    if shown_details < len(report.groups):
-        left = len(report.groups) - shown_details
-        text += (
-            f"> **Note:** this comment was cut to stay under {limit:,} characters; "
-            f"{_plural(left, 'group')} {'is' if left == 1 else 'are'} not detailed here"
-            + (
-                ""
-                if shown_rows == len(rows)
-                else f" ({len(rows) - shown_rows} left out of the table)"
-            )
-            + ". Run `pops diff` locally for the full report.\n"
-        )
+            shown += 1
+    left = len(report.groups) - shown
+    out_of_table = max(0, len(rows) - shown_rows)
+    text += (
+        f"> **Note:** this comment was cut to stay under {limit:,} characters; "
+        f"{_plural(left, 'group')} {'is' if left == 1 else 'are'} not detailed here"
+        + (f" ({out_of_table:,} left out of the table)" if out_of_table else "")
+        + f". {full_report}\n"
+    )
     return text.rstrip("\n") + "\n"
 
 

@@ -92,8 +92,16 @@ def export_folder(commit: str, folder: PurePosixPath, dest: Path, cwd: Path) -> 
 
     A folder that did not exist at that commit yields nothing (every group is new).
     """
-    spec = "." if str(folder) in ("", ".") else str(folder)
-    listing = _git(["ls-tree", "-r", "-z", "--full-tree", commit, "--", spec], cwd)
+    return export_folders(commit, [folder], dest, cwd)
+
+
+def export_folders(commit: str, folders: list[PurePosixPath], dest: Path, cwd: Path) -> int:
+    """`export_folder` for several folders at once: one `ls-tree`, one `cat-file --batch`.
+
+    Ten thousand group files cost two git processes, not ten thousand.
+    """
+    specs = sorted({"." if str(f) in ("", ".") else str(f) for f in folders})
+    listing = _git(["ls-tree", "-r", "-z", "--full-tree", commit, "--", *specs], cwd)
     blobs: list[tuple[str, str]] = []
     for entry in listing.split(b"\0"):
         if not entry:
@@ -106,12 +114,15 @@ def export_folder(commit: str, folder: PurePosixPath, dest: Path, cwd: Path) -> 
         return 0
     batch = _git(["cat-file", "--batch"], cwd, stdin="".join(f"{s}\n" for s, _ in blobs).encode())
     offset = 0
+    made: set[Path] = set()
     for _sha, name in blobs:
         header_end = batch.index(b"\n", offset)
         size = int(batch[offset:header_end].split()[2])
         data = batch[header_end + 1 : header_end + 1 + size]
         offset = header_end + 1 + size + 1
         target = dest / name
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.parent not in made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made.add(target.parent)
         target.write_bytes(data)
     return len(blobs)

@@ -34,7 +34,7 @@ LARGE = 3.0  # WCAG 2 AA, 1.4.3 large text and 1.4.11 user-interface components
 
 BACKDROPS = ("background", "surface")
 BRANDS = ("primary", "secondary", "accent", "info", "success", "warning", "error")
-# Vuetify 3's opacities (theme_css._LIGHT_OPACITIES / _DARK_OPACITIES) that pairs use.
+# Vuetify 3's opacities (theme_reference.LIGHT_OPACITIES / DARK_OPACITIES) that pairs use.
 OPACITIES = {
     False: {"activated": 0.12, "high-emphasis": 0.87, "medium-emphasis": 0.6},
     True: {"activated": 0.12, "high-emphasis": 1.0, "medium-emphasis": 0.7},

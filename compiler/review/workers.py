@@ -1,0 +1,139 @@
+"""Compile the groups of both sides of a `pops diff` over every core.
+
+Each worker loads the working tree's layers and the base's once, then takes
+chunks of groups; for each it compiles the side(s) asked for and sends back
+what the comparison reads: diagnostics, the files' sha256, `config.json`'s
+bytes, the shared files it read and its input digest. No other file's bytes
+cross the process boundary. Results are keyed by slug, so any number of
+workers gives the same report as one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from compiler.diagnostics import Diagnostic
+from compiler.load.layers import Layers, load_layers
+
+# Below this many groups to compile, a process pool costs more than it saves.
+PARALLEL_THRESHOLD = 200
+CHUNK = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Where one side's layers come from."""
+
+    groups_dir: str
+    env: str | None
+    env_dir: str
+
+    def layers(self) -> Layers:
+        return load_layers(Path(self.groups_dir), self.env, Path(self.env_dir))
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """One group: its file on each side that must be compiled (None: not needed)."""
+
+    slug: str
+    head: str | None
+    base: str | None
+
+
+@dataclass(slots=True)
+class Outcome:
+    """One group on one side, as the comparison needs it."""
+
+    diagnostics: list[Diagnostic]
+    inputs: list[str]
+    input_sha: str
+    digests: dict[str, str] | None
+    config: bytes | None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            Outcome,
+            (self.diagnostics, self.inputs, self.input_sha, self.digests, self.config),
+        )
+
+
+Result = tuple[str, Outcome | None, Outcome | None]  # slug, head, base
+
+_LAYERS: dict[str, Layers] = {}
+
+
+def _init(head: Scope, base: Scope) -> None:
+    import gc
+
+    from compiler import render
+
+    gc.disable()  # (short-lived workers: as the build's, see pipeline.gc_paused)
+    render.save_cache_at_exit()  # the template shapes this worker meets are kept
+    _LAYERS["head"], _LAYERS["base"] = head.layers(), base.layers()
+
+
+def compile_one(path: str, slug: str, layers: Layers) -> Outcome:
+    """One group file through the build's pipeline, without keeping its files' bytes."""
+    from compiler.incremental.engine import input_sha
+    from compiler.pipeline.build import compile_group
+    from compiler.render.digests import sha256_hex
+
+    result = compile_group(Path(path), layers=layers)
+    digests = config = None
+    if result.files is not None:
+        digests = {rel: sha256_hex(data) for rel, data in result.files.items()}
+        config = result.files.get(f"groups/{slug}/config.json")
+    digest = input_sha(result.source_sha256, result.file, result.inputs, layers)
+    return Outcome(result.diagnostics, result.inputs, digest, digests, config)
+
+
+def _chunk(
+    tasks: list[Task], head: Layers | None = None, base: Layers | None = None
+) -> list[Result]:
+    head = head if head is not None else _LAYERS["head"]
+    base = base if base is not None else _LAYERS["base"]
+    out: list[Result] = []
+    for task in tasks:
+        theirs = compile_one(task.head, task.slug, head) if task.head is not None else None
+        ours = compile_one(task.base, task.slug, base) if task.base is not None else None
+        out.append((task.slug, theirs, ours))
+    return out
+
+
+def _chunks(items: list[Task], size: int) -> Iterator[list[Task]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def compile_tasks(tasks: list[Task], head: Scope, base: Scope, jobs: int) -> dict[str, Result]:
+    """Every task's outcomes by slug, in worker processes when there are enough of them."""
+    work = sum((t.head is not None) + (t.base is not None) for t in tasks)
+    if jobs <= 1 or work < PARALLEL_THRESHOLD:
+        head_layers, base_layers = head.layers(), base.layers()
+        return {r[0]: r for r in _chunk(tasks, head_layers, base_layers)}
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_all_start_methods, get_context
+
+    from compiler.incremental.engine import WorkerLost
+
+    context = get_context("fork") if "fork" in get_all_start_methods() else None
+    size = max(8, min(CHUNK, len(tasks) // (jobs * 8) or 8))
+    results: dict[str, Result] = {}
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        with ProcessPoolExecutor(jobs, context, _init, (head, base)) as pool:
+            for part in pool.map(_chunk, _chunks(tasks, size)):
+                results.update((r[0], r) for r in part)
+    except BrokenProcessPool:
+        raise WorkerLost from None
+    return results
+
+
+def default_jobs() -> int:
+    return max(1, os.cpu_count() or 1)
