@@ -135,10 +135,18 @@ def probe(page: Path, *, width: int = WINDOW[0], height: int = WINDOW[1]) -> dic
     return data
 
 
-def screenshot(page: Path, png: Path, *, width: int = WINDOW[0], height: int = WINDOW[1]) -> Path:
-    """A PNG of `page` as Chromium draws it at this window size."""
+def screenshot(
+    page: Path,
+    png: Path,
+    *,
+    width: int = WINDOW[0],
+    height: int = WINDOW[1],
+    extra: tuple[str, ...] = (),
+) -> Path:
+    """A PNG of `page` as Chromium draws it at this window size (`extra`: more switches)."""
     done = _run(
         [
+            *extra,
             f"--window-size={width},{height}",
             "--virtual-time-budget=5000",
             f"--screenshot={png}",
@@ -154,3 +162,45 @@ def css_rgb(color: str) -> str:
     value = color.lstrip("#")
     r, g, b = (int(value[i : i + 2], 16) for i in (0, 2, 4))
     return f"rgb({r}, {g}, {b})"
+
+
+def evaluate(
+    page: Path,
+    body: str,
+    *,
+    width: int = WINDOW[0],
+    height: int = WINDOW[1],
+    file_access: bool = False,
+    extra: tuple[str, ...] = (),
+) -> Any:
+    """The JSON value `body` (a JS function body ending in `return ...`) computes on `page`.
+
+    It runs after the page's load event (pictures failed or loaded, frames
+    loaded and sized), on a probing copy beside the page. `file_access` lets it
+    read into frames of other file:// pages (the pages themselves never need it).
+    """
+    script = (
+        "<script>window.addEventListener('load', function () { setTimeout(function () {"
+        "var value = (function () {" + body + "})();"
+        "document.body.setAttribute('data-probe', JSON.stringify(value));"
+        "}, 300); });</script>"
+    )
+    text = page.read_text(encoding="utf-8")
+    copy = page.with_name(f"probe-{page.name}")
+    copy.write_text(text.replace("</body>", script + "</body>"), encoding="utf-8")
+    flags = [*extra, "--allow-file-access-from-files"] if file_access else [*extra]
+    try:
+        done = _run(
+            [
+                *flags,
+                f"--window-size={width},{height}",
+                "--virtual-time-budget=5000",
+                "--dump-dom",
+                copy.as_uri(),
+            ]
+        )
+    finally:
+        copy.unlink()
+    found = re.search(r'<body[^>]*data-probe="([^"]*)"', done.stdout)
+    assert found, f"chromium printed no probe result:\n{done.stderr[-2000:]}"
+    return json.loads(html.unescape(found.group(1)))

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from browser import css_rgb, probe, screenshot
+from browser import css_rgb, evaluate, probe, screenshot
 from conftest import Run, write_group
 from PIL import Image
 
@@ -73,7 +73,14 @@ def test_preview_is_a_client_of_the_real_artifacts(harbor: Path, run_pops: Run) 
         assert site[rel] == data, f"{rel} is not the artifact byte for byte"
     page = (harbor / "harbor" / "index.html").read_text()
     assert '<link rel="stylesheet" href="theme.css">' in page
-    assert 'src="mfa/email.html"' in page
+    assert 'href="mfa/email.html"' in page
+    shown = evaluate(
+        harbor / "harbor" / "index.html",
+        "var f = document.querySelector('[data-testid=\"email\"]');"
+        "return [f.srcdoc, f.contentDocument.body.innerText];",
+    )
+    assert shown[0] == dist["mfa/email.html"].decode().rstrip("\n"), "the MFA email is the artifact"
+    assert "Use ${mfa.code} to sign in." in shown[1]
     wallet = 'style="background:#000000;color:#ffffff"'  # Apple Pay's own black button
     assert 'style="background' not in page.replace(wallet, ""), "colours must come from theme.css"
     index = (harbor / "index.html").read_text()
@@ -210,8 +217,7 @@ def test_base_compare_pages_for_changed_added_and_removed(repo: Path, run_pops: 
     assert done.returncode == 0, done.stderr
     site = repo / "site"
     assert (site / "harbor/compare.html").is_file() and (site / "harbor/base/index.html").is_file()
-    assert not (site / "same/compare.html").exists()
-    assert (site / "same/index.html").is_file()
+    assert not (site / "same").exists(), "with --base, only changed groups get pages"
     removed = (site / "old/compare.html").read_text()
     assert 'src="base/index.html"' in removed and "Group removed" in removed
     added = (site / "new/compare.html").read_text()

@@ -8,7 +8,7 @@ from typing import NoReturn
 
 import click
 
-from compiler.cli.core import ENV_DIR_OPTION, GROUPS_OPTION, require_env
+from compiler.cli.core import ENV_DIR_OPTION, GROUPS_OPTION, JOBS_OPTION, require_env
 from compiler.formats.text import format_diagnostics, summary
 from compiler.review.diff_report import REPORTERS
 from compiler.review.gitrefs import Base, GitError, resolve_base
@@ -128,40 +128,70 @@ def diff_command(
     "--base",
     "ref",
     metavar="REF",
-    help="Also build this commit and show each changed group before and after, side by side.",
+    help="Also build this commit: pages only for the groups that change, each before and "
+    "after side by side with its changed settings marked; the index lists every group.",
 )
 @GROUPS_OPTION
 @ENV_OPTION
 @ENV_DIR_OPTION
+@JOBS_OPTION
 def preview_command(
-    out_dir: Path, ref: str | None, groups_dir: Path, env: str | None, env_dir: Path | None
+    out_dir: Path,
+    ref: str | None,
+    groups_dir: Path,
+    env: str | None,
+    env_dir: Path | None,
+    jobs: int | None,
 ) -> None:
     """Write static HTML pages that show each group's portal, email and SMS as patients see them.
 
     Open OUT/index.html in a browser. Each page loads the group's real theme.css
     and config.json, so what you see is what the portal gets.
     """
-    from compiler.pipeline.build import env_dir_for
+    from compiler.cli.progress import bar
+    from compiler.pipeline.build import default_jobs, env_dir_for
     from compiler.pipeline.ownership import Refused, claim
-    from compiler.review.preview import write_preview
+    from compiler.review import preview
 
     try:  # before anything is built or written: is the folder ours to replace?
         claim(out_dir, "preview", groups_dir=groups_dir, env_dir=env_dir_for(groups_dir, env_dir))
     except Refused as refused:
         click.echo(f"Error: {refused}", err=True)
         sys.exit(2)
+    if not groups_dir.is_dir():
+        raise click.UsageError(f"no groups folder at {groups_dir}; pass --groups DIR")
+    require_env(groups_dir, env, env_dir)
     if ref is not None:
         base = _base(ref)
-        before, after = _sides(groups_dir, base, env, env_dir)
-        pages = write_preview(out_dir, after, before=before, base=base)
+        try:
+            after, before = preview.compare_with_base(
+                base, groups_dir, Path.cwd(), env=env, env_dir=env_dir
+            )
+        except GitError as exc:
+            raise click.UsageError(str(exc)) from exc
     else:
-        after = _working_tree(groups_dir, env, env_dir)
-        if not after.ok:
-            click.echo(format_diagnostics(after.diagnostics), nl=False, err=True)
-            click.echo(f"no preview written: {summary(after.diagnostics)}", err=True)
-            sys.exit(1)
-        pages = write_preview(out_dir, after)
-    click.echo(f"wrote {pages} pages; open {(out_dir / 'index.html').as_posix()}", err=True)
+        after, before = preview.compile_tree(groups_dir, env=env, env_dir=env_dir), None
+    if not after.ok:
+        click.echo(format_diagnostics(after.diagnostics), nl=False, err=True)
+        click.echo(f"no preview written: {summary(after.diagnostics)}", err=True)
+        sys.exit(1)
+    plan = (
+        preview.base_plan(base, before, after)
+        if ref is not None and before is not None
+        else preview.working_tree_plan(after)
+    )
+    progress = bar("preview")
+    try:
+        pages = preview.write_preview(
+            out_dir, plan, workers=jobs or default_jobs(), progress=progress
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+    changed = f" ({len(plan.pages)} changed groups)" if ref is not None else ""
+    click.echo(
+        f"wrote {pages} pages{changed}; open {(out_dir / 'index.html').as_posix()}", err=True
+    )
 
 
 COMMANDS: list[click.Command] = [diff_command, preview_command]

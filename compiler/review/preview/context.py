@@ -1,0 +1,153 @@
+"""What one preview page shows: a group's artifacts, and which of its settings changed.
+
+Every value comes from the group's own `config.json` and `mfa/` files. How a
+setting's value is drawn (a colour gets a swatch, a switch reads on/off) is
+decided in one place, `display_kind`, from the kind the model gives each setting.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from markupsafe import Markup, escape
+
+from compiler.model.options import by_key
+from compiler.review.diff import Built, GroupChange, show
+from compiler.review.preview.contrast import THEME_COLORS, contrast_rows, rows_html
+
+Kind = Literal["colour", "boolean", "phone", "list", "text", "value"]
+HEX = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?")
+
+
+# The model's display kinds (compiler/model/meta.py) as the preview draws them; a kind
+# not listed here (text, money, choice, number) is drawn as its shown value.
+_DRAWN: dict[str, Kind] = {
+    "colour": "colour",
+    "boolean": "boolean",
+    "multiline": "text",
+    "list": "list",
+}
+
+
+def display_kind(path: str, value: Any) -> Kind:
+    """How the setting at `path` (a group-file key path) is drawn.
+
+    The one lookup every page goes through: the model's display kind where the
+    path is a setting, the value's shape for what the compiler derives.
+    """
+    option = by_key().get(path)
+    if option is not None and option.kind in _DRAWN:
+        return _DRAWN[option.kind]
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, dict) and "display" in value:
+        return "phone"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str) and "\n" in value.strip("\n"):
+        return "text"
+    return "value"
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """A setting's value as a reviewer reads it, with its colour when it is one."""
+
+    text: str
+    kind: Kind
+    colour: str | None = None  # a checked hex colour, drawn as a swatch beside the text
+
+
+def shown(path: str, value: Any) -> Shown:
+    kind = display_kind(path, value)
+    colour = value if kind == "colour" and isinstance(value, str) and HEX.fullmatch(value) else None
+    return Shown(show(value, path), kind, colour)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedSetting:
+    """One changed setting, both sides drawn the same way on every page."""
+
+    path: str
+    label: str
+    before: Shown
+    after: Shown
+    diff: list[str] | None  # a unified diff, for the MFA texts
+
+
+def changed_settings(change: GroupChange | None) -> list[ChangedSetting]:
+    if change is None:
+        return []
+    return [
+        ChangedSetting(s.path, s.label, shown(s.path, s.old), shown(s.path, s.new), s.diff)
+        for s in change.settings
+    ]
+
+
+class Marks:
+    """`at(path)` in the portal template: the attributes that say where a setting shows.
+
+    A Python callable rather than a template macro: a page calls it about sixty
+    times, and a fleet-scale preview draws twenty thousand pages.
+    """
+
+    __slots__ = ("changed",)
+
+    def __init__(self, changed: frozenset[str]) -> None:
+        self.changed = changed
+
+    def __call__(self, path: str) -> Markup:
+        return _mark(path, path in self.changed)
+
+
+@functools.cache
+def _mark(path: str, changed: bool) -> Markup:
+    safe = escape(path)
+    return Markup(f' data-setting="{safe}"' + (f' data-changed="{safe}"' if changed else ""))
+
+
+def _text(files: dict[str, bytes], rel: str | None) -> str | None:
+    data = files.get(rel) if rel is not None else None
+    return data.decode("utf-8").rstrip("\n") if data is not None else None
+
+
+def portal_context(
+    built: Built,
+    *,
+    side: str,
+    root: str,
+    changes: list[ChangedSetting] | None = None,
+    against: str = "",
+) -> dict[str, Any]:
+    """What the portal template shows, read from this group's artifacts only.
+
+    `changes` are the settings that differ from the other side (`against`
+    names it); the page marks where each one shows.
+    """
+    assert built.files is not None
+    config = built.config
+    assert config is not None
+    prefix = f"groups/{built.slug}/"
+    local = {rel.removeprefix(prefix): data for rel, data in built.files.items()}
+    mfa = config["authentication"]["mfa"]
+    mfa_files = {key: ref["path"] for key, ref in mfa.get("files", {}).items()}
+    changes = changes or []
+    return {
+        "c": config,
+        "side": side,
+        "root": root,
+        "stylesheet": config["theme"]["stylesheet"]["path"],
+        "email_html": mfa_files.get("emailHtml"),
+        "email_source": _text(local, mfa_files.get("emailHtml")),
+        "email_subject": _text(local, mfa_files.get("emailSubject")),
+        "sms": _text(local, mfa_files.get("sms")),
+        "contrast_rows_html": rows_html(contrast_rows(config)),
+        "theme_colors": THEME_COLORS,
+        "files": sorted(local),
+        "changes": changes,
+        "at": Marks(frozenset(c.path for c in changes)),
+        "against": against,
+    }
