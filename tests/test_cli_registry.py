@@ -6,7 +6,7 @@ import importlib
 import pkgutil
 
 import compiler.cli
-from compiler.cli import COMMANDS
+from compiler.cli.app import COMMAND_MODULES as COMMANDS
 from compiler.cli.app import main
 
 

@@ -281,18 +281,21 @@ def test_json_output_keeps_the_values_exactly(run_pops: Run, repo: Path) -> None
 
 
 def test_explain_shows_line_separators_escaped(run_pops: Run, repo: Path) -> None:
+    # One-line text refuses line and paragraph separators; a message may hold them.
     write_group(
         repo,
         "case",
-        f'name: "A\\LB\\u202eC"\n{HEAD.split(chr(10), 1)[1]}'
-        'look_and_feel:\n  footer:\n    text: "x\\Py"\n',
+        f'name: "A\\u202eC"\n{HEAD.split(chr(10), 1)[1]}'
+        'authentication:\n  mfa:\n    sms_message: "x\\Py\\Lz ${mfa.code}"\n',
     )
     proc = run_pops("explain", "case", cwd=repo)
     assert proc.returncode == 0, proc.stderr
     assert not RAW_CONTROL.search(proc.stdout)
     lines = proc.stdout.splitlines()
-    assert 'name = "A\\u2028B\\u202eC"  <- groups/case.yaml:1:7' in lines
-    assert 'look_and_feel.footer.text = "x\\u2029y"  <- groups/case.yaml:6:11' in lines
+    assert 'name = "A\\u202eC"  <- groups/case.yaml:1:7' in lines
+    assert (
+        'authentication.mfa.sms_message = "x\\u2029y\\u2028z ${mfa.code}"  <- groups/case.yaml:6:18'
+    ) in lines
 
 
 def test_diff_text_shows_control_characters_escaped(run_pops: Run, repo: Path) -> None:
@@ -309,15 +312,15 @@ def test_diff_text_shows_control_characters_escaped(run_pops: Run, repo: Path) -
     write_group(
         repo,
         "case",
-        f'name: "Case\\Lx"\n{HEAD.split(chr(10), 1)[1]}'
+        f'name: "Case\\u202ex"\n{HEAD.split(chr(10), 1)[1]}'
         'authentication:\n  mfa:\n    sms_message: "Code ${mfa.code}\\r\\nbye\\tnow"\n',
     )
     proc = run_pops("diff", "--base", "main", cwd=repo)
     assert proc.returncode == 0, proc.stderr
     assert not RAW_CONTROL.search(proc.stdout)
     lines = proc.stdout.splitlines()
-    assert "~ groups/case.yaml: Case\\u2028x (changed)" in lines
-    assert "    Branding › Name: Case → Case\\u2028x" in lines
+    assert "~ groups/case.yaml: Case\\u202ex (changed)" in lines
+    assert "    Branding › Name: Case → Case\\u202ex" in lines
     assert "      +bye\\tnow" in lines
 
 

@@ -109,7 +109,7 @@ def test_changed_settings_are_outlined_on_both_pages(compared: Path, tmp_path: P
         assert seen["listed"] == [
             [
                 "theme.colors.primary",
-                "Theme › Primary: #00695c → #6a1b9a",
+                "Theme › Primary Colors: #00695c → #6a1b9a",
                 [css_rgb("#00695c"), css_rgb("#6a1b9a")],
             ],
             ["payments.require_cvv", "Payments › Require CVV: on → off", []],
@@ -138,7 +138,7 @@ def test_changes_table_and_index_are_highlighted(compared: Path, tmp_path: Path)
                 swatches: swatches};
         """,
     )
-    assert [text for text, _ in table["cells"]] == ["Theme › Primary", "#00695c", "#6a1b9a"]
+    assert [text for text, _ in table["cells"]] == ["Theme › Primary Colors", "#00695c", "#6a1b9a"]
     assert [bg == HIGHLIGHT for _, bg in table["cells"]] == [False, False, True]
     assert table["swatches"] == [[css_rgb("#00695c"), 18, 18], [css_rgb("#6a1b9a"), 18, 18]]
 

@@ -27,6 +27,7 @@ from compiler.authoring.schema import (
     group_schema,
     schema_files,
 )
+from compiler.model import LIGHT_PALETTE
 
 SAMPLE_GROUPS = sorted((REPO / "groups").glob("[!_]*.yaml"))
 
@@ -115,8 +116,36 @@ def test_every_section_is_closed_and_optional_keys_accept_null() -> None:
             assert prop["additionalProperties"] is False, path
     name = group_schema()["properties"]["name"]
     assert name["type"] == "string" and group_schema()["required"] == ["name"]
-    dark = group_schema()["properties"]["theme"]["properties"]["dark"]
-    assert dark["type"] == ["boolean", "null"]  # `dark:` means "use the default"
+    # `dark:` means "use the default": valid, but null is not offered as a choice
+    # (editors complete from type, enum and const, and never from `not`).
+    for path, prop in properties(group_schema()):
+        if model_at(path) is None and path != ("name",):
+            assert Draft7Validator(prop).is_valid(None), path
+            offered = [prop, *prop.get("anyOf", [])[:1]]
+            assert all("null" not in branch.get("type", []) for branch in offered), path
+            assert all(None not in branch.get("enum", []) for branch in offered), path
+
+
+def test_every_key_with_a_default_says_it() -> None:
+    schema = group_schema()
+    for leaf in leaf_paths():
+        prop: dict[str, Any] = schema
+        for key in leaf:
+            prop = prop["properties"][key]
+        parent = model_at(leaf[:-1])
+        assert parent is not None
+        info = parent.model_fields[leaf[-1] if leaf[-1] != "schema" else "schema_"]
+        if info.is_required():
+            assert "default" not in prop, leaf
+            continue
+        default = info.get_default(call_default_factory=True)
+        if leaf[:2] == ("theme", "colors"):
+            default = LIGHT_PALETTE[leaf[-1]]  # (the dark theme's is in the description)
+        if default is None:
+            assert "default" not in prop, leaf
+        else:
+            assert prop["default"] == default, leaf
+            assert Draft7Validator(prop).is_valid(default), leaf
 
 
 @pytest.mark.parametrize("path", SAMPLE_GROUPS, ids=lambda p: p.name)
@@ -130,6 +159,20 @@ def test_sample_group_validates_against_the_group_schema(path: Path) -> None:
     data = yaml12(path.read_text(encoding="utf-8"))
     errors = [e.message for e in Draft7Validator(group_schema()).iter_errors(data)]
     assert errors == []
+
+
+@pytest.mark.parametrize("amount", [0.07, 19.99, 100.1, 10000])
+def test_an_amount_in_whole_cents_passes_the_schema_as_it_passes_pops(
+    amount: float, run_pops: Run, repo: Path
+) -> None:
+    # Binary floats are never exact multiples of 0.01: a schema `multipleOf` would make
+    # editors underline 19.99 while pops accepts it.
+    data = {"name": "A", "payments": {"credit_card": True, "minimum_payment": amount}}
+    assert [e.message for e in Draft7Validator(group_schema()).iter_errors(data)] == []
+    text = f"name: A\npayments:\n  credit_card: true\n  minimum_payment: {amount}\n"
+    write_group(repo, "a", text)
+    done = run_pops("validate", cwd=repo)
+    assert (done.returncode, done.stdout) == (0, "no problems found\n"), done.stderr
 
 
 def test_the_committed_schema_file_is_the_one_that_validates() -> None:

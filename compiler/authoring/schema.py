@@ -7,8 +7,9 @@ schemas the moment it exists in the model, and the committed copies under
 The group schema is written for editors, not for pydantic: references are
 inlined (yaml-language-server and friends handle plain draft-07 best), every
 key carries a description and at least one example (synthesised from the
-default when the model gives none), and every optional key also accepts null,
-because `key:` in a group file means "use the default".
+default when the model gives none), every key with a default says it, and every
+optional key also accepts null, because `key:` in a group file means "use the
+default"; editors offer the default as a choice, never `null` (see `_or_empty`).
 
 The config schema mirrors what `compiler.render.portal_config` emits: camelCase
 keys, every key always present, normalised colours, the phone as E.164 plus a
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import json
+import posixpath
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from compiler.model import LIGHT_PALETTE, Group, Payments
+from compiler.model.theme import Colors
 from compiler.pipeline.build import SLUG
 from compiler.render.portal_config import SCHEMA_VERSION, camel
 from compiler.render.theme_css import theme_colors, theme_variables
@@ -58,6 +61,7 @@ _KEYWORD_ORDER = (
     "additionalProperties",
     "default",
     "examples",
+    "anyOf",
 )
 _HEX6 = "^#[0-9a-f]{6}$"
 _SHA256 = "^[0-9a-f]{64}$"
@@ -88,6 +92,11 @@ def _inline(schema: Any, defs: dict[str, Schema]) -> Any:
     if not isinstance(schema, dict):
         return schema
     out = {key: _inline(value, defs) for key, value in schema.items() if key != "$defs"}
+    step = out.get("multipleOf")
+    if isinstance(step, float) and not step.is_integer():
+        # Whole cents (0.01) cannot be checked in binary floating point: jsonschema and
+        # Ajv both refuse 19.99 as "not a multiple of 0.01". pops checks the step itself.
+        del out["multipleOf"]
     ref = out.pop("$ref", None)
     if ref is not None:
         target = _inline(copy.deepcopy(defs[ref.rsplit("/", 1)[-1]]), defs)
@@ -117,6 +126,44 @@ def _allow_null(schema: Schema) -> Schema:
         out["enum"] = [out.pop("const"), None]
     elif "enum" in out:
         out["enum"] = [*out["enum"], None]
+    return out
+
+
+# What a value must be, as opposed to what documents it: the part of a leaf's schema that
+# moves into the first branch of `_or_empty`.
+_CONSTRAINTS = frozenset(
+    {
+        "type",
+        "const",
+        "enum",
+        "format",
+        "pattern",
+        "minLength",
+        "maxLength",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "items",
+        "minItems",
+        "uniqueItems",
+    }
+)
+# `key:` with nothing after it: accepted (it means "use the default") but never offered.
+# Written as "not not null" because editors complete from `type`, `enum` and `const`
+# (yaml-language-server offers `null` for either) and never look inside `not`.
+_EMPTY_MEANS_DEFAULT: Schema = {
+    "description": "Left empty: the default.",
+    "not": {"not": {"type": "null"}},
+}
+
+
+def _or_empty(schema: Schema) -> Schema:
+    """A leaf that also accepts null, while editors offer only real values and the default."""
+    real = {key: value for key, value in schema.items() if key in _CONSTRAINTS}
+    out = {key: value for key, value in schema.items() if key not in _CONSTRAINTS}
+    out["anyOf"] = [_ordered(real), _EMPTY_MEANS_DEFAULT]
     return out
 
 
@@ -166,12 +213,16 @@ def _group_object(model: type[BaseModel], raw: Schema) -> Schema:
             prop, _ = _nullable_parts(raw_prop)  # `title` is the admin's label (meta.option)
             if prop.get("default", 0) is None:
                 del prop["default"]  # completing `null` would only add noise
+            if model is Colors:  # the light theme's; the description gives the dark one
+                prop["default"] = LIGHT_PALETTE[name]
             if not prop.get("examples"):
                 prop["examples"] = [_synthesised_example(prop)]
         if info.is_required():
             required.append(key)
-        else:
+        elif child is not None:
             prop = _allow_null(prop)
+        else:
+            prop = _or_empty(prop)
         properties[key] = _ordered(prop)
         example[key] = prop["examples"][0]
     out: Schema = {
@@ -203,10 +254,30 @@ def group_schema() -> Schema:
 # --- config.json ---
 
 
-def _file_ref(path: str | None, description: str) -> Schema:
-    path_schema: Schema = {"type": "string", "description": "Path relative to the group folder."}
-    if path is not None:
-        path_schema["const"] = path
+def _published_or_built(path: str) -> str:
+    """The one form of a file reference: relative to config.json's own URL.
+
+    `pops build` writes the file beside the config (`theme.css`); `pops publish`
+    rewrites the same key to the file's immutable object, named by its sha256 and
+    reached from `groups/<slug>/` as `../../objects/<h[:2]>/<h><ext>` (see
+    compiler.publish.layout and .dist). Either way a reader resolves it with
+    `new URL(path, configUrl)` and gets the bytes `sha256` promises.
+    """
+    ext = posixpath.splitext(path)[1]
+    # Only `.` needs escaping in these names; `\\-` would be an error in an ECMA-262
+    # pattern with the `u` flag (Ajv's default).
+    built, ext = (text.replace(".", "\\.") for text in (path, ext))
+    return f"^({built}|\\.\\./\\.\\./objects/[0-9a-f]{{2}}/[0-9a-f]{{64}}{ext})$"
+
+
+def _file_ref(path: str, description: str) -> Schema:
+    path_schema: Schema = {
+        "description": "Where the file is, relative to this config.json's URL: resolve it "
+        f"with new URL(path, configUrl). In dist/ the file beside the config ({path}); once "
+        "published, its immutable object, named by its sha256 (../../objects/ab/ab12….ext).",
+        "type": "string",
+        "pattern": _published_or_built(path),
+    }
     return {
         "description": description,
         "type": "object",

@@ -5,33 +5,13 @@ Exit codes: 0 ok, 1 the input is invalid or a check failed, 2 usage error.
 Command modules are imported only when their command runs, so `pops build`
 does not pay for the preview, publish or editing machinery at start-up; and
 the bare `pops build` / `pops build --check` CI runs skip click altogether
-(see compiler.cli.building).
+(see compiler.cli.building). The table of commands is in compiler.cli.app.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-
-# Command name -> module under compiler.cli exposing it in its COMMANDS list.
-# tests/test_cli_registry.py checks this table against the modules.
-COMMANDS: dict[str, str] = {
-    "validate": "core",
-    "build": "core",
-    "explain": "layers",
-    "diff": "review",
-    "preview": "review",
-    "schema": "authoring",
-    "new": "authoring",
-    "set": "authoring",
-    "fmt": "authoring",
-    "publish": "publish",
-    "releases": "publish",
-    "rollback": "publish",
-    "status": "publish",
-    "prune": "publish",
-    "owners": "owners",
-}
 
 
 def run() -> None:

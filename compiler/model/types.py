@@ -11,19 +11,23 @@ import re
 from collections.abc import Callable
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Annotated, Any
-from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from compiler import colors
+from compiler.model import patterns
+from compiler.model.urls import URL_LIMIT as URL_LIMIT  # (the MFA email's size budget uses it)
+from compiler.model.urls import normalize_url
+from compiler.model.urls import url_problem as url_problem  # (validate --online uses it)
 
 if TYPE_CHECKING:
     import phonenumbers
 
-# C0 and C1 control characters and DEL; tab/newline are handled per field.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_LINE_BREAK = re.compile(r"[\t\n\r]")
+# C0 and C1 control characters and DEL; tab and line breaks are handled per field.
+_CONTROL = re.compile(f"[{patterns.CONTROL}]")
+_LINE_BREAK = re.compile(f"[{patterns.BREAKS}]")
+_PHONE_SHAPE = re.compile(r"\+?[0-9 ().-]+")
 _ROLE = re.compile(r"[a-z][a-z0-9_]*")
 _SPACE = re.compile(r"\s")  # the characters str.isspace() accepts, found in one C call
 PHONE_REGION = "US"
@@ -34,9 +38,13 @@ def _no_control(value: str, *, multiline: bool) -> None:
     if found:
         where = found.start() + 1
         char = found.group()
-        kind = {"\t": "a tab", "\n": "a line break", "\r": "a line break"}.get(
-            char, "control character"
-        )
+        kind = {
+            "\t": "a tab",
+            "\n": "a line break",
+            "\r": "a line break",
+            "\u2028": "a line separator",
+            "\u2029": "a paragraph separator",
+        }.get(char, "control character")
         raise PydanticCustomError(
             "text-control-character",
             "{kind} (U+{char}) at character {where} is not allowed here; delete it",
@@ -136,71 +144,11 @@ def _color(value: str) -> str:
         ) from None
 
 
-# Longest https URL pops accepts: what browsers, CDNs and proxies all handle, and
-# what keeps the MFA email (which carries the logo URL) under Gmail's clipping size.
-URL_LIMIT = 2048
-
-
-def url_problem(value: str) -> str | None:
-    """Why `value` is not an https URL a browser can load (None when it is one).
-
-    urllib.parse decides; `validate` and `validate --online` share this, so no
-    URL passes offline that the fetcher cannot open.
-    """
-    shown = value[:200]
-    generic = (
-        f'"{shown}" is not an https:// URL with a host; the portal only loads assets over '
-        "https, e.g. https://cdn.example.com/logo.png"
-    )
-    if len(value) > URL_LIMIT:
-        return (
-            f'"{value[:60]}..." is {len(value)} characters long; the limit is {URL_LIMIT} '
-            "(many servers and mail clients refuse longer URLs): shorten the address"
-        )
-    if _SPACE.search(value) or _CONTROL.search(value):
-        return (
-            f'"{shown}" is not an https:// URL: it contains a space or a control character; '
-            "write a space as %20 and delete any other"
-        )
-    try:
-        parts = urlsplit(value)
-    except ValueError:  # `[...]` that holds no IPv6 address, or an unmatched bracket
-        return (
-            f'"{shown}" is not a valid URL: `[` and `]` may only enclose an IPv6 address; '
-            "write the host name, e.g. https://cdn.example.com/logo.png"
-        )
-    if parts.scheme != "https" or not parts.hostname:
-        return generic
-    try:
-        port = parts.port
-    except ValueError as exc:
-        written = _port_text(parts.netloc)
-        problem = "out of range" if "range" in str(exc) else "not a number"
-        return (
-            f'"{shown}" has port `{written[:20]}`, which is {problem}; a port is a whole '
-            f"number from 1 to 65535, or leave out `:{written[:20]}` (https uses 443)"
-        )
-    if port == 0:
-        return (
-            f'"{shown}" has port `0`, which is out of range; a port is a whole number from 1 '
-            "to 65535, or leave out `:0` (https uses 443)"
-        )
-    return None
-
-
-def _port_text(netloc: str) -> str:
-    """The port as written in `netloc` (for the message only; urllib judged it)."""
-    host = netloc.rpartition("@")[2]
-    if host.startswith("["):
-        return host.partition("]")[2].removeprefix(":")
-    return host.partition(":")[2]
-
-
 def _url(value: str) -> str:
     problem = url_problem(value)
     if problem is not None:
         raise PydanticCustomError("url-invalid", "{problem}", {"problem": problem})
-    return value
+    return normalize_url(value)
 
 
 @cache
@@ -280,7 +228,8 @@ def _email(value: str) -> str:
             '"{value}" is not a valid email address: {reason}',
             {"value": value[:200], "reason": str(exc)},
         ) from None
-    normalized = str(result.normalized)
+    # The domain in IDNA (punycode) form, as mail servers exchange it.
+    normalized = f"{result.local_part}@{result.ascii_domain}"
     if "\n" not in normalized and "\t" not in normalized:
         _learned["e:" + value] = normalized
     return normalized
@@ -302,6 +251,8 @@ def parse_phone(value: str) -> phonenumbers.PhoneNumber:
 
 @lru_cache(maxsize=4096)
 def _phone(value: str) -> str:
+    if not _PHONE_SHAPE.fullmatch(value) or len(value) > 40:
+        raise _phone_invalid(value)
     if _recall("p:" + value) is not None:
         return value
     import phonenumbers
@@ -311,14 +262,18 @@ def _phone(value: str) -> str:
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
-        raise PydanticCustomError(
-            "phone-invalid",
-            '"{value}" is not a valid phone number; write it with its area code, e.g. '
-            '"+1 212 555 0199" (numbers without +country are read as US)',
-            {"value": value[:60]},
-        )
+        raise _phone_invalid(value)
     _learned.setdefault("p:" + value, value)  # (its formats, once rendered, replace it)
     return value
+
+
+def _phone_invalid(value: str) -> PydanticCustomError:
+    return PydanticCustomError(
+        "phone-invalid",
+        '"{value}" is not a valid phone number; write it with its area code, e.g. '
+        '"+1 212 555 0199" (numbers without +country are read as US)',
+        {"value": value[:60]},
+    )
 
 
 def _role(value: str) -> str:
@@ -341,27 +296,50 @@ def _schema(**keywords: Any) -> Any:
 # sender fills in, are apart): what the text-placeholder rule looks through.
 FREE_TEXT_CHECKS = frozenset({_name, _footer_text, _sender_name})
 
-Name = Annotated[str, AfterValidator(_name), _schema(minLength=1, maxLength=100)]
-FooterText = Annotated[str, AfterValidator(_footer_text), _schema(maxLength=500)]
-Subject = Annotated[str, AfterValidator(_subject), _schema(minLength=1, maxLength=SUBJECT_LIMIT)]
-SenderName = Annotated[str, AfterValidator(_sender_name), _schema(minLength=1, maxLength=40)]
-Host = Annotated[
+# The schema hints say what the validators enforce (compiler.model.patterns), no more
+# and no less, wherever a pattern can; a length the pattern already bounds is repeated
+# as minLength/maxLength for editors that show it.
+Name = Annotated[
     str,
-    AfterValidator(_host),
-    _schema(pattern="^[^\\s/:@?#]+\\.[^\\s/:@?#]+$", maxLength=253),
+    AfterValidator(_name),
+    _schema(minLength=1, pattern=patterns.one_line(high=100, trimmed=True)),
 ]
-Message = Annotated[str, AfterValidator(_message), _schema(minLength=1, maxLength=5000)]
+FooterText = Annotated[
+    str, AfterValidator(_footer_text), _schema(maxLength=500, pattern=patterns.one_line())
+]
+Subject = Annotated[
+    str,
+    AfterValidator(_subject),
+    _schema(minLength=1, maxLength=SUBJECT_LIMIT, pattern=patterns.subject()),
+]
+SenderName = Annotated[
+    str,
+    AfterValidator(_sender_name),
+    _schema(minLength=1, pattern=patterns.one_line(high=40, trimmed=True)),
+]
+Host = Annotated[str, AfterValidator(_host), _schema(minLength=1, pattern=patterns.host())]
+Message = Annotated[
+    str,
+    AfterValidator(_message),
+    _schema(minLength=1, maxLength=5000, pattern=patterns.message()),
+]
 Color = Annotated[
-    str, AfterValidator(_color), _schema(pattern="^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+    str,
+    AfterValidator(_color),
+    _schema(pattern=f"^{patterns.NO_NEWLINE}#([0-9a-fA-F]{{3}}|[0-9a-fA-F]{{6}})$"),
 ]
 HttpsUrl = Annotated[
-    str,
-    AfterValidator(_url),
-    _schema(pattern="^https://[^\\s/?#]+", format="uri", maxLength=URL_LIMIT),
+    str, AfterValidator(_url), _schema(maxLength=URL_LIMIT, pattern=patterns.https_url())
 ]
-Email = Annotated[str, AfterValidator(_email), _schema(format="email")]
-Phone = Annotated[str, AfterValidator(_phone), _schema(minLength=3, maxLength=40)]
-Role = Annotated[str, AfterValidator(_role), _schema(pattern="^[a-z][a-z0-9_]*$", maxLength=64)]
+Email = Annotated[str, AfterValidator(_email), _schema(pattern=patterns.email())]
+Phone = Annotated[
+    str, AfterValidator(_phone), _schema(minLength=3, maxLength=40, pattern=patterns.phone())
+]
+Role = Annotated[
+    str,
+    AfterValidator(_role),
+    _schema(pattern=f"^{patterns.NO_NEWLINE}[a-z][a-z0-9_]*$", maxLength=64),
+]
 
 
 def _owner(value: str) -> str:
