@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv build test soak lint check bench clean docs regen
+.PHONY: venv build test quick soak lint check bench clean docs regen
 
 $(STAMP): pyproject.toml setup.py compiler/incremental/_stats.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ build: $(STAMP)
 test: $(STAMP)
 	bash .ci/system-deps
 	$(BIN)/python -m pytest -q
+
+# The inner loop: every test but those marked browser, server or slow (tests/conftest.py
+# marks them; docs/contributing.md). Bytecode on, even where PYTHONDONTWRITEBYTECODE is
+# set, so pytest keeps the test modules it rewrote instead of rewriting all of them again.
+QUICK := not browser and not server and not slow
+quick: $(STAMP)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -q -m "$(QUICK)"
 
 # The engine's state machine (tests/test_engine_machine.py) with long histories
 # for SOAK_SECONDS (default 10 minutes); each batch prints the seed that replays it

@@ -1,6 +1,6 @@
 """The portal's read path, as a browser on another origin walks it.
 
-The README's nginx server block serves a real `pops publish` to a local folder; a
+The nginx server block of docs/publishing.md serves a real `pops publish` to a local folder; a
 portal page on a second 127.0.0.1 origin fetches a group's config.json and loads
 the stylesheet it names with `<link integrity crossorigin>`, in headless Chromium.
 The stylesheet applies with the SRI value pops wrote, and is refused with any other.
@@ -56,11 +56,11 @@ PORTAL = """<!doctype html>
 """
 
 
-def readme_server_block() -> str:
-    """The nginx `server { ... }` example of the README, as documented."""
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```nginx\n(.*?)```", readme, flags=re.DOTALL)
-    assert len(blocks) == 1, "the README should show exactly one nginx example"
+def documented_server_block() -> str:
+    """The nginx `server { ... }` example of docs/publishing.md, as documented."""
+    page = (REPO / "docs" / "publishing.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```nginx\n(.*?)```", page, flags=re.DOTALL)
+    assert len(blocks) == 1, "docs/publishing.md should show exactly one nginx example"
     return str(blocks[0])
 
 
@@ -77,10 +77,10 @@ def published(tmp_path: Path, run_pops: object) -> Path:
 
 
 @pytest.fixture
-def readme_nginx(tmp_path: Path, published: Path) -> Iterator[int]:
-    """nginx running the README's server block over the published folder; its port."""
+def documented_nginx(tmp_path: Path, published: Path) -> Iterator[int]:
+    """nginx running the server block of docs/publishing.md over the published folder; its port."""
     (port,) = free_ports(1)
-    server = readme_server_block()
+    server = documented_server_block()
     server = re.sub(r"listen\s+80;", f"listen 127.0.0.1:{port};", server)
     server = server.replace("/srv/pops/current", str(published / "current"))
     assert f"127.0.0.1:{port}" in server and str(published) in server
@@ -133,18 +133,18 @@ def open_portal(portal: tuple[Path, int], nginx_port: int, integrity: str | None
 
 
 def test_stylesheet_loads_cross_origin_with_its_integrity(
-    readme_nginx: int, portal_origin: tuple[Path, int]
+    documented_nginx: int, portal_origin: tuple[Path, int]
 ) -> None:
-    result = open_portal(portal_origin, readme_nginx, None)
+    result = open_portal(portal_origin, documented_nginx, None)
     config = json.loads((REPO / "dist/groups" / SLUG / "config.json").read_text())
     primary = config["theme"]["colors"]["primary"]
     assert result == f"loaded {primary} {primary}"
 
 
 def test_stylesheet_with_other_bytes_is_refused(
-    readme_nginx: int, portal_origin: tuple[Path, int]
+    documented_nginx: int, portal_origin: tuple[Path, int]
 ) -> None:
     config = json.loads((REPO / "dist/groups" / SLUG / "config.json").read_text())
     good = config["theme"]["stylesheet"]["integrity"]
     wrong = "sha384-" + ("A" if good[7] != "A" else "B") + good[8:]
-    assert open_portal(portal_origin, readme_nginx, wrong) == "refused"
+    assert open_portal(portal_origin, documented_nginx, wrong) == "refused"

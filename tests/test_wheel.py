@@ -217,14 +217,15 @@ def test_installed_pops_works_in_a_groups_repository_outside_the_checkout(
 
 
 @pytest.mark.slow
-def test_readme_review_workflow_runs_as_written_with_the_installed_pops(
+def test_documented_review_workflow_runs_as_written_with_the_installed_pops(
     installed: Installed, tmp_path: Path
 ) -> None:
-    """The README's GitHub Actions workflow, its `run:` steps in order, in a checkout with a
-    pull-request branch, with `pops` from the wheel (what its `pip install .` builds)."""
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    start = readme.index("```yaml\n# .github/workflows/groups.yml\n") + len("```yaml\n")
-    workflow = yaml.safe_load(readme[start : readme.index("```", start)])
+    """The GitHub Actions workflow of docs/reviewing.md, its `run:` steps in order, in a
+    checkout with a pull-request branch, with `pops` from the wheel (what its
+    `pip install .` builds)."""
+    page = (REPO / "docs" / "reviewing.md").read_text(encoding="utf-8")
+    start = page.index("```yaml\n# .github/workflows/groups.yml\n") + len("```yaml\n")
+    workflow = yaml.safe_load(page[start : page.index("```", start)])
     job = workflow["jobs"]["review"]
     runs = [step["run"] for step in job["steps"] if "run" in step]
     assert runs[0] == "pip install ."  # not editable: the wheel's files are what CI runs
