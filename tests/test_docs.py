@@ -15,10 +15,6 @@ import pytest
 from compiler.codes import catalogue
 from tests.conftest import REPO, pops_executable
 
-# Pages another branch of issue #12 is writing (the engine: internals). A link to one is
-# accepted while the page is missing and checked like any other, anchors included, as
-# soon as it exists. Empty this once that branch is merged.
-PENDING = {"docs/internals.md"}
 PAGES = sorted([REPO / "README.md", REPO / "bench" / "README.md", *(REPO / "docs").glob("*.md")])
 FENCE = re.compile(r"^(```|~~~).*?^\1[ \t]*$", re.MULTILINE | re.DOTALL)
 LINK = re.compile(r"!?\[(?:[^\]\[]|\[[^\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
@@ -63,7 +59,7 @@ def test_every_relative_link_leads_to_a_file_and_heading_that_exist(page: Path) 
     for target in relative_links(page):
         path, _, fragment = target.partition("#")
         dest = (page.parent / path).resolve() if path else page
-        if not dest.exists() and dest.relative_to(REPO).as_posix() not in PENDING:
+        if not dest.exists():
             broken.append(f"{target}: no file {dest.relative_to(REPO)}")
         elif fragment and dest.exists() and dest.suffix == ".md" and fragment not in anchors(dest):
             broken.append(f"{target}: no heading #{fragment} in {dest.relative_to(REPO)}")

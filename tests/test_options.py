@@ -153,6 +153,14 @@ def test_an_option_reaches_diff_explain_and_preview(run_pops: Run, repo: Path) -
     preview = run_pops("preview", "--base", "main", cwd=repo)
     assert preview.returncode == 0, preview.stderr
     portal = (repo / "preview" / "sunrise" / "index.html").read_text(encoding="utf-8")
-    assert 'data-testid="minimum-payment">Minimum payment: $1,250.50</p>' in portal
+    # Shown, and outlined as the setting this change touched.
+    assert (
+        '<p class="pv-note" data-testid="minimum-payment" data-setting="payments.minimum_payment"'
+        ' data-changed="payments.minimum_payment">Minimum payment: $1,250.50</p>'
+    ) in portal
     compare = (repo / "preview" / "sunrise" / "compare.html").read_text(encoding="utf-8")
-    assert "<td>Payments › Minimum Payment</td><td>not set</td><td>$1,250.50</td>" in compare
+    assert (
+        '<tr data-path="payments.minimum_payment"><td>Payments › Minimum Payment</td>'
+        '<td class="pv-old"><span class="pv-value" data-kind="value">not set</span></td>'
+        '<td class="pv-new"><span class="pv-value" data-kind="value">$1,250.50</span></td></tr>'
+    ) in compare

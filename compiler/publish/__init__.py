@@ -1,7 +1,7 @@
 """Publish a build to where the portal reads it: atomic, reversible, drift-aware.
 
 Targets: `file:///dir` (served by any web server from `<dir>/current`) and
-`s3://bucket/prefix` (AWS S3, MinIO, R2, SeaweedFS). See README-publish.md for the
+`s3://bucket/prefix` (AWS S3, MinIO, R2, SeaweedFS). See docs/publishing.md for the
 layout and the portal's read path. Each public function here backs one CLI command.
 """
 

@@ -123,7 +123,7 @@ def publish(
     wait: float = 0,
     waiting: Waiting | None = None,
 ) -> PublishResult:
-    """Publish the build in `dist_dir` to `target` as a new live release (see README-publish).
+    """Publish the build in `dist_dir` to `target` as a new live release (see docs/publishing.md).
 
     With `groups_dir`, build first when dist/ is stale and refuse when the groups are
     invalid; without, publish dist/ as it is (its manifest is verified either way).
