@@ -76,102 +76,101 @@ class Pair:
         return self.backdrop.rsplit(" ", 1)[-1]
 
 
+_GROUNDS = (("background", "on the page"), ("surface", "in a VCard or VSheet"))
+
+
+def _on_grounds(name: str) -> list[Pair]:
+    """A brand colour as text, as a border and as a tonal tint, on the page and on cards."""
+    main = name == "primary"
+    variants = f'variant="text", "outlined" or "plain"; `text-{name}` links'
+    pairs = [
+        Pair(
+            name, "text", name, ground, "", TEXT, main, f"VBtn, VAlert, VChip {variants}, {inside}"
+        )
+        for ground, inside in _GROUNDS
+    ]
+    pairs += [
+        Pair(
+            name,
+            "border",
+            name,
+            ground,
+            "",
+            LARGE,
+            main,
+            f'VBtn, VChip, VCard variant="outlined" borders and icons, {inside}',
+        )
+        for ground, inside in _GROUNDS
+    ]
+    pairs += [
+        Pair(
+            name,
+            "tonal",
+            name,
+            f"{name} at activated-opacity over {ground}",
+            "activated",
+            TEXT,
+            False,
+            f'VAlert, VBtn variant="tonal", VChip (tonal by default), {inside}',
+        )
+        for ground, inside in _GROUNDS
+    ]
+    return pairs
+
+
+def _brand_pairs(name: str) -> list[Pair]:
+    """Every place a brand colour meets another: on the grounds, and under its on-colour."""
+    where = (
+        f'VBtn (elevated by default), VAlert (flat by default), VChip variant="flat", `bg-{name}`'
+    )
+    pairs = [
+        *_on_grounds(name),
+        Pair(name, "on", f"on-{name}", name, "", TEXT, name == "primary", where),
+    ]
+    if name in ("primary", "secondary"):
+        for variation in (f"{name}-lighten-1", f"{name}-darken-1", f"{name}-darken-2"):
+            pairs.append(
+                Pair(name, "on", f"on-{variation}", variation, "", TEXT, False, f"`bg-{variation}`")
+            )
+    return pairs
+
+
+def _backdrop_pairs(ground: str) -> list[Pair]:
+    """A backdrop's own text at the three emphasis levels Vuetify draws it in."""
+    on = f"on-{ground}"
+    page = ground == "background"
+    body = "VApp page text" if page else "VSheet and VList text"
+    high = (
+        "`text-high-emphasis` headings"
+        if page
+        else "VCard, VAppBar and VExpansionPanel text (high-emphasis)"
+    )
+    medium = (
+        "`text-medium-emphasis` secondary text"
+        if page
+        else "VCounter, VEmptyState headlines, tonal VAvatar (medium-emphasis)"
+    )
+    return [
+        Pair(ground, "ink", on, ground, "", TEXT, True, body),
+        Pair(ground, "ink", on, ground, "high-emphasis", TEXT, True, high),
+        Pair(ground, "ink", on, ground, "medium-emphasis", TEXT, True, medium),
+    ]
+
+
+# Surface roles Vuetify derives, with their own on-colours: (role, its on-colour, where).
+_ROLES = (
+    ("surface-bright", "on-surface-bright", "`bg-surface-bright`"),
+    ("surface-light", "on-surface-light", "`bg-surface-light`, VField filled"),
+    ("surface-variant", "on-surface-variant", "VTooltip, `bg-surface-variant`"),
+    ("theme-code", "theme-on-code", "VCode, `<code>`"),
+    ("theme-kbd", "theme-on-kbd", "VKbd, `<kbd>`"),
+)
+
+
 def _catalogue() -> tuple[Pair, ...]:
-    pairs: list[Pair] = []
-    for name in BRANDS:
-        main = name == "primary"
-        variants = f'variant="text", "outlined" or "plain"; `text-{name}` links'
-        for ground, inside in (("background", "on the page"), ("surface", "in a VCard or VSheet")):
-            pairs.append(
-                Pair(
-                    name,
-                    "text",
-                    name,
-                    ground,
-                    "",
-                    TEXT,
-                    main,
-                    f"VBtn, VAlert, VChip {variants}, {inside}",
-                )
-            )
-        for ground, inside in (("background", "on the page"), ("surface", "in a VCard or VSheet")):
-            pairs.append(
-                Pair(
-                    name,
-                    "border",
-                    name,
-                    ground,
-                    "",
-                    LARGE,
-                    main,
-                    f'VBtn, VChip, VCard variant="outlined" borders and icons, {inside}',
-                )
-            )
-        for ground, inside in (("background", "on the page"), ("surface", "in a VCard or VSheet")):
-            pairs.append(
-                Pair(
-                    name,
-                    "tonal",
-                    name,
-                    f"{name} at activated-opacity over {ground}",
-                    "activated",
-                    TEXT,
-                    False,
-                    f'VAlert, VBtn variant="tonal", VChip (tonal by default), {inside}',
-                )
-            )
-        pairs.append(
-            Pair(
-                name,
-                "on",
-                f"on-{name}",
-                name,
-                "",
-                TEXT,
-                main,
-                f'VBtn (elevated by default), VAlert (flat by default), VChip variant="flat", '
-                f"`bg-{name}`",
-            )
-        )
-        if name in ("primary", "secondary"):
-            for variation in (f"{name}-lighten-1", f"{name}-darken-1", f"{name}-darken-2"):
-                pairs.append(
-                    Pair(
-                        name,
-                        "on",
-                        f"on-{variation}",
-                        variation,
-                        "",
-                        TEXT,
-                        False,
-                        f"`bg-{variation}`",
-                    )
-                )
-    for ground in BACKDROPS:
-        on = f"on-{ground}"
-        body = "VApp page text" if ground == "background" else "VSheet and VList text"
-        pairs.append(Pair(ground, "ink", on, ground, "", TEXT, True, body))
-        high = (
-            "`text-high-emphasis` headings"
-            if ground == "background"
-            else "VCard, VAppBar and VExpansionPanel text (high-emphasis)"
-        )
-        pairs.append(Pair(ground, "ink", on, ground, "high-emphasis", TEXT, True, high))
-        medium = (
-            "`text-medium-emphasis` secondary text"
-            if ground == "background"
-            else "VCounter, VEmptyState headlines, tonal VAvatar (medium-emphasis)"
-        )
-        pairs.append(Pair(ground, "ink", on, ground, "medium-emphasis", TEXT, True, medium))
-    for role, where in (
-        ("surface-bright", "`bg-surface-bright`"),
-        ("surface-light", "`bg-surface-light`, VField filled"),
-        ("surface-variant", "VTooltip, `bg-surface-variant`"),
-    ):
-        pairs.append(Pair("surface", "on", f"on-{role}", role, "", TEXT, False, where))
-    for name, where in (("theme-code", "VCode, `<code>`"), ("theme-kbd", "VKbd, `<kbd>`")):
-        on = name.replace("theme-", "theme-on-")
-        pairs.append(Pair("surface", "on", on, name, "", TEXT, False, where))
+    pairs = [pair for name in BRANDS for pair in _brand_pairs(name)]
+    pairs += [pair for ground in BACKDROPS for pair in _backdrop_pairs(ground)]
+    pairs += [Pair("surface", "on", on, role, "", TEXT, False, where) for role, on, where in _ROLES]
     return tuple(pairs)
 
 
