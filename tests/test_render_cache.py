@@ -39,10 +39,10 @@ RENDER = textwrap.dedent(
     """
     import hashlib, json, sys
     from pathlib import Path
-    import compiler.render
+    import compiler.render.templates
     templates = sys.argv[3] if len(sys.argv) > 3 else ""
     if templates:
-        compiler.render.templates_dir = lambda: Path(templates)
+        compiler.render.templates.templates_dir = lambda: Path(templates)
     from compiler.model import Group
     from compiler.render import render_group, save_cache, use_cache
     use_cache(Path(sys.argv[1]))
@@ -207,19 +207,19 @@ def test_a_template_edit_invalidates_the_cache(tmp_path: Path) -> None:
 def test_cache_key_follows_templates_and_code(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import compiler.render
+    import compiler.render.templates
 
     original = store.cache_key()
     templates = tmp_path / "templates"
     shutil.copytree(templates_dir(), templates)
-    monkeypatch.setattr(compiler.render, "templates_dir", lambda: templates)
+    monkeypatch.setattr(compiler.render.templates, "templates_dir", lambda: templates)
     monkeypatch.setattr(store, "_key", None)
     assert store.cache_key() == original  # same bytes elsewhere: same key
     css = templates / "theme.css.j2"
     css.write_bytes(css.read_bytes() + b" ")
     monkeypatch.setattr(store, "_key", None)
     assert store.cache_key() != original
-    monkeypatch.setattr(compiler.render, "templates_dir", templates_dir)
+    monkeypatch.setattr(compiler.render.templates, "templates_dir", templates_dir)
     monkeypatch.setattr(store, "_CODE", (*store._CODE, "__init__.py"))
     monkeypatch.setattr(store, "_key", None)
     assert store.cache_key() != original  # more code, other key

@@ -113,11 +113,59 @@ def run_scope(
     that folder to be untouched since the last build (by stat); a group whose
     output was edited or deleted by hand is compiled and written again.
     """
+    scope = _scope_parts(layers)
+    outcomes, misses = _reuse_hits(
+        files_in, layers, scope, cache, use_hits=use_hits, render=render, verify_root=verify_root
+    )
+    hits = len(outcomes)
+    if progress is not None and files_in:
+        progress(hits, len(files_in))
+    compiled = compile_paths(
+        misses,
+        groups_dir=groups_dir,
+        env=layers.env,
+        env_dir=env_dir,
+        layers=layers,
+        render=render,
+        write_dir=write_dir,
+        compare_dir=compare_dir,
+        jobs=jobs,
+        progress=progress,
+        done_before=hits,
+        total=len(files_in),
+        replace=replace,
+    )
+    _remember(cache, scope, compiled, files_in)
+    outcomes.update((o.slug, o) for o in compiled)
+    ordered = [outcomes[s] for s in sorted(outcomes)]
+    per_group = [(o.slug, o.file, o.diagnostics) for o in ordered]
+    diagnostics = [*discover_problems, *layers.diagnostics, *aggregate(per_group, layers)]
+    diagnostics = finalize(diagnostics, strict=strict)
+    stale = [s for o in ordered for s in o.stale]
+    result = ScopeResult(diagnostics, ordered, None, stale, len(compiled), hits)
+    if not result.ok or not render:
+        return result
+    result.inputs_digest, result.manifest = manifest_for(
+        (o.slug, o.input_sha, o.entries or []) for o in ordered
+    )
+    return result
+
+
+def _reuse_hits(
+    files_in: list[Path],
+    layers: Layers,
+    scope: list[str],
+    cache: Cache,
+    *,
+    use_hits: bool,
+    render: bool,
+    verify_root: Path | None,
+) -> tuple[dict[str, Outcome], list[Path]]:
+    """(the groups the cache vouches for, by slug; the paths to compile)."""
     recorded = cache.output.get("files", {}) if verify_root is not None else {}
-    from compiler.incremental.cache import Entry, group_key  # (workers never need the cache)
+    from compiler.incremental.cache import group_key  # (workers never need the cache)
     from compiler.pipeline.discovery import display_path
 
-    scope = _scope_parts(layers)
     outcomes: dict[str, Outcome] = {}
     misses: list[Path] = []
     # What each group wrote last time and from which inputs, as the seal records it (the
@@ -153,44 +201,22 @@ def run_scope(
             cached=True,
         )
         outcomes[slug] = outcome
-    hits = len(outcomes)
-    if progress is not None and files_in:
-        progress(hits, len(files_in))
-    compiled = compile_paths(
-        misses,
-        groups_dir=groups_dir,
-        env=layers.env,
-        env_dir=env_dir,
-        layers=layers,
-        render=render,
-        write_dir=write_dir,
-        compare_dir=compare_dir,
-        jobs=jobs,
-        progress=progress,
-        done_before=hits,
-        total=len(files_in),
-        replace=replace,
-    )
+    return outcomes, misses
+
+
+def _remember(
+    cache: Cache, scope: list[str], compiled: list[Outcome], files_in: list[Path]
+) -> None:
+    """Record the groups just compiled in the cache; forget the groups that are gone."""
+    from compiler.incremental.cache import Entry, group_key
+
     for outcome in compiled:
-        outcomes[outcome.slug] = outcome
         cache.groups[outcome.slug] = Entry(
             group_key([*scope, outcome.input_sha]), outcome.inputs, outcome.diagnostics
         )
     present = {p.name.removesuffix(".yaml") for p in files_in}
     for slug in [s for s in cache.groups if s not in present]:
         del cache.groups[slug]
-    ordered = [outcomes[s] for s in sorted(outcomes)]
-    per_group = [(o.slug, o.file, o.diagnostics) for o in ordered]
-    diagnostics = [*discover_problems, *layers.diagnostics, *aggregate(per_group, layers)]
-    diagnostics = finalize(diagnostics, strict=strict)
-    stale = [s for o in ordered for s in o.stale]
-    result = ScopeResult(diagnostics, ordered, None, stale, len(compiled), hits)
-    if not result.ok or not render:
-        return result
-    result.inputs_digest, result.manifest = manifest_for(
-        (o.slug, o.input_sha, o.entries or []) for o in ordered
-    )
-    return result
 
 
 def manifest_for(

@@ -477,13 +477,3 @@ def group_range(seal: Seal, scope: Scope, slug: str) -> tuple[int, int]:
     lo = bisect_left(seal.files, prefix, scope.start, end)
     hi = bisect_left(seal.files, prefix[:-1] + "0", lo, end)  # "0" follows "/"
     return lo, hi
-
-
-def __getattr__(name: str) -> Any:
-    """`seal.Sealing`, where review/plan.py looks for it: it lives in sealing.py now
-    (imported here on first use: sealing.py imports this module)."""
-    if name == "Sealing":
-        from compiler.incremental.sealing import Sealing
-
-        return Sealing
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

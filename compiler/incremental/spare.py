@@ -228,37 +228,12 @@ def advance(
     the spare) when the exchange is impossible here. `found`: the stats of the
     spare's files, then folders, if a child took them already (see _damaged).
     """
-    files, n = sealed.files, len(sealed.files)
-    fresh = sealed.spare_blob is None or sealed.spare is None or not spare_dir.is_dir()
-    damaged = None if fresh else _damaged(sealed, spare_dir, found)
-    if damaged is not None and not markers_intact(spare_dir, sealed):
-        damaged = None  # (an older spare, without the markers the output must keep)
-    if damaged is None:  # (nothing known of it, or a folder of it moved: made anew)
-        fresh = True
-        _fresh_spare(spare_dir, root, sealed)
-        held: bytes | bytearray = sealed.sha_blob
-        touched = list(range(n))
-        damaged = set()
-    else:
-        held = sealed.spare_blob or b""
-        delta = _delta(sealed) if sealed.spare_delta is None else sealed.spare_delta
-        candidates = damaged.union(data, delta)
-        touched = sorted(i for i in candidates if i in damaged or _sha(held, i) != _sha(wanted, i))
+    files = sealed.files
+    fresh, held, touched, damaged = _spare_plan(sealed, root, spare_dir, wanted, data, found)
     extra = [] if fresh else sealed.spare_extra
-    live_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
-    spare_fd = os.open(spare_dir, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        for i in touched:
-            if i in data or i in damaged or _sha(held, i) != _sha(wanted, i):
-                _replace(files[i], spare_fd, live_fd, data.get(i))
-        for rel in extra:
-            _remove(rel, spare_fd)
-        _clear_beyond(spare_dir, sealed.dirs, extra)
-    finally:
-        os.close(spare_fd)
-        os.close(live_fd)
+    _write_spare(sealed, root, spare_dir, touched, held, wanted, data, damaged, extra)
     old_live, old_live_dirs, old_blob = sealed.live, sealed.live_dirs, sealed.sha_blob
-    new_live = sealed.spare if sealed.spare is not None else array("q", UNKNOWN * n)
+    new_live = sealed.spare if sealed.spare is not None else array("q", UNKNOWN * len(files))
     new_live_dirs = sealed.spare_dirs
     if not exchange(spare_dir, root):
         sealed.spare_blob = sealed.spare = sealed.spare_dirs = sealed.spare_delta = None
@@ -281,6 +256,60 @@ def advance(
     # The new spare (the old output) differs from the new output where this build changed.
     sealed.spare_delta = sorted(i for i in data if _sha(old_blob, i) != _sha(wanted, i))
     return True
+
+
+def _spare_plan(
+    sealed: Seal,
+    root: Path,
+    spare_dir: Path,
+    wanted: bytes | bytearray,
+    data: dict[int, bytes],
+    found: Stats | None,
+) -> tuple[bool, bytes | bytearray, list[int], set[int]]:
+    """(made anew?, the shas the spare holds, the files to look at, the damaged ones).
+
+    A spare nothing is known of (or whose folders moved) is made anew here first.
+    """
+    n = len(sealed.files)
+    fresh = sealed.spare_blob is None or sealed.spare is None or not spare_dir.is_dir()
+    damaged = None if fresh else _damaged(sealed, spare_dir, found)
+    if damaged is not None and not markers_intact(spare_dir, sealed):
+        damaged = None  # (an older spare, without the markers the output must keep)
+    if damaged is None:  # (nothing known of it, or a folder of it moved: made anew)
+        _fresh_spare(spare_dir, root, sealed)
+        return True, sealed.sha_blob, list(range(n)), set()
+    held = sealed.spare_blob or b""
+    delta = _delta(sealed) if sealed.spare_delta is None else sealed.spare_delta
+    candidates = damaged.union(data, delta)
+    touched = sorted(i for i in candidates if i in damaged or _sha(held, i) != _sha(wanted, i))
+    return fresh, held, touched, damaged
+
+
+def _write_spare(
+    sealed: Seal,
+    root: Path,
+    spare_dir: Path,
+    touched: list[int],
+    held: bytes | bytearray,
+    wanted: bytes | bytearray,
+    data: dict[int, bytes],
+    damaged: set[int],
+    extra: list[str],
+) -> None:
+    """Give the spare's touched files their new bytes (or links), remove what it must not hold."""
+    files = sealed.files
+    live_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    spare_fd = os.open(spare_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for i in touched:
+            if i in data or i in damaged or _sha(held, i) != _sha(wanted, i):
+                _replace(files[i], spare_fd, live_fd, data.get(i))
+        for rel in extra:
+            _remove(rel, spare_fd)
+        _clear_beyond(spare_dir, sealed.dirs, extra)
+    finally:
+        os.close(spare_fd)
+        os.close(live_fd)
 
 
 def _damaged(sealed: Seal, spare_dir: Path, found: Stats | None = None) -> set[int] | None:

@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from compiler.incremental import seal
 from compiler.incremental.cache import Cache, cache_dir_for
-from compiler.incremental.integrity import read_bounded
 from compiler.incremental.quick import sealed_build
-from compiler.incremental.recording import outputs_from_seal, record_build, spare_from_seal
+from compiler.incremental.recording import outputs_from_seal, spare_from_seal
 from compiler.incremental.sealing import Sealing
 from compiler.pipeline import ownership
-from compiler.pipeline.check import check_output, marker_wrong, render_cache, trusted, unwanted
+from compiler.pipeline.check import check_output, render_cache, trusted
 from compiler.pipeline.compiling import compile_all, compile_groups, gc_paused, run_scopes
 from compiler.pipeline.discovery import (
     SLUG,
@@ -38,13 +36,14 @@ from compiler.pipeline.group import (
     default_jobs,
     env_dir_for,
     output_dir,
-    scope_prefix,
     scope_root,
 )
-from compiler.pipeline.writer import MANIFEST, Staging, link_files, swap_in
+from compiler.pipeline.placing import Out, put_in_place
+from compiler.pipeline.writer import MANIFEST, Staging
 
 if TYPE_CHECKING:
-    from compiler.incremental.engine import Progress, ScopeResult
+    from compiler.incremental.engine import Progress
+    from compiler.incremental.spare import Spare
 
 # What other modules import from here (the build's public names).
 __all__ = [
@@ -65,55 +64,6 @@ __all__ = [
 
 # The pipeline's modules (YAML, pydantic models, rules, Jinja) are imported inside
 # the functions that run it: a build the seal proves up to date never needs them.
-
-
-def _changes(
-    root: Path,
-    env: str | None,
-    results: dict[str | None, ScopeResult],
-    caches: dict[str | None, Cache],
-) -> bool:
-    """Would this build change the output? (compiled groups, a new manifest, removed files)"""
-
-    for scope, result in results.items():
-        if any(not o.cached for o in result.outcomes):
-            return True
-        manifest = scope_root(root, env, scope) / MANIFEST
-        if read_bounded(manifest, len(result.manifest or b"")) != (result.manifest or b""):
-            return True
-        if marker_wrong(manifest.parent):
-            return True
-        kept = {str(e["path"]) for o in result.outcomes for e in o.entries or []}
-        if set(caches[scope].output.get("files", {})) - kept:
-            return True
-    return False
-
-
-def _strays(root: Path, env: str | None, results: dict[str | None, ScopeResult]) -> list[str]:
-    """Files in the output that this build does not write (paths under `root`)."""
-    from compiler.incremental.engine import list_files
-
-    wanted = {
-        scope_prefix(env, scope) + rel
-        for scope, result in results.items()
-        for rel in [
-            MANIFEST,
-            ownership.MARKER,
-            *(str(e["path"]) for o in result.outcomes for e in o.entries or []),
-        ]
-    }
-    return sorted(unwanted(list_files(root, set()), wanted))
-
-
-def _remove_strays(tree: Path, strays: list[str]) -> None:
-    """Remove the files (and empty folders, "<path>/") nobody built."""
-    for rel in strays:
-        path = tree / rel
-        if rel.endswith("/") and not path.is_symlink():
-            shutil.rmtree(path, ignore_errors=True)
-            continue
-        with contextlib.suppress(OSError):
-            path.unlink()
 
 
 @gc_paused
@@ -203,8 +153,7 @@ def _pipeline_build(
     sealing: Sealing | None,
 ) -> Compilation:
     """The full pipeline's build: every group through the cache, then the writer."""
-    from compiler.incremental.engine import PARALLEL_THRESHOLD, start_workers, stop_workers
-    from compiler.incremental.spare import Spare, bring_up_to_date, record_of
+    from compiler.incremental.engine import stop_workers
     from compiler.load.layers import environments
 
     root = output_dir(out_dir, env)
@@ -213,6 +162,72 @@ def _pipeline_build(
     scopes: list[str | None] = [env] if env is not None else [None, *environments(folder)]
     cache_dir = cache_dir_for(groups_dir) if use_cache else None
     probe = {s: Cache.load(cache_dir, s) for s in scopes}
+    sealed = _open_seal(sealing, probe, root)
+    incremental = _incremental(root, env, scopes, probe, use_cache)
+    out = Out(root, env, staging, *_spare_for(cache_dir, root, sealed, incremental))
+
+    def targets(scope: str | None) -> tuple[Path | None, Path | None]:
+        return scope_root(out.write_root, env, scope), None
+
+    _warm_up(groups_dir, scopes[0], folder, jobs, incremental, sealing)
+    try:
+        compilation, results, caches = run_scopes(
+            groups_dir,
+            None,
+            strict=strict,
+            render=True,
+            env=env,
+            env_dir=env_dir,
+            jobs=jobs,
+            use_cache=use_cache,
+            progress=progress,
+            targets=targets,
+            use_hits=lambda scope, cache: incremental,
+            verify=lambda scope: scope_root(root, env, scope) if incremental else None,
+            caches=probe,
+            replace=out.record is not None,
+        )
+        if not compilation.ok:
+            staging.discard()  # (a spare written into stays invalid and is dropped next time)
+            for cache in caches.values():
+                cache.save()
+            return compilation
+        return put_in_place(out, compilation, results, caches, incremental, sealing)
+    except BaseException:
+        staging.discard()
+        raise
+    finally:
+        stop_workers()
+        staging.release()
+
+
+def _warm_up(
+    groups_dir: Path,
+    scope: str | None,
+    folder: Path,
+    jobs: int | None,
+    incremental: bool,
+    sealing: Sealing | None,
+) -> None:
+    """Fork the workers early for a whole build, then take the inputs' stats for the seal."""
+    from compiler.incremental.engine import PARALLEL_THRESHOLD, start_workers
+
+    workers = jobs or default_jobs()
+    if not incremental and workers > 1 and _group_count(groups_dir) >= PARALLEL_THRESHOLD:
+        # A whole build ahead: fork the workers now (the inputs' stats are taken),
+        # so they warm up while this process finishes setting up.
+        start_workers(groups_dir, scope, folder, workers)
+    if sealing is not None:
+        # (After the fork: the workers warm up meanwhile. Still before any group
+        # file is read, so an edit made while the build runs is seen next time.)
+        sealing.scan()
+
+
+def _open_seal(
+    sealing: Sealing | None, probe: dict[str | None, Cache], root: Path
+) -> seal.Seal | None:
+    """The seal, if it can be believed; it is discarded on disk (the output may change
+    from here on) and what it says the output holds goes into `probe`."""
     sealed = seal.load(sealing.path, sealing.key) if sealing is not None else None
     if sealed is not None and not seal.complete(sealed):
         sealed = None
@@ -233,11 +248,31 @@ def _pipeline_build(
         for name, state in outputs_from_seal(sealed, root).items():
             if name in probe:
                 probe[name].output = state
+    return sealed
+
+
+def _incremental(
+    root: Path,
+    env: str | None,
+    scopes: list[str | None],
+    probe: dict[str | None, Cache],
+    use_cache: bool,
+) -> bool:
+    """May this build reuse the output folder (the caches know what it holds)?"""
     incremental = use_cache and all(trusted(probe[s], scope_root(root, env, s)) for s in scopes)
     if incremental and env is None:
         # An environment that was removed leaves a folder only a full build clears.
         expected = {"groups", MANIFEST, ownership.MARKER, *(s for s in scopes if s is not None)}
         incremental = set(os.listdir(root)) <= expected
+    return incremental
+
+
+def _spare_for(
+    cache_dir: Path | None, root: Path, sealed: seal.Seal | None, incremental: bool
+) -> tuple[Spare | None, dict[str, list[Any]] | None, int]:
+    """(the spare, its record when this build writes into it, since when its stats are
+    trusted). A spare this build cannot use is dropped."""
+    from compiler.incremental.spare import Spare
 
     spare = Spare(cache_dir, root) if cache_dir is not None else None
     spare_record = None
@@ -254,145 +289,7 @@ def _pipeline_build(
         spare_record = None
     if spare is not None and spare_record is not None:
         spare.invalidate()  # it is about to change
-    write_root = spare.dir if spare is not None and spare_record is not None else staging.path
-
-    def targets(scope: str | None) -> tuple[Path | None, Path | None]:
-        return scope_root(write_root, env, scope), None
-
-    workers = jobs or default_jobs()
-    if not incremental and workers > 1 and _group_count(groups_dir) >= PARALLEL_THRESHOLD:
-        # A whole build ahead: fork the workers now (the inputs' stats are taken),
-        # so they warm up while this process finishes setting up.
-        start_workers(groups_dir, scopes[0], folder, workers)
-    if sealing is not None:
-        # (After the fork: the workers warm up meanwhile. Still before any group
-        # file is read, so an edit made while the build runs is seen next time.)
-        sealing.scan()
-    try:
-        compilation, results, caches = run_scopes(
-            groups_dir,
-            None,
-            strict=strict,
-            render=True,
-            env=env,
-            env_dir=env_dir,
-            jobs=jobs,
-            use_cache=use_cache,
-            progress=progress,
-            targets=targets,
-            use_hits=lambda scope, cache: incremental,
-            verify=lambda scope: scope_root(root, env, scope) if incremental else None,
-            caches=probe,
-            replace=spare_record is not None,
-        )
-        if not compilation.ok:
-            staging.discard()  # (a spare written into stays invalid and is dropped next time)
-            for cache in caches.values():
-                cache.save()
-            return compilation
-        # The old output's record, for when it becomes the spare. A group compiled
-        # again may have had its files edited by hand: those records are dropped, so
-        # the spare's copies are replaced, never trusted, next time.
-        recompiled = (
-            {
-                scope_prefix(env, scope) + str(e["path"])
-                for scope, result in results.items()
-                for o in result.outcomes
-                if not o.cached
-                for e in o.entries or []
-            }
-            if incremental
-            else set()
-        )
-        previous = {
-            scope_prefix(env, scope) + rel: entry
-            for scope in results
-            for rel, entry in caches[scope].output.get("files", {}).items()
-            if scope_prefix(env, scope) + rel not in recompiled
-        }
-        # Files nobody built (added by hand to the output) are not the build's: they go.
-        strays = _strays(root, env, results) if incremental else []
-        if incremental and not strays and not _changes(root, env, results, caches):
-            staging.discard()  # nothing to do: the output is already exactly this build
-            if spare is not None and spare_record is not None:
-                spare.save(spare_record)  # untouched after all
-            return _record_outputs(
-                compilation, root, env, results, caches, previous, sealing, spare_record
-            )
-        for scope, result in results.items():
-            manifest = scope_root(write_root, env, scope) / MANIFEST
-            manifest.parent.mkdir(parents=True, exist_ok=True)
-            temporary = manifest.with_name(".manifest.json.pops-tmp")
-            temporary.write_bytes(result.manifest or b"")
-            os.replace(temporary, manifest)
-            if marker_wrong(manifest.parent):
-                ownership.write_marker(manifest.parent, "build")
-        if spare is not None and spare_record is not None:
-            wanted = {
-                scope_prefix(env, scope) + str(e["path"]): str(e["sha256"])
-                for scope, result in results.items()
-                for o in result.outcomes
-                for e in o.entries or []
-            }
-            # Double buffering: bring the spare (the output before last) up to
-            # date with only the files that differ, then swap it in.
-            # The manifests were just written; the markers were just checked byte for
-            # byte or written (see marker_wrong): neither may be pruned as unknown.
-            manifests = {
-                scope_prefix(env, scope) + name
-                for scope in results
-                for name in (MANIFEST, ownership.MARKER)
-            }
-            touched = bring_up_to_date(
-                spare.dir, root, spare_record, wanted, recompiled | manifests, spare_since
-            )
-            old = swap_in(spare.dir, root)
-            _remove_strays(spare.dir, strays)  # the old output, now the spare
-            staging.discard()
-            # What the spare held untouched keeps its record; the old live tree,
-            # untouched too, becomes the spare with the record it had. (The output is
-            # in place: a cache that cannot be written from here only costs speed.)
-            held: dict[str, list[Any]] | None = previous
-            try:
-                spare.save(previous)
-            except OSError:
-                spare.drop()
-                held = None
-            known = {rel: spare_record[rel] for rel in wanted if rel not in touched}
-            return _record_outputs(compilation, root, env, results, caches, known, sealing, held)
-        else:
-            if incremental:
-                # No spare yet: unchanged groups' files join the new tree as hard
-                # links to the old ones, so nothing is rendered again.
-                for scope, result in results.items():
-                    kept = [
-                        str(e["path"]) for o in result.outcomes if o.cached for e in o.entries or []
-                    ]
-                    link_files(
-                        scope_root(root, env, scope), scope_root(staging.path, env, scope), kept
-                    )
-            old = staging.commit(keep_old=spare is not None and incremental)
-        if old is not None and spare is not None:
-            # The replaced output becomes the spare for the next build.
-            shas = {rel: str(entry[-1]) for rel, entry in previous.items()}
-            adopted = record_of(old, shas)
-            _remove_strays(old, strays)
-            try:
-                spare.adopt(old, adopted)
-            except OSError:  # (the output is in place: only speed is lost)
-                shutil.rmtree(old, ignore_errors=True)
-                spare.drop()
-                return _record_outputs(compilation, root, env, results, caches, {}, sealing, None)
-            return _record_outputs(compilation, root, env, results, caches, {}, sealing, adopted)
-        elif old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-        return _record_outputs(compilation, root, env, results, caches, {}, sealing, None)
-    except BaseException:
-        staging.discard()
-        raise
-    finally:
-        stop_workers()
-        staging.release()
+    return spare, spare_record, spare_since
 
 
 def _group_count(groups_dir: Path) -> int:
@@ -400,25 +297,3 @@ def _group_count(groups_dir: Path) -> int:
         return sum(n.endswith(".yaml") and n[0] not in "_." for n in os.listdir(groups_dir))
     except OSError:
         return 0
-
-
-def _record_outputs(
-    compilation: Compilation,
-    root: Path,
-    env: str | None,
-    results: dict[str | None, ScopeResult],
-    caches: dict[str | None, Cache],
-    known: dict[str, list[Any]],
-    sealing: Sealing | None,
-    spare: dict[str, list[Any]] | None,
-) -> Compilation:
-    """Save the per-group caches and seal what the output folder now holds.
-
-    `known` holds records (by path under the output root) still true for files
-    this build did not touch.
-    """
-    for cache in caches.values():
-        cache.save()
-    if sealing is not None:
-        record_build(sealing, compilation, root, env, results, known, spare)
-    return compilation

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from compiler import colors
 from compiler.model import Group, phone_formats
-from compiler.render import environment, shipped, store
+from compiler.render import store
 from compiler.render.skeleton import SkeletonTemplate, shape_of
+from compiler.render.templates import environment, shipped
 
 if TYPE_CHECKING:
     import jinja2

@@ -138,7 +138,7 @@ def cache_key() -> str:
     code, the libraries as installed (Jinja, MarkupSafe...), and this Python."""
     global _key
     if _key is None:
-        from compiler.render import templates_dir
+        from compiler.render.templates import templates_dir
 
         digest = hashlib.sha256(f"pops render records {FORMAT} {sys.version}\n".encode())
         _digest_tree(digest, str(templates_dir()))

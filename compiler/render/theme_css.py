@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from compiler.render import environment
+from compiler.render.templates import environment
 from compiler.render.theme_layout import fill, layout_for
 from compiler.render.theme_reference import (
     BASE_COLORS,

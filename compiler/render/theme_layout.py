@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from compiler import colors as colorlib
 from compiler.model.theme import DARK_PALETTE, LIGHT_PALETTE
-from compiler.render import environment, shipped, store
+from compiler.render import store
 from compiler.render.skeleton import Skeleton, prints_only, slot
+from compiler.render.templates import environment, shipped
 from compiler.render.theme_parts import assemble, part_fields, part_sizes, parts_of, surface_part
 from compiler.render.theme_reference import (
     BASE_COLORS,

@@ -79,10 +79,11 @@ def head_from_seal(
     since it was written (the working tree is then compiled instead).
     """
     from compiler.incremental import seal
+    from compiler.incremental.sealing import Sealing
 
     if not out_dir.is_dir() or not groups_dir.is_dir():
         return None
-    sealing = seal.Sealing.begin(groups_dir, env_dir, out_dir, None, False)
+    sealing = Sealing.begin(groups_dir, env_dir, out_dir, None, False)
     try:
         if not sealing.open(out_dir, 1, locking=False) or not sealing.unchanged():
             return None
