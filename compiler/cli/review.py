@@ -165,7 +165,7 @@ def preview_command(
         base = _base(ref)
         try:
             after, before = preview.compare_with_base(
-                base, groups_dir, Path.cwd(), env=env, env_dir=env_dir
+                base, groups_dir, Path.cwd(), env=env, env_dir=env_dir, jobs=jobs
             )
         except GitError as exc:
             raise click.UsageError(str(exc)) from exc

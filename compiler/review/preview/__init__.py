@@ -29,6 +29,7 @@ from compiler.review.preview.plan import (
     Plan,
     base_plan,
     compare_with_base,
+    compare_with_base_naive,
     compile_tree,
     working_tree_plan,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "Plan",
     "base_plan",
     "compare_with_base",
+    "compare_with_base_naive",
     "compile_tree",
     "working_tree_plan",
     "write_preview",

@@ -7,7 +7,11 @@ unchanged ones say so. At fleet scale (one line of `_defaults.yaml` changing
 10,000 groups) the pages are the cost, so nothing is drawn twice.
 
 `compare_with_base` is the one call that finds the changed groups and both
-sides' settings; it is where a faster comparison (`pops diff`'s) plugs in.
+sides' settings. It uses `pops diff`'s fleet-scale plan (`compiler.review.plan`):
+the base read from git in one go, the working tree from the build's seal when
+it is valid, groups compiled over every core and only where they can differ.
+`compare_with_base_naive` (both sides compiled whole) is kept as the yardstick:
+tests/test_preview_scale.py holds the two to the same output, byte for byte.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from compiler.load.files import MAX_BYTES, read_all
 from compiler.pipeline.build import compile_groups, discover, env_dir_for
 from compiler.review.diff import Built, DiffReport, GroupChange, Side, compare
 from compiler.review.gitrefs import Base, GitError, export_folder, repo_relative
+from compiler.review.plan import plan_diff, sealed_files
 from compiler.review.sides import compile_side as compile_working_tree
 
 PARALLEL_FROM = 200  # group files; below this the base is compiled in this process
@@ -151,14 +156,38 @@ def _base_side(
 
 
 def compare_with_base(
+    base: Base,
+    groups_dir: Path,
+    cwd: Path,
+    *,
+    env: str | None,
+    env_dir: Path | None,
+    jobs: int | None = None,
+) -> tuple[Side, Side | None]:
+    """(the working tree, the base): both sides' settings, and the files of the groups that differ.
+
+    The base is None when the working tree does not build (nothing to compare).
+    A group the diff's plan took from the seal has its files read from `dist/`
+    only when it changes (only changed groups get pages).
+    """
+    planned = plan_diff(base, groups_dir, cwd, env=env, env_dir=env_dir, jobs=jobs, keep_files=True)
+    after, before = planned.after, planned.before
+    if before is None:
+        return after, None
+    for slug, built in after.groups.items():
+        then = before.groups.get(slug)
+        if built.files is None and (then is None or then.file_digests() != built.digests):
+            built.files = sealed_files(built)
+    return after, before
+
+
+def compare_with_base_naive(
     base: Base, groups_dir: Path, cwd: Path, *, env: str | None, env_dir: Path | None
 ) -> tuple[Side, Side | None]:
-    """(the working tree, the base): both sides' settings, for the groups that differ.
+    """What `compare_with_base` gives, the obvious way: both sides compiled whole.
 
-    The one call that finds them; the base is None when the working tree does
-    not build (nothing to compare). On a machine with more than one core the
-    base is compiled in a forked process while this one compiles the working
-    tree. (`pops diff`'s bulk plan can take this function's place.)
+    On a machine with more than one core the base is compiled in a forked
+    process while this one compiles the working tree.
     """
     many = groups_dir.is_dir() and sum(1 for _ in groups_dir.glob("*.yaml")) >= PARALLEL_FROM
     if not many or (os.cpu_count() or 1) < 2 or "fork" not in _start_methods():
