@@ -16,11 +16,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from compiler.cli.building import run_build
-from compiler.review import preview
+from compiler.review import preview, workers
 from compiler.review.gitrefs import resolve_base
 from tests.test_diff_scale import Files, edits, git, inside, states, write
 
@@ -37,11 +38,15 @@ def tree(folder: Path) -> dict[str, bytes]:
 def written(out: Path, env: str | None, *, naive: bool) -> dict[str, bytes] | None:
     """The preview folder `pops preview --base HEAD` writes (None: the working tree fails)."""
     base = resolve_base("HEAD", Path.cwd())
-    compare = preview.compare_with_base_naive if naive else preview.compare_with_base
-    after, before = compare(base, Path("groups"), Path.cwd(), env=env, env_dir=None)
-    if not after.ok or before is None:
+    groups, cwd = Path("groups"), Path.cwd()
+    if naive:
+        after, before = preview.compare_with_base_naive(base, groups, cwd, env=env, env_dir=None)
+        plan = preview.base_plan(base, before, after) if before is not None else None
+    else:  # as `pops preview --base` calls it
+        after, plan = preview.plan_against(base, groups, cwd, env=env, env_dir=None, jobs=2)
+    if not after.ok or plan is None:
         return None
-    preview.write_preview(out, preview.base_plan(base, before, after), workers=1)
+    preview.write_preview(out, plan, workers=1)
     return tree(out)
 
 
@@ -78,8 +83,12 @@ def test_fast_preview_matches_the_naive_one(data: Any, build: bool, env: str | N
     check_same(before, after, build=build, env=env)
 
 
-def test_a_defaults_change_from_the_seal_draws_every_group_the_same() -> None:
-    """The working tree from a fresh build's seal, every group changed by one default."""
+def test_a_defaults_change_from_the_seal_draws_every_group_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The working tree from a fresh build's seal, every group changed by one default,
+    the base compiled in worker processes."""
+    monkeypatch.setattr(workers, "PARALLEL_THRESHOLD", 0)
     before: Files = {"groups/_defaults.yaml": "payments:\n  credit_card: true\n"}
     for i in range(8):
         before[f"groups/g{i}.yaml"] = f'name: "Group {i}"\n' + (

@@ -31,6 +31,7 @@ from compiler.review.preview.plan import (
     compare_with_base,
     compare_with_base_naive,
     compile_tree,
+    plan_against,
     working_tree_plan,
 )
 
@@ -40,6 +41,7 @@ __all__ = [
     "compare_with_base",
     "compare_with_base_naive",
     "compile_tree",
+    "plan_against",
     "working_tree_plan",
     "write_preview",
 ]

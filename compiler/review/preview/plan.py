@@ -167,18 +167,47 @@ def compare_with_base(
     """(the working tree, the base): both sides' settings, and the files of the groups that differ.
 
     The base is None when the working tree does not build (nothing to compare).
-    A group the diff's plan took from the seal has its files read from `dist/`
-    only when it changes (only changed groups get pages).
     """
+    after, before, _ = _fast_sides(base, groups_dir, cwd, env, env_dir, jobs)
+    return after, before
+
+
+def plan_against(
+    base: Base,
+    groups_dir: Path,
+    cwd: Path,
+    *,
+    env: str | None,
+    env_dir: Path | None,
+    jobs: int | None = None,
+) -> tuple[Side, Plan | None]:
+    """(the working tree, its pages against `base`): `compare_with_base` then `base_plan`,
+    the comparison made once (None: the working tree does not build)."""
+    after, before, report = _fast_sides(base, groups_dir, cwd, env, env_dir, jobs)
+    if before is None or report is None:
+        return after, None
+    return after, base_plan(base, before, after, report)
+
+
+def _fast_sides(
+    base: Base,
+    groups_dir: Path,
+    cwd: Path,
+    env: str | None,
+    env_dir: Path | None,
+    jobs: int | None,
+) -> tuple[Side, Side | None, DiffReport | None]:
+    """`pops diff`'s plan with the files kept; a group the plan took from the seal has its
+    files read from `dist/` only when it changes (only changed groups get pages)."""
     planned = plan_diff(base, groups_dir, cwd, env=env, env_dir=env_dir, jobs=jobs, keep_files=True)
     after, before = planned.after, planned.before
     if before is None:
-        return after, None
+        return after, None, None
     for slug, built in after.groups.items():
         then = before.groups.get(slug)
         if built.files is None and (then is None or then.file_digests() != built.digests):
             built.files = sealed_files(built)
-    return after, before
+    return after, before, planned.report
 
 
 def compare_with_base_naive(
@@ -214,9 +243,12 @@ def _start_methods() -> list[str]:
     return multiprocessing.get_all_start_methods() if os.name == "posix" else []
 
 
-def base_plan(base: Base, before: Side, after: Side) -> Plan:
-    """Pages for the groups that change against `base`; an index row for every group."""
-    report = compare(base, before, after)
+def base_plan(base: Base, before: Side, after: Side, report: DiffReport | None = None) -> Plan:
+    """Pages for the groups that change against `base`; an index row for every group.
+
+    `report` is `compare(base, before, after)` when the caller has it already.
+    """
+    report = report if report is not None else compare(base, before, after)
     changes = {c.slug: c for c in report.groups if c.status != "edited"}
     pages: list[GroupPages] = []
     index: list[IndexRow] = []
