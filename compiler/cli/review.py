@@ -164,22 +164,18 @@ def preview_command(
     if ref is not None:
         base = _base(ref)
         try:
-            after, before = preview.compare_with_base(
-                base, groups_dir, Path.cwd(), env=env, env_dir=env_dir
+            after, against = preview.plan_against(
+                base, groups_dir, Path.cwd(), env=env, env_dir=env_dir, jobs=jobs
             )
         except GitError as exc:
             raise click.UsageError(str(exc)) from exc
     else:
-        after, before = preview.compile_tree(groups_dir, env=env, env_dir=env_dir), None
+        after, against = preview.compile_tree(groups_dir, env=env, env_dir=env_dir), None
     if not after.ok:
         click.echo(format_diagnostics(after.diagnostics), nl=False, err=True)
         click.echo(f"no preview written: {summary(after.diagnostics)}", err=True)
         sys.exit(1)
-    plan = (
-        preview.base_plan(base, before, after)
-        if ref is not None and before is not None
-        else preview.working_tree_plan(after)
-    )
+    plan = against if against is not None else preview.working_tree_plan(after)
     progress = bar("preview")
     try:
         pages = preview.write_preview(

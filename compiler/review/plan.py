@@ -106,6 +106,14 @@ def head_from_seal(
         sealing.release()
 
 
+def sealed_files(built: Built) -> dict[str, bytes] | None:
+    """A group taken from the seal: its files' bytes, read from the output folder."""
+    if built.files is not None or built.digests is None or built.config_path is None:
+        return built.files
+    root = built.config_path.parents[2]  # <out>/groups/<slug>/config.json
+    return {rel: (root / rel).read_bytes() for rel in built.digests}
+
+
 def _errors(diagnostics: list[Diagnostic]) -> bool:
     return any(d.severity == "error" for d in diagnostics)
 
@@ -174,8 +182,13 @@ def plan_diff(
     env_dir: Path | None = None,
     jobs: int | None = None,
     out_dir: Path = OUT_DIR,
+    keep_files: bool = False,
 ) -> Plan:
-    """Both sides of `pops diff` and the report (None when the working tree does not build)."""
+    """Both sides of `pops diff` and the report (None when the working tree does not build).
+
+    With `keep_files` (`pops preview`), every group compiled keeps its files' bytes;
+    a group taken from the seal has them in `out_dir` (`sealed_files`).
+    """
     from compiler import render
     from compiler.incremental.cache import cache_dir_for
 
@@ -194,7 +207,9 @@ def plan_diff(
             sealed = None
         changed = _changed_shared(head, old)
         tasks = _tasks(head, old, sealed, bool(changed))
-        results = compile_tasks(tasks, head.scope(), old.scope(), jobs or default_jobs())
+        results = compile_tasks(
+            tasks, head.scope(), old.scope(), jobs or default_jobs(), keep=keep_files
+        )
         after, parts = _head_side(head, sealed, results)
         if after is None:  # the naive build says exactly what is wrong, and where
             return Plan(None, compile_side(groups_dir, env=env, env_dir=env_dir), None)
@@ -264,7 +279,7 @@ def _head_side(
         problems += outcome.diagnostics
         if outcome.digests is None:
             return None, {}
-        groups[slug] = Built(slug, file, source, [], None, outcome.digests, outcome.config)
+        groups[slug] = Built(slug, file, source, [], outcome.files, outcome.digests, outcome.config)
         parts[slug] = outcome.input_sha, outcome.digests
     if _errors(problems):
         return None, {}
@@ -289,7 +304,9 @@ def _base_side(old: _Tree, after: Side, head_parts: Parts, results: dict[str, An
             continue
         problems += outcome.diagnostics
         shown = [old.shown.diagnostic(d) for d in outcome.diagnostics]
-        groups[slug] = Built(slug, file, source, shown, None, outcome.digests, outcome.config)
+        groups[slug] = Built(
+            slug, file, source, shown, outcome.files, outcome.digests, outcome.config
+        )
         if outcome.digests is not None:
             parts[slug] = outcome.input_sha, outcome.digests
     ok = old.groups_dir.is_dir() and not _errors(problems)

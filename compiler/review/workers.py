@@ -54,20 +54,22 @@ class Outcome:
     input_sha: str
     digests: dict[str, str] | None
     config: bytes | None
+    files: dict[str, bytes] | None = None  # every file's bytes, only when asked (pops preview)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (
             Outcome,
-            (self.diagnostics, self.inputs, self.input_sha, self.digests, self.config),
+            (self.diagnostics, self.inputs, self.input_sha, self.digests, self.config, self.files),
         )
 
 
 Result = tuple[str, Outcome | None, Outcome | None]  # slug, head, base
 
 _LAYERS: dict[str, Layers] = {}
+_KEEP: list[bool] = [False]  # whether outcomes carry every file's bytes (set in each worker)
 
 
-def _init(head: Scope, base: Scope) -> None:
+def _init(head: Scope, base: Scope, keep: bool = False) -> None:
     import gc
 
     from compiler import render
@@ -75,10 +77,11 @@ def _init(head: Scope, base: Scope) -> None:
     gc.disable()  # (short-lived workers: as the build's, see pipeline.gc_paused)
     render.save_cache_at_exit()  # the template shapes this worker meets are kept
     _LAYERS["head"], _LAYERS["base"] = head.layers(), base.layers()
+    _KEEP[0] = keep
 
 
-def compile_one(path: str, slug: str, layers: Layers) -> Outcome:
-    """One group file through the build's pipeline, without keeping its files' bytes."""
+def compile_one(path: str, slug: str, layers: Layers, keep: bool = False) -> Outcome:
+    """One group file through the build's pipeline; its files' bytes kept only with `keep`."""
     from compiler.incremental.engine import input_sha
     from compiler.pipeline.group import compile_group
     from compiler.render.digests import sha256_hex
@@ -89,18 +92,23 @@ def compile_one(path: str, slug: str, layers: Layers) -> Outcome:
         digests = {rel: sha256_hex(data) for rel, data in result.files.items()}
         config = result.files.get(f"groups/{slug}/config.json")
     digest = input_sha(result.source_sha256, result.file, result.inputs, layers)
-    return Outcome(result.diagnostics, result.inputs, digest, digests, config)
+    files = result.files if keep else None
+    return Outcome(result.diagnostics, result.inputs, digest, digests, config, files)
 
 
 def _chunk(
-    tasks: list[Task], head: Layers | None = None, base: Layers | None = None
+    tasks: list[Task],
+    head: Layers | None = None,
+    base: Layers | None = None,
+    keep: bool | None = None,
 ) -> list[Result]:
     head = head if head is not None else _LAYERS["head"]
     base = base if base is not None else _LAYERS["base"]
+    keep = keep if keep is not None else _KEEP[0]
     out: list[Result] = []
     for task in tasks:
-        theirs = compile_one(task.head, task.slug, head) if task.head is not None else None
-        ours = compile_one(task.base, task.slug, base) if task.base is not None else None
+        theirs = compile_one(task.head, task.slug, head, keep) if task.head is not None else None
+        ours = compile_one(task.base, task.slug, base, keep) if task.base is not None else None
         out.append((task.slug, theirs, ours))
     return out
 
@@ -110,12 +118,17 @@ def _chunks(items: list[Task], size: int) -> Iterator[list[Task]]:
         yield items[start : start + size]
 
 
-def compile_tasks(tasks: list[Task], head: Scope, base: Scope, jobs: int) -> dict[str, Result]:
-    """Every task's outcomes by slug, in worker processes when there are enough of them."""
+def compile_tasks(
+    tasks: list[Task], head: Scope, base: Scope, jobs: int, *, keep: bool = False
+) -> dict[str, Result]:
+    """Every task's outcomes by slug, in worker processes when there are enough of them.
+
+    With `keep`, each outcome also carries its files' bytes (what a preview draws).
+    """
     work = sum((t.head is not None) + (t.base is not None) for t in tasks)
     if jobs <= 1 or work < PARALLEL_THRESHOLD:
         head_layers, base_layers = head.layers(), base.layers()
-        return {r[0]: r for r in _chunk(tasks, head_layers, base_layers)}
+        return {r[0]: r for r in _chunk(tasks, head_layers, base_layers, keep)}
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_all_start_methods, get_context
 
@@ -127,7 +140,7 @@ def compile_tasks(tasks: list[Task], head: Scope, base: Scope, jobs: int) -> dic
     from concurrent.futures.process import BrokenProcessPool
 
     try:
-        with ProcessPoolExecutor(jobs, context, _init, (head, base)) as pool:
+        with ProcessPoolExecutor(jobs, context, _init, (head, base, keep)) as pool:
             for part in pool.map(_chunk, _chunks(tasks, size)):
                 results.update((r[0], r) for r in part)
     except BrokenProcessPool:

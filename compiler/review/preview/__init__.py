@@ -29,7 +29,9 @@ from compiler.review.preview.plan import (
     Plan,
     base_plan,
     compare_with_base,
+    compare_with_base_naive,
     compile_tree,
+    plan_against,
     working_tree_plan,
 )
 
@@ -37,7 +39,9 @@ __all__ = [
     "Plan",
     "base_plan",
     "compare_with_base",
+    "compare_with_base_naive",
     "compile_tree",
+    "plan_against",
     "working_tree_plan",
     "write_preview",
 ]

@@ -7,7 +7,11 @@ unchanged ones say so. At fleet scale (one line of `_defaults.yaml` changing
 10,000 groups) the pages are the cost, so nothing is drawn twice.
 
 `compare_with_base` is the one call that finds the changed groups and both
-sides' settings; it is where a faster comparison (`pops diff`'s) plugs in.
+sides' settings. It uses `pops diff`'s fleet-scale plan (`compiler.review.plan`):
+the base read from git in one go, the working tree from the build's seal when
+it is valid, groups compiled over every core and only where they can differ.
+`compare_with_base_naive` (both sides compiled whole) is kept as the yardstick:
+tests/test_preview_scale.py holds the two to the same output, byte for byte.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from compiler.pipeline.discovery import discover
 from compiler.pipeline.group import env_dir_for
 from compiler.review.diff import Built, DiffReport, GroupChange, Side, compare
 from compiler.review.gitrefs import Base, GitError, export_folder, repo_relative
+from compiler.review.plan import plan_diff, sealed_files
 from compiler.review.sides import compile_side as compile_working_tree
 
 PARALLEL_FROM = 200  # group files; below this the base is compiled in this process
@@ -153,14 +158,67 @@ def _base_side(
 
 
 def compare_with_base(
+    base: Base,
+    groups_dir: Path,
+    cwd: Path,
+    *,
+    env: str | None,
+    env_dir: Path | None,
+    jobs: int | None = None,
+) -> tuple[Side, Side | None]:
+    """(the working tree, the base): both sides' settings, and the files of the groups that differ.
+
+    The base is None when the working tree does not build (nothing to compare).
+    """
+    after, before, _ = _fast_sides(base, groups_dir, cwd, env, env_dir, jobs)
+    return after, before
+
+
+def plan_against(
+    base: Base,
+    groups_dir: Path,
+    cwd: Path,
+    *,
+    env: str | None,
+    env_dir: Path | None,
+    jobs: int | None = None,
+) -> tuple[Side, Plan | None]:
+    """(the working tree, its pages against `base`): `compare_with_base` then `base_plan`,
+    the comparison made once (None: the working tree does not build)."""
+    after, before, report = _fast_sides(base, groups_dir, cwd, env, env_dir, jobs)
+    if before is None or report is None:
+        return after, None
+    return after, base_plan(base, before, after, report)
+
+
+def _fast_sides(
+    base: Base,
+    groups_dir: Path,
+    cwd: Path,
+    env: str | None,
+    env_dir: Path | None,
+    jobs: int | None,
+) -> tuple[Side, Side | None, DiffReport | None]:
+    """`pops diff`'s plan with the files kept; a group the plan took from the seal has its
+    files read from `dist/` only when it changes (only changed groups get pages)."""
+    planned = plan_diff(base, groups_dir, cwd, env=env, env_dir=env_dir, jobs=jobs, keep_files=True)
+    after, before = planned.after, planned.before
+    if before is None:
+        return after, None, None
+    for slug, built in after.groups.items():
+        then = before.groups.get(slug)
+        if built.files is None and (then is None or then.file_digests() != built.digests):
+            built.files = sealed_files(built)
+    return after, before, planned.report
+
+
+def compare_with_base_naive(
     base: Base, groups_dir: Path, cwd: Path, *, env: str | None, env_dir: Path | None
 ) -> tuple[Side, Side | None]:
-    """(the working tree, the base): both sides' settings, for the groups that differ.
+    """What `compare_with_base` gives, the obvious way: both sides compiled whole.
 
-    The one call that finds them; the base is None when the working tree does
-    not build (nothing to compare). On a machine with more than one core the
-    base is compiled in a forked process while this one compiles the working
-    tree. (`pops diff`'s bulk plan can take this function's place.)
+    On a machine with more than one core the base is compiled in a forked
+    process while this one compiles the working tree.
     """
     many = groups_dir.is_dir() and sum(1 for _ in groups_dir.glob("*.yaml")) >= PARALLEL_FROM
     if not many or (os.cpu_count() or 1) < 2 or "fork" not in _start_methods():
@@ -187,9 +245,12 @@ def _start_methods() -> list[str]:
     return multiprocessing.get_all_start_methods() if os.name == "posix" else []
 
 
-def base_plan(base: Base, before: Side, after: Side) -> Plan:
-    """Pages for the groups that change against `base`; an index row for every group."""
-    report = compare(base, before, after)
+def base_plan(base: Base, before: Side, after: Side, report: DiffReport | None = None) -> Plan:
+    """Pages for the groups that change against `base`; an index row for every group.
+
+    `report` is `compare(base, before, after)` when the caller has it already.
+    """
+    report = report if report is not None else compare(base, before, after)
     changes = {c.slug: c for c in report.groups if c.status != "edited"}
     pages: list[GroupPages] = []
     index: list[IndexRow] = []
