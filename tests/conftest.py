@@ -76,6 +76,7 @@ QUICK_MODULES = {
     "test_docs",
     "test_formats",
     "test_golden",
+    "test_layout",
     "test_load",
     "test_model",
     "test_model_speed",
