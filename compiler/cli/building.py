@@ -9,11 +9,11 @@ those imports would have been.
 
 from __future__ import annotations
 
-import errno
 import gc
 import os
 import sys
 
+from compiler.cli.exits import refusal_exit
 from compiler.incremental.sealing import Sealing
 
 TYPE_CHECKING = False
@@ -76,17 +76,11 @@ def run_build(
             report = check_output(groups_dir, out_dir, **options)
         else:
             compilation = build(groups_dir, out_dir, **options)
-    except Refused as refusal:
+    except (Refused, OSError) as error:  # not ours to replace, or the machine refused a path
         if progress is not None:
             progress.close()
             progress = None
-        echo(f"Error: {refusal}", err=True)
-        return 2
-    except OSError as error:  # the machine's, not the groups': a read-only or full disk...
-        if progress is not None:
-            progress.close()
-            progress = None
-        return refused(error, shown, check)
+        return refusal_exit(error, shown, check=check)
     finally:
         if progress is not None:
             progress.close()
@@ -131,27 +125,6 @@ def reported(compilation: Compilation, output_format: str, shown: str) -> int:
     return 0
 
 
-def refused(error: OSError, shown: str, check: bool) -> int:
-    """Say in one line which path the system refused and why; the exit code (1).
-
-    Nothing in the output has changed: a build writes beside it and swaps it in
-    whole, and a check writes nothing there.
-    """
-    path = error.filename if error.filename is not None else f"{shown}/"
-    named = os.fsdecode(path)
-    if os.path.isabs(named):
-        rel = os.path.relpath(named)
-        named = named if rel.startswith("..") else rel
-    cause = error.strerror or type(error).__name__
-    what = "checked" if check else "changed"
-    hint = ""
-    if error.errno in (errno.EBUSY, errno.EXDEV) and not check:
-        hint = f" ({shown}/ is replaced whole: it cannot be a mount point; "
-        hint += "build into a folder in it)"
-    echo(f"pops: {named}: {cause}{hint}; {shown}/ was not {what}", err=True)
-    return 1
-
-
 def quick(args: list[str]) -> int | None:
     """`pops build` or `pops build --check` with every default: the exit code, or
     None when the arguments (or a missing groups folder) are click's to handle.
@@ -174,7 +147,7 @@ def quick(args: list[str]) -> int | None:
         sealed = sealing.sealed if sealing.open(OUT_DIR, None, locking=not check) else None
     except OSError as error:  # (the lock: a read-only or broken cache folder)
         sealing.release()
-        return refused(error, OUT_DIR, check)
+        return refusal_exit(error, OUT_DIR, check=check)
     if sealed is not None and sealing.unchanged():
         sealing.release()
         if sealed.diagnostics:  # (warnings: a build with an error leaves no seal)
