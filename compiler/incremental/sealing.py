@@ -205,13 +205,7 @@ class OutputCheck:
             return None
         pid, reader = self.spare
         self.spare = None
-        chunks: list[bytes] = []
-        with os.fdopen(reader, "rb") as pipe:
-            while chunk := pipe.read(1 << 20):
-                chunks.append(chunk)
-        os.waitpid(pid, 0)
-        found = array("q")
-        found.frombytes(b"".join(chunks))
+        found = _child_stats(pid, reader)
         return found if len(found) == 4 * (len(self.seal.files) + len(self.seal.dirs)) else None
 
     def abandon(self) -> None:
@@ -229,13 +223,7 @@ class OutputCheck:
 
     def _collect(self, start: int, end: int, pid: int, reader: int) -> Stats:
         assert self.fd is not None
-        chunks: list[bytes] = []
-        with os.fdopen(reader, "rb") as pipe:
-            while chunk := pipe.read(1 << 20):
-                chunks.append(chunk)
-        os.waitpid(pid, 0)
-        part = array("q")
-        part.frombytes(b"".join(chunks))
+        part = _child_stats(pid, reader)
         if len(part) != 4 * (end - start):  # the child failed: do its part here
             part = stat_paths(self.rels[start:end], self.fd)
         return part
@@ -270,6 +258,18 @@ class OutputCheck:
             except OSError:
                 pass
         return True
+
+
+def _child_stats(pid: int, reader: int) -> Stats:
+    """Everything a stat child wrote to its pipe, once it has ended (empty if it failed)."""
+    chunks: list[bytes] = []
+    with os.fdopen(reader, "rb") as pipe:
+        while chunk := pipe.read(1 << 20):
+            chunks.append(chunk)
+    os.waitpid(pid, 0)
+    found = array("q")
+    found.frombytes(b"".join(chunks))
+    return found
 
 
 def markers_intact(root: PathLike, sealed: Seal) -> bool:
