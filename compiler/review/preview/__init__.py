@@ -28,7 +28,6 @@ from compiler.review.preview.pages import Progress, draw_all
 from compiler.review.preview.plan import (
     Plan,
     base_plan,
-    compare_with_base,
     compare_with_base_naive,
     compile_tree,
     plan_against,
@@ -38,7 +37,6 @@ from compiler.review.preview.plan import (
 __all__ = [
     "Plan",
     "base_plan",
-    "compare_with_base",
     "compare_with_base_naive",
     "compile_tree",
     "plan_against",

@@ -6,7 +6,7 @@ both side by side); every group still has a row in the index, and the
 unchanged ones say so. At fleet scale (one line of `_defaults.yaml` changing
 10,000 groups) the pages are the cost, so nothing is drawn twice.
 
-`compare_with_base` is the one call that finds the changed groups and both
+`plan_against` is the one call that finds the changed groups and both
 sides' settings. It uses `pops diff`'s fleet-scale plan (`compiler.review.plan`):
 the base read from git in one go, the working tree from the build's seal when
 it is valid, groups compiled over every core and only where they can differ.
@@ -20,7 +20,7 @@ import contextlib
 import os
 import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from compiler.diagnostics import Diagnostic
@@ -29,8 +29,9 @@ from compiler.pipeline.compiling import compile_groups
 from compiler.pipeline.discovery import discover
 from compiler.pipeline.group import env_dir_for
 from compiler.review.diff import Built, DiffReport, GroupChange, Side, compare
-from compiler.review.gitrefs import Base, GitError, export_folder, repo_relative
+from compiler.review.gitrefs import Base, export_folder
 from compiler.review.plan import plan_diff, sealed_files
+from compiler.review.sides import base_folders
 from compiler.review.sides import compile_side as compile_working_tree
 
 PARALLEL_FROM = 200  # group files; below this the base is compiled in this process
@@ -137,13 +138,7 @@ def _base_side(
     base: Base, groups_dir: Path, cwd: Path, env: str | None, env_dir: Path | None
 ) -> Side:
     """The sources at `base`, copied out of git (as `compile_base` does) and compiled."""
-    folder = repo_relative(groups_dir, cwd)
-    try:
-        env_folder: PurePosixPath | None = repo_relative(env_dir_for(groups_dir, env_dir), cwd)
-    except GitError:
-        if env is not None:
-            raise
-        env_folder = None
+    folder, env_folder = base_folders(groups_dir, cwd, env, env_dir)
     with tempfile.TemporaryDirectory(prefix="pops-base-") as tmp:
         root = Path(tmp)
         export_folder(base.commit, folder, root, cwd)
@@ -157,23 +152,6 @@ def _base_side(
         return side
 
 
-def compare_with_base(
-    base: Base,
-    groups_dir: Path,
-    cwd: Path,
-    *,
-    env: str | None,
-    env_dir: Path | None,
-    jobs: int | None = None,
-) -> tuple[Side, Side | None]:
-    """(the working tree, the base): both sides' settings, and the files of the groups that differ.
-
-    The base is None when the working tree does not build (nothing to compare).
-    """
-    after, before, _ = _fast_sides(base, groups_dir, cwd, env, env_dir, jobs)
-    return after, before
-
-
 def plan_against(
     base: Base,
     groups_dir: Path,
@@ -183,8 +161,8 @@ def plan_against(
     env_dir: Path | None,
     jobs: int | None = None,
 ) -> tuple[Side, Plan | None]:
-    """(the working tree, its pages against `base`): `compare_with_base` then `base_plan`,
-    the comparison made once (None: the working tree does not build)."""
+    """(the working tree, its pages against `base`): both sides' settings from `pops diff`'s
+    fast plan, then `base_plan`, the comparison made once (None: the tree does not build)."""
     after, before, report = _fast_sides(base, groups_dir, cwd, env, env_dir, jobs)
     if before is None or report is None:
         return after, None
@@ -215,7 +193,7 @@ def _fast_sides(
 def compare_with_base_naive(
     base: Base, groups_dir: Path, cwd: Path, *, env: str | None, env_dir: Path | None
 ) -> tuple[Side, Side | None]:
-    """What `compare_with_base` gives, the obvious way: both sides compiled whole.
+    """What `plan_against` compares, the obvious way: both sides compiled whole.
 
     On a machine with more than one core the base is compiled in a forked
     process while this one compiles the working tree.
