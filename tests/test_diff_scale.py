@@ -153,8 +153,13 @@ def fast(env: str | None) -> str | None:
     return None if plan.report is None else format_json(plan.report)
 
 
-def check_same(before: Files, after: Files, *, build: bool, env: str | None) -> None:
-    with tempfile.TemporaryDirectory(prefix="pops-diff-scale-") as tmp:
+@contextlib.contextmanager
+def changed_repo(
+    before: Files, after: Files, *, build: bool, env: str | None
+) -> Iterator[tuple[Path, str | None]]:
+    """Inside a git repo whose commit holds `before` and whose working tree holds `after`
+    (built into dist/ when `build`); yields it and `env` (None when `after` lacks it)."""
+    with tempfile.TemporaryDirectory(prefix="pops-review-scale-") as tmp:
         repo = Path(tmp)
         git(repo, "init", "-q", "-b", "main")
         write(repo, before)
@@ -166,7 +171,12 @@ def check_same(before: Files, after: Files, *, build: bool, env: str | None) -> 
         with inside(repo):
             if build:
                 run_build(Path("groups"), Path("dist"))
-            assert fast(env) == naive(env)
+            yield repo, env
+
+
+def check_same(before: Files, after: Files, *, build: bool, env: str | None) -> None:
+    with changed_repo(before, after, build=build, env=env) as (_, env):
+        assert fast(env) == naive(env)
 
 
 @settings(

@@ -12,7 +12,6 @@ naive path (both sides compiled whole) writes.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compiler.cli.building import run_build
 from compiler.review import preview, workers
 from compiler.review.gitrefs import resolve_base
-from tests.test_diff_scale import Files, edits, git, inside, states, write
+from tests.test_diff_scale import Files, changed_repo, edits, states
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -53,20 +51,9 @@ def written(out: Path, env: str | None, *, naive: bool) -> dict[str, bytes] | No
 def check_same(
     before: Files, after: Files, *, build: bool, env: str | None
 ) -> dict[str, bytes] | None:
-    with tempfile.TemporaryDirectory(prefix="pops-preview-scale-") as tmp:
-        repo = Path(tmp)
-        git(repo, "init", "-q", "-b", "main")
-        write(repo, before)
-        git(repo, "add", "-A")
-        git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "b")
-        write(repo, after)
-        if env is not None and not (repo / "environments" / f"{env}.yaml").is_file():
-            env = None
-        with inside(repo):
-            if build:
-                run_build(Path("groups"), Path("dist"))
-            fast = written(repo / "fast", env, naive=False)
-            naive = written(repo / "naive", env, naive=True)
+    with changed_repo(before, after, build=build, env=env) as (repo, env):
+        fast = written(repo / "fast", env, naive=False)
+        naive = written(repo / "naive", env, naive=True)
         assert fast == naive
         return fast
 
