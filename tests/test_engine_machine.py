@@ -69,6 +69,7 @@ from hypothesis.stateful import (
 from bench.generate import generate, group_yaml
 from compiler.incremental.integrity import CACHE_DIR
 from compiler.pipeline.ownership import MARKER
+from compiler.pipeline.writer import exchange
 from tests.conftest import pops_executable
 
 Tree = dict[str, str]  # relative path -> "dir", "link:<target>" or the file's sha256
@@ -449,6 +450,17 @@ class Engine(RuleBasedStateMachine):
                 f.seek(at)
                 f.write(bytes([byte[0] ^ 0x20]))
 
+    @precondition(lambda self: self.dist.is_dir() and (self.repo / CACHE_DIR).is_dir())
+    @rule()
+    def swap_back(self) -> None:
+        """`dist/` and its spare tree swapped back, as a seal written before a swap that
+        never happened would find them: the seal must not vouch for this `dist/`."""
+        name = hashlib.sha256(str(self.dist.absolute()).encode()).hexdigest()[:16]
+        spare = self.repo / CACHE_DIR / f"spare-{name}"
+        if (spare / MARKER).is_file():  # (a tree without it is rightly refused as not ours)
+            _count("swapped back")
+            assert exchange(spare, self.dist)
+
     # -- dist/ by hand --------------------------------------------------------
 
     @precondition(lambda self: self.dist.is_dir())
@@ -791,3 +803,44 @@ def test_an_emptied_output_folder_is_listed_by_its_missing_files_not_as_extra() 
         machine.hand_add_dist(_Fixed(folder), "empty-group")  # type: ignore[arg-type]
         machine.build_check()
         machine.build(())
+
+
+def test_a_failed_full_build_discards_what_it_wrote_into_the_spare() -> None:
+    """The full pipeline writes the groups it compiles into the spare tree: when a group
+    then fails, `dist/` stays, no seal survives, and the builds after it are clean."""
+    with history() as machine:
+        machine.build(())
+        machine.edit_group(_Fixed(machine.slugs()[0]), "first", False, False)  # type: ignore[arg-type]
+        machine.build(())  # (from the seal: the spare is recorded now)
+        machine.add_group()  # the full pipeline, into the spare...
+        machine.edit_defaults("changed")
+        broken = machine.slugs()[3]
+        machine.break_group(_Fixed(broken))  # type: ignore[arg-type]
+        machine.build(())  # ...fails
+        assert not list((machine.repo / CACHE_DIR).glob("seal-*.bin"))
+        machine.build_check()
+        (machine.groups / f"{broken}.yaml").unlink()
+        machine.build(())
+        machine.edit_group(_Fixed(machine.slugs()[1]), "second", False, False)  # type: ignore[arg-type]
+        machine.build(())
+        machine.build_check()
+
+
+@pytest.mark.parametrize("then", ["small change", "full pipeline", "check"])
+def test_a_seal_is_not_believed_for_a_dist_that_was_not_swapped_in(then: str) -> None:
+    """`dist/` and the spare swapped back after a build, as a seal written before a swap
+    that never happened would find them: the folders' recorded stats catch it."""
+    with history() as machine:
+        machine.build(())
+        for name in ("first", "second"):
+            machine.edit_group(_Fixed(machine.slugs()[0]), name, False, False)  # type: ignore[arg-type]
+            machine.build(())
+        machine.swap_back()
+        if then == "small change":
+            machine.edit_group(_Fixed(machine.slugs()[2]), "third", False, False)  # type: ignore[arg-type]
+        elif then == "full pipeline":
+            machine.add_group()
+        if then == "check":
+            machine.build_check()
+        machine.build(())
+        machine.build_check()

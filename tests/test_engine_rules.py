@@ -117,6 +117,84 @@ def test_a_damaged_spare_file_is_caught_by_the_full_pipeline_too(four: Path, run
     _same_as_clean(four, run_pops)
 
 
+def test_a_failed_full_build_leaves_the_output_and_no_seal(four: Path, run_pops: Run) -> None:
+    """The full pipeline writes the groups it compiles into the spare tree; when another
+    group then fails, the output stays exactly as it was and no seal claims the spare."""
+    _edit(four, "g1", "One")
+    _ok(run_pops("build", cwd=four))  # the spare exists now, and the seal records it
+    _age(four)
+    before = _tree(four / "dist")
+    write_group(four, "g8", GROUP.format(name="Eight"))  # written into the spare...
+    (four / "groups/g9.yaml").write_text("name: Nine\nbogus_key: 1\n")  # ...then an error
+    _edit(four, "g0", "Zero")
+    failed = run_pops("build", cwd=four)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert "g9.yaml" in failed.stdout + failed.stderr
+    assert _tree(four / "dist") == before
+    assert not list((four / CACHE_DIR).glob("seal-*.bin"))
+    (four / "groups/g9.yaml").unlink()
+    _ok(run_pops("build", cwd=four))
+    _same_as_clean(four, run_pops)
+    _edit(four, "g2", "Two")  # and the next change, from the seal, is clean too
+    _ok(run_pops("build", cwd=four))
+    _same_as_clean(four, run_pops)
+
+
+def test_a_build_killed_between_the_swap_and_the_seal_is_caught(four: Path, run_pops: Run) -> None:
+    """The seal is written once the output is in place (the last one is deleted before
+    anything changes): a build killed between the swap and that write leaves no seal,
+    and the next build starts from the output it finds."""
+    _edit(four, "g1", "One")
+    _ok(run_pops("build", cwd=four))
+    write_group(four, "g8", GROUP.format(name="Eight"))  # the full pipeline, with the spare
+    _ok(run_pops("build", cwd=four))
+    for seal_file in (four / CACHE_DIR).glob("seal-*.bin"):
+        seal_file.unlink()  # (what the kill leaves)
+    _edit(four, "g0", "Zero")
+    _ok(run_pops("build", cwd=four))
+    _same_as_clean(four, run_pops)
+
+
+def test_a_seal_that_vouches_for_a_tree_not_swapped_in_is_caught(four: Path, run_pops: Run) -> None:
+    """Were a seal written for a swap that never happened, the output folder's own stat
+    (its inode) would differ from the seal's record: the seal is not believed."""
+    from compiler.pipeline.writer import exchange
+
+    _edit(four, "g1", "One")
+    _ok(run_pops("build", cwd=four))
+    _edit(four, "g1", "One again")
+    _ok(run_pops("build", cwd=four))  # the seal records this tree in dist/
+    _age(four)
+    assert exchange(_spare(four), four / "dist")  # dist/ as it was before that build
+    assert "One again" not in (four / "dist/groups/g1/config.json").read_text()
+    check = run_pops("build", "--check", cwd=four)
+    assert check.returncode == 1, check.stdout + check.stderr
+    assert "changed  dist/groups/g1/config.json" in check.stdout
+    _ok(run_pops("build", cwd=four))
+    _same_as_clean(four, run_pops)
+
+
+def test_an_old_spare_record_is_ignored(four: Path, run_pops: Run) -> None:
+    """Older versions kept the spare's record in `spare-<hash>.json`; one left in the cache,
+    however wrong, is never read: the seal alone says what the spare holds."""
+    _edit(four, "g1", "One")
+    _ok(run_pops("build", cwd=four))
+    spare = _spare(four)
+    target = spare / "groups/g3/config.json"
+    st = target.stat()
+    record = spare.with_name(spare.name + ".json")
+    lie = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, "0" * 64]
+    record.write_text(f'{{"root": "{four / "dist"}", "files": {{"groups/g3/config.json": {lie}}}}}')
+    target.unlink()
+    target.write_bytes(b"CORRUPT\n")
+    write_group(four, "g8", GROUP.format(name="Eight"))  # the full pipeline
+    _ok(run_pops("build", cwd=four))
+    _same_as_clean(four, run_pops)
+    _edit(four, "g0", "Zero")  # and a build from the seal
+    _ok(run_pops("build", cwd=four))
+    _same_as_clean(four, run_pops)
+
+
 @pytest.mark.parametrize(
     "steps",
     [
@@ -470,7 +548,7 @@ def _limited() -> None:
 
 @pytest.mark.parametrize(
     "pattern",
-    ["seal-*.bin", "_base.bin", "render.marshal", "spare-*.json", "spare-*/groups/g3/theme.css"],
+    ["seal-*.bin", "_base.bin", "render.marshal", "spare-*/groups/g3/theme.css"],
 )
 def test_a_cache_file_grown_huge_is_never_read_whole(four: Path, pattern: str) -> None:
     def pops(*args: str) -> subprocess.CompletedProcess[str]:

@@ -85,7 +85,6 @@ def sealed_build(
         seal.discard(sealing.path)
         if not spare.usable():
             return None
-        spare.invalidate()  # the pipeline's own record of the spare is about to be wrong
         if data and not advance(sealed, root, spare.dir, wanted, data, check.spare_stats()):
             return None
         sealed.sizes = sizes

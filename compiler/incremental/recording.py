@@ -1,15 +1,16 @@
 """What the full pipeline hands the seal, and what it takes back from it.
 
-`record_build` seals what a pipeline build left in the output (and the spare
-tree); `outputs_from_seal` and `spare_from_seal` give the pipeline the seal's
-records of both, fresher than the per-group cache's after a sealed build.
+`planned` is the seal of what a pipeline build is about to put in the output,
+made before the swap (the spare tree is brought up to date from it, see
+spare.py) and written by `seal_build` once the output is in place;
+`outputs_from_seal` gives the pipeline the seal's record of the output, fresher
+than the per-group cache's after a sealed build.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
-import os
 from array import array
 from itertools import chain
 from pathlib import Path
@@ -24,23 +25,22 @@ if TYPE_CHECKING:
     from compiler.incremental.engine import ScopeResult
 
 
-def record_build(
+def planned(
     sealing: Sealing,
     compilation: Compilation,
-    root: Path,
     env: str | None,
     results: dict[str | None, ScopeResult],
     known: dict[str, list[Any]],
-    spare: dict[str, list[Any]] | None,
-) -> None:
-    """Record what the full pipeline just left in `root`, and in the spare tree.
+) -> seal.Seal | None:
+    """The seal of what the full pipeline is about to put in the output (before the swap:
+    the spare tree is brought up to date from it). None when the inputs could not be read.
 
-    A file's stat comes from the worker that wrote it, else from `known`,
-    else from a stat call here.
+    A file's stat comes from the worker that wrote it, else from `known` (records
+    still true of the output), else it is taken once the output is in place
+    (`seal_build`).
     """
     if sealing.inputs is None:
-        seal.discard(sealing.path)
-        return
+        return None
     table = _Table()
     for name, result in results.items():
         table.add_scope(name, scope_prefix(env, name), result, known)
@@ -51,7 +51,6 @@ def record_build(
 
     made = seal.record(
         libs=libraries.watched(),
-        spare=_spare_for_seal(table.files, spare),
         folders=table.folders,
         key=sealing.key,
         inputs=sealing.inputs,
@@ -60,12 +59,18 @@ def record_build(
         shas=table.shas,
         sizes=table.sizes,
         stats=table.stats,
-        root=root,
         diagnostics=compilation.diagnostics,
     )
     made.valid = kept + "".join(f"\n{k}\t{v}" for k, v in learned.items())
-    if spare is not None:  # its folders, checked (as the output's) before it is used
-        _stat_spare_folders(made, sealing.path, root)
+    return made
+
+
+def seal_build(sealing: Sealing, made: seal.Seal | None, root: Path) -> None:
+    """Write the seal of a build whose output is in place (none: the seal stays gone)."""
+    if made is None:
+        seal.discard(sealing.path)
+        return
+    seal.fill(made, root)
     seal.save(sealing.path, made)
 
 
@@ -139,22 +144,6 @@ def _in_path_order(result: ScopeResult) -> tuple[list[str], list[dict[str, Any]]
     return paths, entries, scope_stats
 
 
-def _stat_spare_folders(made: seal.Seal, seal_file: str, root: Path) -> None:
-    """The spare tree's folders' stats in the seal (it forgets the spare if it is gone)."""
-    from compiler.incremental.spare import Spare
-
-    tree = Spare(Path(os.path.dirname(seal_file)), root).dir
-    try:
-        fd = os.open(tree, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        made.spare_blob = made.spare = None
-        return
-    try:
-        made.spare_dirs = seal.stat_paths(made.dirs, fd)
-    finally:
-        os.close(fd)
-
-
 def outputs_from_seal(sealed: seal.Seal, root: Path) -> dict[str | None, dict[str, Any]]:
     """Each scope's output record as the per-group cache keeps it, from the seal."""
     shas = seal.hexes(sealed.sha_blob)
@@ -179,36 +168,3 @@ def outputs_from_seal(sealed: seal.Seal, root: Path) -> dict[str | None, dict[st
             "digests": dict(zip(scope.slugs, scope.digests, strict=True)),  # ... made from
         }
     return states
-
-
-def spare_from_seal(sealed: seal.Seal, spare: Any) -> dict[str, list[Any]] | None:
-    """The spare tree's record (path -> stat and sha256) as the seal keeps it, if it does."""
-    if sealed.spare_blob is None or sealed.spare is None or not spare.dir.is_dir():
-        return None
-    shas = seal.hexes(sealed.spare_blob)
-    stats = sealed.spare
-    return {
-        rel: [*stats[4 * i : 4 * i + 4], shas[i]]
-        for i, rel in enumerate(sealed.files)
-        if shas[i] != seal.ABSENT and not rel.endswith(MANIFEST)
-    }
-
-
-def _spare_for_seal(
-    files: list[str], record: dict[str, list[Any]] | None
-) -> tuple[bytes, seal.Stats, list[str]] | None:
-    """The spare's record aligned with the output's files, and what else it holds."""
-    if record is None:
-        return None
-    shas: list[str] = []
-    stats: seal.Stats = array("q")
-    for rel in files:
-        entry = record.get(rel)
-        if entry is None:  # not in the spare (a manifest's copy there is always replaced)
-            shas.append(seal.ABSENT)
-            stats.extend(seal.UNKNOWN)
-        else:
-            shas.append(str(entry[4]))
-            stats.extend(entry[:4])
-    wanted = set(files)
-    return seal.blob(shas), stats, sorted(rel for rel in record if rel not in wanted)

@@ -428,46 +428,55 @@ def record(
     shas: list[str],
     sizes: list[int],
     stats: Stats,
-    root: PathLike,
     diagnostics: Iterable[Diagnostic],
-    spare: tuple[bytes, Stats, list[str]] | None = None,
     folders: dict[str, tuple[int, int, int, int]] | None = None,
     libs: tuple[list[str], Stats] | None = None,
 ) -> Seal:
-    """A seal for what a build just left in `root`.
+    """A seal for what a build is about to leave in its output.
 
     `stats` (UNKNOWN where not known) and `folders` hold what the build already
-    knows (workers stat what they write); every other file and folder is
-    stat'ed here.
+    knows (workers stat what they write); `fill` stats the rest once the output
+    is in place.
     """
     dirs = dirs_of(files)
     known = folders or {}
-    missing_dirs = [d for d in dirs if d not in known]
-    firsts = stats[0::4]
-    missing_files = [i for i, size in enumerate(firsts) if size == -1] if -1 in firsts else []
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        found_dirs = stat_paths(missing_dirs, fd)
-        found_files = stat_paths([files[i] for i in missing_files], fd)
-    finally:
-        os.close(fd)
-    live = array("q", stats)
-    for k, i in enumerate(missing_files):
-        live[4 * i : 4 * i + 4] = found_files[4 * k : 4 * k + 4]
-    found = {d: found_dirs[4 * k : 4 * k + 4] for k, d in enumerate(missing_dirs)}
     live_dirs: Stats = array("q")
     for d in dirs:
-        live_dirs.extend(known[d] if d in known else found[d])
-    seal = Seal(key, inputs[0], inputs[1], scopes, files, blob(shas), sizes, live, dirs, live_dirs)
+        live_dirs.extend(known.get(d, UNKNOWN))
+    seal = Seal(
+        key,
+        inputs[0],
+        inputs[1],
+        scopes,
+        files,
+        blob(shas),
+        sizes,
+        array("q", stats),
+        dirs,
+        live_dirs,
+    )
     seal.input_dirs = inputs[2]
     if libs is not None:
         seal.libs, seal.lib_stats = libs
     from compiler.diagnostics import to_row
 
     seal.diagnostics = [to_row(d) for d in diagnostics]
-    if spare is not None:
-        seal.spare_blob, seal.spare, seal.spare_extra = spare
     return seal
+
+
+def fill(seal: Seal, root: PathLike) -> None:
+    """Stat, below `root`, each output file and folder whose stat the seal lacks."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for rels, stats in ((seal.files, seal.live), (seal.dirs, seal.live_dirs)):
+            if -1 not in stats[0::4]:
+                continue
+            missing = [i for i, size in enumerate(stats[0::4]) if size == -1]
+            found = stat_paths([rels[i] for i in missing], fd)
+            for k, i in enumerate(missing):
+                stats[4 * i : 4 * i + 4] = found[4 * k : 4 * k + 4]
+    finally:
+        os.close(fd)
 
 
 def group_range(seal: Seal, scope: Scope, slug: str) -> tuple[int, int]:

@@ -26,7 +26,6 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compiler.incremental.integrity import read_bounded
 from compiler.incremental.seal import UNKNOWN, Seal, differing, stat_of, stat_paths
 from compiler.incremental.sealing import markers_intact
 from compiler.pipeline.ownership import write_marker
@@ -35,18 +34,16 @@ from compiler.pipeline.writer import exchange, make_folders, temporary_for, writ
 if TYPE_CHECKING:
     from compiler.incremental.seal import Stats
 
-Record = dict[str, list[Any]]  # relative path -> [size, mtime_ns, ctime_ns, inode, sha256]
-
 
 class Spare:
-    """The spare tree of one output folder, and its record."""
+    """Where the spare tree of one output folder lives. What it holds is recorded in
+    the seal only (`Seal.spare_blob`, `spare`, `spare_dirs`, `spare_extra`): a spare
+    the seal does not describe is never used."""
 
     def __init__(self, cache_dir: Path, root: Path) -> None:
         self.root = root.absolute()
         name = hashlib.sha256(str(self.root).encode()).hexdigest()[:16]
         self.dir = cache_dir / f"spare-{name}"
-        self.record_path = cache_dir / f"spare-{name}.json"
-        self.recorded_ns = 0  # when the loaded record was written
 
     def usable(self) -> bool:
         """The spare can be swapped with the output: same filesystem."""
@@ -55,88 +52,14 @@ class Spare:
         except OSError:
             return False
 
-    def load(self) -> Record | None:
-        """The record of a spare tree that exists, or None (and the stray tree is removed)."""
-        try:
-            import orjson
-
-            raw = read_bounded(self.record_path)
-            data = orjson.loads(raw) if raw is not None else None
-            if data is not None and data["root"] == str(self.root) and self.dir.is_dir():
-                record: Record = data["files"]
-                self.recorded_ns = self.record_path.stat().st_mtime_ns
-                return record
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
-        self.drop()
-        return None
-
-    def invalidate(self) -> None:
-        """About to change the spare: until a new record is saved, it is not trusted."""
-        self.record_path.unlink(missing_ok=True)
-
-    def save(self, record: Record) -> None:
-        self.record_path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.record_path.with_suffix(".tmp")
-        import orjson
-
-        temporary.write_bytes(orjson.dumps({"root": str(self.root), "files": record}))
-        os.replace(temporary, self.record_path)
-
     def drop(self) -> None:
-        self.invalidate()
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def adopt(self, tree: Path, record: Record) -> None:
+    def adopt(self, tree: Path) -> None:
         """Keep `tree` (an output just replaced) as the spare."""
-        if tree == self.dir:  # swapped with the spare itself: it already is in place
-            self.save(record)
-            return
         self.drop()
         self.dir.parent.mkdir(parents=True, exist_ok=True)
         os.rename(tree, self.dir)
-        self.save(record)
-
-
-def bring_up_to_date(
-    spare: Path,
-    live: Path,
-    record: Record,
-    wanted: dict[str, str],
-    written: set[str],
-    since_ns: int,
-) -> set[str]:
-    """Make `spare` hold exactly `wanted` (path -> sha256).
-
-    Files in `written` were just rendered into it (the manifests too, which
-    `wanted` does not list). Any other file stays only
-    when its record has the right hash and the file still is what was recorded:
-    same stat, recorded before `since_ns` (else hashed again); the rest are
-    copied from the live output, which holds them. Anything else in the tree,
-    recorded or not, file or folder, is removed: nothing reaches the output
-    unverified. Copies replace files rather than write through them, since a
-    spare file may share its inode with a live one. Returns every path written
-    or copied.
-    """
-    made: set[Path] = set()
-    touched = set(written)
-    base = str(spare) + os.sep
-    for rel, sha in wanted.items():
-        if rel in written:
-            continue
-        known = record.get(rel)
-        if known is not None and known[4] == sha and holds(base + rel, known, since_ns):
-            continue
-        touched.add(rel)
-        target = spare / rel
-        if target.parent not in made:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            made.add(target.parent)
-        temporary = target.with_name(f".{target.name}.pops-tmp")
-        shutil.copyfile(live / rel, temporary)
-        os.replace(temporary, target)
-    prune(spare, set(wanted) | written)
-    return touched
 
 
 def holds(path: str, known: list[Any], since_ns: int) -> bool:
@@ -166,47 +89,6 @@ def holds(path: str, known: list[Any], since_ns: int) -> bool:
         os.close(fd)
 
 
-def prune(tree: Path, wanted: set[str]) -> None:
-    """Remove every file and folder below `tree` that no path in `wanted` needs."""
-    folders: set[str] = set()
-    for rel in {rel.rpartition("/")[0] for rel in wanted}:
-        while rel:
-            if rel in folders:
-                break
-            folders.add(rel)
-            rel = rel.rpartition("/")[0]
-    root = str(tree)
-    for dirpath, dirnames, filenames in os.walk(root, topdown=False):
-        rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
-        prefix = "" if rel_dir == "." else rel_dir + "/"
-        for name in filenames:
-            if prefix + name not in wanted:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(os.path.join(dirpath, name))
-        for name in dirnames:
-            rel = prefix + name
-            if rel in folders:
-                continue
-            path = os.path.join(dirpath, name)
-            if os.path.islink(path):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(path)
-            else:
-                shutil.rmtree(path, ignore_errors=True)
-
-
-def record_of(tree: Path, shas: dict[str, str]) -> Record:
-    """Stat every file of `tree` listed in `shas`, for a spare's record."""
-    base = str(tree) + os.sep
-    record: Record = {}
-    for rel, sha in shas.items():
-        try:
-            record[rel] = [*stat_of(os.stat(base + rel)), sha]
-        except OSError:
-            continue
-    return record
-
-
 def advance(
     sealed: Seal,
     root: Path,
@@ -215,23 +97,145 @@ def advance(
     data: dict[int, bytes],
     found: Stats | None = None,
 ) -> bool:
-    """Make the spare tree hold `wanted`, swap it in as the output, and update `sealed`.
+    """A build done from the seal: make the spare tree hold `wanted`, swap it in as the
+    output, and update `sealed`.
 
     `wanted` is the sha256 (raw, 32 bytes each) of each file in `sealed.files`
     after this build and `data` the bytes of those this build rendered anew. A
     spare the seal knows differs from the output only where the seal's delta
     says; those files and the new ones get new bytes, or a hard link to the live
     file where that already is right. Without a known spare, one is made of hard
-    links to the whole output first (once). After the atomic exchange the
-    replaced output is the new spare; only files touched here are stat'ed again,
-    the other records swap sides with their trees. False (and the seal forgets
-    the spare) when the exchange is impossible here. `found`: the stats of the
+    links to the whole output first (once). False (and the seal forgets the
+    spare) when the exchange is impossible here. `found`: the stats of the
     spare's files, then folders, if a child took them already (see _damaged).
     """
-    files = sealed.files
-    fresh, held, touched, damaged = _spare_plan(sealed, root, spare_dir, wanted, data, found)
-    extra = [] if fresh else sealed.spare_extra
-    _write_spare(sealed, root, spare_dir, touched, held, wanted, data, damaged, extra)
+    fresh, held, touched = _spare_plan(sealed, root, spare_dir, wanted, data, found)
+    if fresh:
+        sealed.spare_extra = []
+    return _fill_and_swap(sealed, root, spare_dir, wanted, data, held, touched, data)
+
+
+def advance_to(
+    new: Seal,
+    old: Seal,
+    held: bytes | bytearray,
+    root: Path,
+    spare_dir: Path,
+    data: dict[int, bytes],
+    written: list[int],
+) -> bool:
+    """A build of the full pipeline: the same as `advance`, from a spare that `vouched`
+    checked against `old` (the last build's seal) and the workers then wrote into.
+
+    `new` is this build's seal (its files, their sha256, the stats of `written`,
+    the files the workers wrote into the spare); `data` the bytes of the others
+    this build made (the manifests). The spare's record and the output's are
+    carried over from `old` path by path; files the spare holds that `new` does not
+    list are removed, and so are the folders of `old` that `new` lacks. After the
+    swap `new` records both trees, as `advance` leaves `sealed`.
+    """
+    wanted, files = new.sha_blob, new.files
+    spare_blob, spare = carried(old.files, files, held, old.spare)
+    for i in written:  # (a file a worker found right and left alone: UNKNOWN, stat'ed later)
+        spare_blob[32 * i : 32 * i + 32] = wanted[32 * i : 32 * i + 32]
+        spare[4 * i : 4 * i + 4] = new.live[4 * i : 4 * i + 4]
+    live_blob, new.live = carried(old.files, files, old.sha_blob, old.live)
+    new.sha_blob = bytes(live_blob)
+    new.live_dirs = carried(old.dirs, new.dirs, None, old.live_dirs)[1]
+    new.spare_blob, new.spare, new.spare_dirs = bytes(spare_blob), spare, None
+    keep, kept_dirs = set(files), set(new.dirs)
+    new.spare_extra = [
+        *(rel for rel in old.spare_extra if rel not in keep),
+        *(
+            rel
+            for j, rel in enumerate(old.files)
+            if rel not in keep and _sha(held, j) != _ABSENT_RAW
+        ),
+        *(rel + "/" for rel in old.dirs if rel not in kept_dirs),
+    ]
+    touched = [i for i in range(len(files)) if _sha(spare_blob, i) != _sha(wanted, i)]
+    if _fill_and_swap(new, root, spare_dir, wanted, data, spare_blob, touched, range(len(files))):
+        return True
+    new.sha_blob = bytes(wanted)  # (the output is still to be put in place: nothing known)
+    new.live, new.live_dirs = array("q", UNKNOWN * len(files)), array("q", UNKNOWN * len(new.dirs))
+    return False
+
+
+def vouched(sealed: Seal, spare_dir: Path) -> bytearray | None:
+    """What the spare tree holds (the seal's record of it, its damaged files marked so),
+    checked now as `advance` checks it; None when the seal cannot vouch for it."""
+    if sealed.spare_blob is None or not spare_dir.is_dir():
+        return None
+    damaged = _damaged(sealed, spare_dir)
+    if damaged is None or not markers_intact(spare_dir, sealed):
+        return None
+    return _marked(sealed.spare_blob, damaged)
+
+
+def carried(
+    was: list[str], now: list[str], blob: bytes | bytearray | None, stats: Stats | None
+) -> tuple[bytearray, Stats]:
+    """A record (raw sha256 and stats) of the paths `was` for the paths `now`: absent
+    and unknown where `was` has no such path."""
+    out_blob, out = bytearray(_ABSENT_RAW * len(now)), array("q", UNKNOWN * len(now))
+    if was == now:
+        return bytearray(blob or out_blob), array("q", stats or out)
+    at = {rel: j for j, rel in enumerate(was)}
+    for i, rel in enumerate(now):
+        j = at.get(rel)
+        if j is None:
+            continue
+        if blob is not None:
+            out_blob[32 * i : 32 * i + 32] = blob[32 * j : 32 * j + 32]
+        if stats is not None:
+            out[4 * i : 4 * i + 4] = stats[4 * j : 4 * j + 4]
+    return out_blob, out
+
+
+def clear(tree: Path, dirs: list[str], strays: list[str]) -> Stats:
+    """Remove the files (and the folders, "<path>/") in `strays` from `tree`, with each
+    folder they leave empty; the stats of `dirs` there afterwards."""
+    fd = os.open(tree, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for rel in strays:
+            if not rel.endswith("/"):
+                _remove(rel, fd)
+            elif (tree / rel).is_symlink():
+                os.unlink(tree / rel[:-1])
+            else:
+                shutil.rmtree(tree / rel, ignore_errors=True)
+        _clear_beyond(tree, dirs, strays)
+        return stat_paths(dirs, fd)
+    finally:
+        os.close(fd)
+
+
+def _marked(blob: bytes | bytearray, damaged: Iterable[int]) -> bytearray:
+    """`blob` with the damaged files' sha256 set to one no file has."""
+    out = bytearray(blob)
+    for i in damaged:
+        out[32 * i : 32 * i + 32] = _DAMAGED_RAW
+    return out
+
+
+def _fill_and_swap(
+    sealed: Seal,
+    root: Path,
+    spare_dir: Path,
+    wanted: bytes | bytearray,
+    data: dict[int, bytes],
+    held: bytes | bytearray,
+    touched: list[int],
+    changed: Iterable[int],
+) -> bool:
+    """Give the spare's `touched` files their new bytes (or links to the live ones),
+    remove `sealed.spare_extra`, swap the spare in, then record both trees in `sealed`.
+
+    Only files touched here are stat'ed again; the other records swap sides with
+    their trees. `changed`: where the new output may differ from the old one.
+    """
+    files, extra = sealed.files, sealed.spare_extra
+    _write_spare(sealed, root, spare_dir, touched, held, wanted, data)
     old_live, old_live_dirs, old_blob = sealed.live, sealed.live_dirs, sealed.sha_blob
     new_live = sealed.spare if sealed.spare is not None else array("q", UNKNOWN * len(files))
     new_live_dirs = sealed.spare_dirs
@@ -241,7 +245,8 @@ def advance(
     # Records that changed sides: the old output is the spare now, and vice versa.
     dirs = sealed.dirs
     marked = _folders_of(dirs, chain((files[i] for i in touched), extra))
-    sealed.live = _refresh(new_live, files, touched, root)
+    unknown = [i for i in range(len(files)) if new_live[4 * i] == -1] if -1 in new_live else []
+    sealed.live = _refresh(new_live, files, sorted({*touched, *unknown}), root)
     sealed.spare = _refresh(old_live, files, touched, spare_dir)
     if new_live_dirs is None:
         new_live_dirs = array("q", UNKNOWN * len(dirs))
@@ -254,7 +259,7 @@ def advance(
     sealed.spare_extra = []
     sealed.sha_blob = bytes(wanted)
     # The new spare (the old output) differs from the new output where this build changed.
-    sealed.spare_delta = sorted(i for i in data if _sha(old_blob, i) != _sha(wanted, i))
+    sealed.spare_delta = sorted(i for i in changed if _sha(old_blob, i) != _sha(wanted, i))
     return True
 
 
@@ -265,8 +270,8 @@ def _spare_plan(
     wanted: bytes | bytearray,
     data: dict[int, bytes],
     found: Stats | None,
-) -> tuple[bool, bytes | bytearray, list[int], set[int]]:
-    """(made anew?, the shas the spare holds, the files to look at, the damaged ones).
+) -> tuple[bool, bytes | bytearray, list[int]]:
+    """(made anew?, the shas the spare holds (damaged ones marked), the files to look at).
 
     A spare nothing is known of (or whose folders moved) is made anew here first.
     """
@@ -277,12 +282,12 @@ def _spare_plan(
         damaged = None  # (an older spare, without the markers the output must keep)
     if damaged is None:  # (nothing known of it, or a folder of it moved: made anew)
         _fresh_spare(spare_dir, root, sealed)
-        return True, sealed.sha_blob, list(range(n)), set()
-    held = sealed.spare_blob or b""
+        return True, sealed.sha_blob, list(range(n))
+    held = _marked(sealed.spare_blob or b"", damaged)
     delta = _delta(sealed) if sealed.spare_delta is None else sealed.spare_delta
     candidates = damaged.union(data, delta)
-    touched = sorted(i for i in candidates if i in damaged or _sha(held, i) != _sha(wanted, i))
-    return fresh, held, touched, damaged
+    touched = sorted(i for i in candidates if _sha(held, i) != _sha(wanted, i))
+    return fresh, held, touched
 
 
 def _write_spare(
@@ -293,19 +298,19 @@ def _write_spare(
     held: bytes | bytearray,
     wanted: bytes | bytearray,
     data: dict[int, bytes],
-    damaged: set[int],
-    extra: list[str],
 ) -> None:
-    """Give the spare's touched files their new bytes (or links), remove what it must not hold."""
-    files = sealed.files
+    """Give the spare's touched files their new bytes (or links), remove what it must not
+    hold (`sealed.spare_extra`: files, and folders as "<path>/")."""
+    files, extra = sealed.files, sealed.spare_extra
     live_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     spare_fd = os.open(spare_dir, os.O_RDONLY | os.O_DIRECTORY)
     try:
         for i in touched:
-            if i in data or i in damaged or _sha(held, i) != _sha(wanted, i):
+            if i in data or _sha(held, i) != _sha(wanted, i):
                 _replace(files[i], spare_fd, live_fd, data.get(i))
         for rel in extra:
-            _remove(rel, spare_fd)
+            if not rel.endswith("/"):
+                _remove(rel, spare_fd)
         _clear_beyond(spare_dir, sealed.dirs, extra)
     finally:
         os.close(spare_fd)
@@ -356,15 +361,16 @@ def _damaged(sealed: Seal, spare_dir: Path, found: Stats | None = None) -> set[i
 
 
 _ABSENT_RAW = bytes(32)  # seal.ABSENT, raw
+_DAMAGED_RAW = b"\xff" * 32  # a damaged file's: never what a build wants
 
 
 def _clear_beyond(spare_dir: Path, dirs: list[str], extra: list[str]) -> None:
-    """Remove what is left of the extra files' folders that the output does not have:
-    whatever is in them, nobody recorded it."""
+    """Remove what is left of the extra files' (and folders') folders that the output
+    does not have: whatever is in them, nobody recorded it."""
     known = set(dirs)
     tops: set[str] = set()
     for rel in extra:
-        parent, top = rel.rpartition("/")[0], ""
+        parent, top = rel[:-1] if rel.endswith("/") else rel.rpartition("/")[0], ""
         while parent and parent not in known:
             top, parent = parent, parent.rpartition("/")[0]
         if top:

@@ -13,12 +13,12 @@ import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from compiler.incremental import seal
 from compiler.incremental.cache import Cache, cache_dir_for
 from compiler.incremental.quick import sealed_build
-from compiler.incremental.recording import outputs_from_seal, spare_from_seal
+from compiler.incremental.recording import outputs_from_seal
 from compiler.incremental.sealing import Sealing
 from compiler.pipeline import ownership
 from compiler.pipeline.check import check_output, render_cache, trusted
@@ -185,10 +185,10 @@ def _pipeline_build(
             use_hits=lambda scope, cache: incremental,
             verify=lambda scope: scope_root(root, env, scope) if incremental else None,
             caches=probe,
-            replace=out.record is not None,
+            replace=out.held is not None,
         )
         if not compilation.ok:
-            staging.discard()  # (a spare written into stays invalid and is dropped next time)
+            staging.discard()  # (a spare written into: the seal that knew it is gone)
             for cache in caches.values():
                 cache.save()
             return compilation
@@ -269,27 +269,21 @@ def _incremental(
 
 def _spare_for(
     cache_dir: Path | None, root: Path, sealed: seal.Seal | None, incremental: bool
-) -> tuple[Spare | None, dict[str, list[Any]] | None, int]:
-    """(the spare, its record when this build writes into it, since when its stats are
-    trusted). A spare this build cannot use is dropped."""
-    from compiler.incremental.spare import Spare
+) -> tuple[Spare | None, seal.Seal | None, bytearray | None]:
+    """(the spare, the seal that records it, what it holds when this build writes into
+    it). A spare the seal cannot vouch for, or that this build cannot use, is dropped."""
+    from compiler.incremental.spare import Spare, vouched
+    from compiler.pipeline.writer import exchange_supported
 
-    spare = Spare(cache_dir, root) if cache_dir is not None else None
-    spare_record = None
-    spare_since = 0  # the spare's files recorded before this are trusted by stat
-    if spare is not None:
-        spare_record = spare_from_seal(sealed, spare) if sealed is not None else None
-        if spare_record is not None and sealed is not None:
-            spare_since = sealed.mtime_ns
-        else:
-            spare_record = spare.load()
-            spare_since = spare.recorded_ns
-    if spare is not None and spare_record is not None and not (incremental and spare.usable()):
+    if cache_dir is None:
+        return None, sealed, None
+    spare = Spare(cache_dir, root)
+    held = None
+    if sealed is not None and incremental and spare.usable() and exchange_supported():
+        held = vouched(sealed, spare.dir)
+    if held is None:
         spare.drop()
-        spare_record = None
-    if spare is not None and spare_record is not None:
-        spare.invalidate()  # it is about to change
-    return spare, spare_record, spare_since
+    return spare, sealed, held
 
 
 def _group_count(groups_dir: Path) -> int:

@@ -7,16 +7,17 @@ cleanly; afterwards what the output holds is sealed (incremental.recording).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from compiler.incremental import seal
 from compiler.incremental.cache import Cache
 from compiler.incremental.integrity import read_bounded
-from compiler.incremental.recording import record_build
+from compiler.incremental.recording import planned, seal_build
 from compiler.incremental.sealing import Sealing
 from compiler.pipeline import ownership
 from compiler.pipeline.check import marker_wrong, unwanted
@@ -25,6 +26,7 @@ from compiler.pipeline.writer import MANIFEST, Staging, link_files, swap_in
 
 if TYPE_CHECKING:
     from compiler.incremental.engine import ScopeResult
+    from compiler.incremental.seal import Seal
     from compiler.incremental.spare import Spare
 
 
@@ -66,17 +68,6 @@ def _strays(root: Path, env: str | None, results: dict[str | None, ScopeResult])
     return sorted(unwanted(list_files(root, set()), wanted))
 
 
-def _remove_strays(tree: Path, strays: list[str]) -> None:
-    """Remove the files (and empty folders, "<path>/") nobody built."""
-    for rel in strays:
-        path = tree / rel
-        if rel.endswith("/") and not path.is_symlink():
-            shutil.rmtree(path, ignore_errors=True)
-            continue
-        with contextlib.suppress(OSError):
-            path.unlink()
-
-
 @dataclass(slots=True)
 class Out:
     """Where a build writes: the output root, its staging folder and the spare."""
@@ -85,12 +76,12 @@ class Out:
     env: str | None
     staging: Staging
     spare: Spare | None
-    record: dict[str, list[Any]] | None  # the spare's record, when it is written into
-    since: int
+    sealed: Seal | None  # the last build's seal (what the output and the spare hold)
+    held: bytearray | None  # what the spare holds, checked, when this build writes into it
 
     @property
     def write_root(self) -> Path:
-        if self.spare is not None and self.record is not None:
+        if self.spare is not None and self.held is not None:
             return self.spare.dir
         return self.staging.path
 
@@ -103,50 +94,159 @@ def put_in_place(
     incremental: bool,
     sealing: Sealing | None,
 ) -> Compilation:
-    """Put a clean build in place: nothing, the spare brought up to date, or a new tree."""
+    """Put a clean build in place: nothing, the spare brought up to date, or a new tree.
+
+    The seal of the new output is made first (`planned`); the spare is brought up
+    to date from it and swapped in, and it is written once the output is in place.
+    """
     root, env = out.root, out.env
-    # The old output's record, for when it becomes the spare. A group compiled
-    # again may have had its files edited by hand: those records are dropped, so
-    # the spare's copies are replaced, never trusted, next time.
-    recompiled = (
-        {
-            scope_prefix(env, scope) + str(e["path"])
-            for scope, result in results.items()
-            for o in result.outcomes
-            if not o.cached
-            for e in o.entries or []
-        }
-        if incremental
-        else set()
-    )
+    recompiled = {
+        scope_prefix(env, scope) + str(e["path"])
+        for scope, result in results.items()
+        for o in result.outcomes
+        if not o.cached
+        for e in o.entries or []
+    }
+    # Records still true of the output's files: those of groups not compiled again
+    # (a group compiled again may have had its files edited by hand).
     previous = {
         scope_prefix(env, scope) + rel: entry
         for scope in results
         for rel, entry in caches[scope].output.get("files", {}).items()
         if scope_prefix(env, scope) + rel not in recompiled
     }
+    made = planned(sealing, compilation, env, results, previous) if sealing is not None else None
     # Files nobody built (added by hand to the output) are not the build's: they go.
     strays = _strays(root, env, results) if incremental else []
     if incremental and not strays and not _changes(root, env, results, caches):
         out.staging.discard()  # nothing to do: the output is already exactly this build
-        if out.spare is not None and out.record is not None:
-            out.spare.save(out.record)  # untouched after all
-        return _record_outputs(
-            compilation, root, env, results, caches, previous, sealing, out.record
-        )
-    _write_manifests(out.write_root, env, results)
-    if out.spare is not None and out.record is not None:
-        known, held = _swap_spare(out, out.spare, out.record, results, previous, recompiled, strays)
-        return _record_outputs(compilation, root, env, results, caches, known, sealing, held)
+        _keep_spare(out, made)
+    elif out.spare is not None and out.held is not None:
+        _swap_spare(out, out.spare, made, results, recompiled, strays)
+    else:
+        _commit(out, made, results, incremental, recompiled, strays)
+    for cache in caches.values():
+        cache.save()
+    if sealing is not None:
+        seal_build(sealing, made, root)
+    return compilation
+
+
+def _keep_spare(out: Out, made: Seal | None) -> None:
+    """The output stays: so does the spare, with the record it had (checked by `vouched`)."""
+    old, held = out.sealed, out.held
+    if made is None or old is None or held is None or out.spare is None:
+        return
+    if (old.files, old.dirs) != (made.files, made.dirs):
+        out.spare.drop()
+        return
+    made.spare_blob, made.spare, made.spare_dirs = bytes(held), old.spare, old.spare_dirs
+    made.spare_extra, made.spare_delta = old.spare_extra, None
+
+
+def _swap_spare(
+    out: Out,
+    spare: Spare,
+    made: Seal | None,
+    results: dict[str | None, ScopeResult],
+    recompiled: set[str],
+    strays: list[str],
+) -> None:
+    """Double buffering: the spare (the output before last), into which the workers wrote
+    the groups compiled again, gets every other file that differs and is swapped in."""
+    from compiler.incremental.spare import advance_to
+
+    root, env = out.root, out.env
+    out.staging.discard()
+    for scope in results:  # the markers no manifest lists
+        folder = scope_root(spare.dir, env, scope)
+        folder.mkdir(parents=True, exist_ok=True)
+        if marker_wrong(folder):
+            ownership.write_marker(folder, "build")
+    if made is None or out.sealed is None or out.held is None:
+        _write_manifests(spare.dir, env, results)
+        swap_in(spare.dir, root)  # (no seal to record the spare in: it goes)
+        spare.drop()
+        return
+    data = {s.end - 1: results[s.env].manifest or b"" for s in made.scopes}
+    written = [i for i, rel in enumerate(made.files) if rel in recompiled]
+    if advance_to(made, out.sealed, out.held, root, spare.dir, data, written):
+        _clear_strays(spare, made, strays)
+        return
+    swap_in(spare.dir, root)  # (no atomic exchange here: the spare goes)
+    spare.drop()
+
+
+def _commit(
+    out: Out,
+    made: Seal | None,
+    results: dict[str | None, ScopeResult],
+    incremental: bool,
+    recompiled: set[str],
+    strays: list[str],
+) -> None:
+    """A new tree, written in the staging folder, replaces the output; the old output
+    becomes the spare when the last build's seal says what it holds."""
+    root, env = out.root, out.env
+    _write_manifests(out.staging.path, env, results)
     if incremental:
-        # No spare yet: unchanged groups' files join the new tree as hard
-        # links to the old ones, so nothing is rendered again.
+        # Unchanged groups' files join the new tree as hard links to the old ones,
+        # so nothing is rendered again.
         for scope, result in results.items():
             kept = [str(e["path"]) for o in result.outcomes if o.cached for e in o.entries or []]
             link_files(scope_root(root, env, scope), scope_root(out.staging.path, env, scope), kept)
-    old = out.staging.commit(keep_old=out.spare is not None and incremental)
-    adopted = _adopt(out.spare, old, previous, strays)
-    return _record_outputs(compilation, root, env, results, caches, {}, sealing, adopted)
+    if made is not None:  # (a new link moved their stat: it is taken once in place)
+        for i, rel in enumerate(made.files):
+            if rel not in recompiled:
+                made.live[4 * i : 4 * i + 4] = array("q", seal.UNKNOWN)
+    spare, old_seal = out.spare, out.sealed
+    keep = incremental and spare is not None and made is not None and old_seal is not None
+    old = out.staging.commit(keep_old=keep and spare is not None and spare.usable())
+    if old is None or spare is None or made is None or old_seal is None:
+        if spare is not None:
+            spare.drop()
+        return
+    from compiler.incremental.spare import carried
+
+    try:
+        spare.adopt(old)
+    except OSError:  # (the output is in place: only speed is lost)
+        shutil.rmtree(old, ignore_errors=True)
+        spare.drop()
+        return
+    blob, stats = carried(old_seal.files, made.files, old_seal.sha_blob, old_seal.live)
+    made.spare_blob = bytes(blob)
+    # The files linked into the new tree were checked by stat (their groups were not
+    # compiled again): their stat moved with the new link, so it is taken again.
+    linked = [i for i, rel in enumerate(made.files) if rel not in recompiled and stats[4 * i] != -1]
+    made.spare = _restat(stats, made.files, linked, spare.dir)
+    _clear_strays(spare, made, strays)
+
+
+def _restat(stats: seal.Stats, rels: list[str], which: list[int], tree: Path) -> seal.Stats:
+    fd = os.open(tree, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        found = seal.stat_paths([rels[i] for i in which], fd)
+    finally:
+        os.close(fd)
+    out = array("q", stats)
+    for k, i in enumerate(which):
+        out[4 * i : 4 * i + 4] = found[4 * k : 4 * k + 4]
+    return out
+
+
+def _clear_strays(spare: Spare, made: Seal, strays: list[str]) -> None:
+    """The spare (the old output) loses what the new output lacks, and its folders are
+    recorded: from here it holds only paths the seal lists."""
+    from compiler.incremental.spare import clear
+
+    try:
+        made.spare_dirs = clear(spare.dir, made.dirs, strays)
+    except OSError:
+        made.spare_blob = made.spare = made.spare_dirs = None
+        spare.drop()
+        return
+    made.spare_extra = []
 
 
 def _write_manifests(
@@ -161,94 +261,3 @@ def _write_manifests(
         os.replace(temporary, manifest)
         if marker_wrong(manifest.parent):
             ownership.write_marker(manifest.parent, "build")
-
-
-def _swap_spare(
-    out: Out,
-    spare: Spare,
-    spare_record: dict[str, list[Any]],
-    results: dict[str | None, ScopeResult],
-    previous: dict[str, list[Any]],
-    recompiled: set[str],
-    strays: list[str],
-) -> tuple[dict[str, list[Any]], dict[str, list[Any]] | None]:
-    """Double buffering: bring the spare (the output before last) up to date with only
-    the files that differ, then swap it in. (records still true of the output's files,
-    the new spare's record)"""
-    from compiler.incremental.spare import bring_up_to_date
-
-    root, env = out.root, out.env
-    wanted = {
-        scope_prefix(env, scope) + str(e["path"]): str(e["sha256"])
-        for scope, result in results.items()
-        for o in result.outcomes
-        for e in o.entries or []
-    }
-    # The manifests were just written; the markers were just checked byte for
-    # byte or written (see marker_wrong): neither may be pruned as unknown.
-    manifests = {
-        scope_prefix(env, scope) + name
-        for scope in results
-        for name in (MANIFEST, ownership.MARKER)
-    }
-    touched = bring_up_to_date(
-        spare.dir, root, spare_record, wanted, recompiled | manifests, out.since
-    )
-    swap_in(spare.dir, root)
-    _remove_strays(spare.dir, strays)  # the old output, now the spare
-    out.staging.discard()
-    # What the spare held untouched keeps its record; the old live tree,
-    # untouched too, becomes the spare with the record it had. (The output is
-    # in place: a cache that cannot be written from here only costs speed.)
-    held: dict[str, list[Any]] | None = previous
-    try:
-        spare.save(previous)
-    except OSError:
-        spare.drop()
-        held = None
-    return {rel: spare_record[rel] for rel in wanted if rel not in touched}, held
-
-
-def _adopt(
-    spare: Spare | None, old: Path | None, previous: dict[str, list[Any]], strays: list[str]
-) -> dict[str, list[Any]] | None:
-    """The replaced output becomes the spare for the next build; its record (or None)."""
-    if old is None:
-        return None
-    if spare is None:
-        shutil.rmtree(old, ignore_errors=True)
-        return None
-    from compiler.incremental.spare import record_of
-
-    shas = {rel: str(entry[-1]) for rel, entry in previous.items()}
-    adopted = record_of(old, shas)
-    _remove_strays(old, strays)
-    try:
-        spare.adopt(old, adopted)
-    except OSError:  # (the output is in place: only speed is lost)
-        shutil.rmtree(old, ignore_errors=True)
-        spare.drop()
-        return None
-    return adopted
-
-
-def _record_outputs(
-    compilation: Compilation,
-    root: Path,
-    env: str | None,
-    results: dict[str | None, ScopeResult],
-    caches: dict[str | None, Cache],
-    known: dict[str, list[Any]],
-    sealing: Sealing | None,
-    spare: dict[str, list[Any]] | None,
-) -> Compilation:
-    """Save the per-group caches and seal what the output folder now holds.
-
-    `known` holds records (by path under the output root) still true for files
-    this build did not touch.
-    """
-    for cache in caches.values():
-        cache.save()
-    if sealing is not None:
-        record_build(sealing, compilation, root, env, results, known, spare)
-    return compilation

@@ -102,6 +102,11 @@ def _renameat2() -> Any:
     return getattr(libc, "renameat2", None)
 
 
+def exchange_supported() -> bool:
+    """The C library has renameat2 (the kernel or filesystem may still refuse it)."""
+    return _renameat2() is not None
+
+
 def exchange(a: Path, b: Path) -> bool:
     """Swap two paths atomically with renameat2(RENAME_EXCHANGE); False where unsupported."""
     renameat2 = _renameat2()
