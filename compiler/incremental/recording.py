@@ -31,16 +31,14 @@ def planned(
     env: str | None,
     results: dict[str | None, ScopeResult],
     known: dict[str, list[Any]],
-) -> seal.Seal | None:
+) -> seal.Seal:
     """The seal of what the full pipeline is about to put in the output (before the swap:
-    the spare tree is brought up to date from it). None when the inputs could not be read.
+    the spare tree is brought up to date from it).
 
     A file's stat comes from the worker that wrote it, else from `known` (records
     still true of the output), else it is taken once the output is in place
     (`seal_build`).
     """
-    if sealing.inputs is None:
-        return None
     table = _Table()
     for name, result in results.items():
         table.add_scope(name, scope_prefix(env, name), result, known)
@@ -53,7 +51,7 @@ def planned(
         libs=libraries.watched(),
         folders=table.folders,
         key=sealing.key,
-        inputs=sealing.inputs,
+        inputs=sealing.inputs or ([], array("q"), array("q")),
         scopes=table.scopes,
         files=table.files,
         shas=table.shas,
@@ -65,9 +63,10 @@ def planned(
     return made
 
 
-def seal_build(sealing: Sealing, made: seal.Seal | None, root: Path) -> None:
-    """Write the seal of a build whose output is in place (none: the seal stays gone)."""
-    if made is None:
+def seal_build(sealing: Sealing, made: seal.Seal, root: Path) -> None:
+    """Write the seal of a build whose output is in place (unless its inputs could not be
+    read: then no seal)."""
+    if sealing.inputs is None:
         seal.discard(sealing.path)
         return
     seal.fill(made, root)

@@ -7,9 +7,14 @@ deleting it. The next small change updates that spare tree (only the files
 that differ from the wanted output) and swaps it in with one atomic exchange;
 the tree it replaces becomes the new spare. Double buffering, as in graphics.
 
-The spare is private state: a record (path -> stat and sha256 of each file)
-says what it holds, files are checked by stat before they are kept, and a
-spare whose record is missing or foreign is deleted and not used.
+The spare is private state, and the seal alone says what it holds (each file's
+sha256 and stat, each folder's stat): it is checked against that record before
+anything is written into it (files by stat, or by hash where the stat moved or is
+too recent; folders by stat), and a spare the seal does not describe is deleted,
+never used. Both kinds of build go the same way: a build from the seal
+(`advance`) and the full pipeline (`vouched` before its workers write into the
+spare, `advance_to` after) give the spare what still differs and swap it in
+(`_fill_and_swap`).
 """
 
 from __future__ import annotations
@@ -246,15 +251,15 @@ def _fill_and_swap(
     dirs = sealed.dirs
     marked = _folders_of(dirs, chain((files[i] for i in touched), extra))
     unknown = [i for i in range(len(files)) if new_live[4 * i] == -1] if -1 in new_live else []
-    sealed.live = _refresh(new_live, files, sorted({*touched, *unknown}), root)
-    sealed.spare = _refresh(old_live, files, touched, spare_dir)
+    sealed.live = refresh(new_live, files, sorted({*touched, *unknown}), root)
+    sealed.spare = refresh(old_live, files, touched, spare_dir)
     if new_live_dirs is None:
         new_live_dirs = array("q", UNKNOWN * len(dirs))
         marked_live: Iterable[int] = range(len(dirs))
     else:
         marked_live = marked
-    sealed.live_dirs = _refresh(new_live_dirs, dirs, marked_live, root)
-    sealed.spare_dirs = _refresh(old_live_dirs, dirs, marked, spare_dir)
+    sealed.live_dirs = refresh(new_live_dirs, dirs, marked_live, root)
+    sealed.spare_dirs = refresh(old_live_dirs, dirs, marked, spare_dir)
     sealed.spare_blob = old_blob
     sealed.spare_extra = []
     sealed.sha_blob = bytes(wanted)
@@ -465,8 +470,8 @@ def _remove(rel: str, dir_fd: int) -> None:
         parent = parent.rpartition("/")[0]
 
 
-def _refresh(stats: Stats, rels: list[str], which: Iterable[int], root: Path) -> Stats:
-    """`stats` with the entries at `which` stat'ed again under `root`."""
+def refresh(stats: Stats, rels: list[str], which: Iterable[int], root: Path) -> Stats:
+    """`stats` with the entries at `which` stat'ed again under `root` (UNKNOWN: gone)."""
     out = array("q", stats)
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     try:

@@ -127,7 +127,7 @@ def put_in_place(
         _commit(out, made, results, incremental, recompiled, strays)
     for cache in caches.values():
         cache.save()
-    if sealing is not None:
+    if sealing is not None and made is not None:
         seal_build(sealing, made, root)
     return compilation
 
@@ -163,18 +163,15 @@ def _swap_spare(
         folder.mkdir(parents=True, exist_ok=True)
         if marker_wrong(folder):
             ownership.write_marker(folder, "build")
-    if made is None or out.sealed is None or out.held is None:
-        _write_manifests(spare.dir, env, results)
-        swap_in(spare.dir, root)  # (no seal to record the spare in: it goes)
-        spare.drop()
-        return
+    assert made is not None and out.sealed is not None and out.held is not None
     data = {s.end - 1: results[s.env].manifest or b"" for s in made.scopes}
     written = [i for i, rel in enumerate(made.files) if rel in recompiled]
     if advance_to(made, out.sealed, out.held, root, spare.dir, data, written):
         _clear_strays(spare, made, strays)
         return
-    swap_in(spare.dir, root)  # (no atomic exchange here: the spare goes)
-    spare.drop()
+    old = swap_in(spare.dir, root)  # (no atomic exchange here after all: the spare goes)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _commit(
@@ -206,7 +203,7 @@ def _commit(
         if spare is not None:
             spare.drop()
         return
-    from compiler.incremental.spare import carried
+    from compiler.incremental.spare import carried, refresh
 
     try:
         spare.adopt(old)
@@ -219,20 +216,8 @@ def _commit(
     # The files linked into the new tree were checked by stat (their groups were not
     # compiled again): their stat moved with the new link, so it is taken again.
     linked = [i for i, rel in enumerate(made.files) if rel not in recompiled and stats[4 * i] != -1]
-    made.spare = _restat(stats, made.files, linked, spare.dir)
+    made.spare = refresh(stats, made.files, linked, spare.dir)
     _clear_strays(spare, made, strays)
-
-
-def _restat(stats: seal.Stats, rels: list[str], which: list[int], tree: Path) -> seal.Stats:
-    fd = os.open(tree, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        found = seal.stat_paths([rels[i] for i in which], fd)
-    finally:
-        os.close(fd)
-    out = array("q", stats)
-    for k, i in enumerate(which):
-        out[4 * i : 4 * i + 4] = found[4 * k : 4 * k + 4]
-    return out
 
 
 def _clear_strays(spare: Spare, made: Seal, strays: list[str]) -> None:
