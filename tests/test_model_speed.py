@@ -379,6 +379,43 @@ def test_url_whitespace_check_matches_str_isspace() -> None:
     assert model_types._url("https://cdn.example.com/a\u200bb.png")  # not whitespace
 
 
+def test_plain_url_shortcut_agrees_with_the_full_check() -> None:
+    """Every URL the shortcut takes as it is, url_problem accepts and normalize_url keeps;
+    the corners it leaves to them (case, port, credentials, query, IDNA) still get theirs."""
+    from compiler.model.urls import is_plain, normalize_url, url_problem
+
+    rng = random.Random(16)
+    alphabet = "abcXYZ09-._~/:@?#%[] \u00e9"
+    samples = [
+        "https://cdn.example.com/g1/logo.png",
+        "https://cdn.example.com",
+        "https://a--b.example/x",
+        "https://x/" + "a" * 2100,
+        *(
+            "https://" + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+            for _ in range(20_000)
+        ),
+    ]
+    plain = 0
+    for value in samples:
+        if is_plain(value):
+            plain += 1
+            assert url_problem(value) is None, value
+            assert normalize_url(value) == value, value
+    assert plain > 100  # (the random samples do reach the shortcut)
+    for written, meant in [
+        ("HTTPS://CDN.Example.com/Logo.png", "https://cdn.example.com/Logo.png"),
+        ("https://cdn.example.com:443/a.png", "https://cdn.example.com:443/a.png"),
+        ("https://b\u00fccher.example/a.png", "https://xn--bcher-kva.example/a.png"),
+    ]:
+        assert not is_plain(written)
+        assert model_types._url(written) == meant
+    for refused in ("https://user@cdn.example.com/a.png", "https://cdn.example.com:0/a.png"):
+        assert not is_plain(refused)
+        with pytest.raises(Exception, match=r"user name or password|has port `0`"):
+            model_types._url(refused)
+
+
 def test_palette_is_remembered_per_theme_and_copied() -> None:
     one = Group.model_validate({"name": "A", "theme": {"colors": {"primary": "#123456"}}})
     two = Group.model_validate({"name": "B", "theme": {"dark": True}})

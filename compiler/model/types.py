@@ -18,7 +18,7 @@ from pydantic_core import PydanticCustomError
 from compiler import colors
 from compiler.model import patterns
 from compiler.model.urls import URL_LIMIT as URL_LIMIT  # (the MFA email's size budget uses it)
-from compiler.model.urls import normalize_url
+from compiler.model.urls import is_plain, normalize_url
 from compiler.model.urls import url_problem as url_problem  # (validate --online uses it)
 
 if TYPE_CHECKING:
@@ -145,6 +145,8 @@ def _color(value: str) -> str:
 
 
 def _url(value: str) -> str:
+    if is_plain(value):
+        return value
     problem = url_problem(value)
     if problem is not None:
         raise PydanticCustomError("url-invalid", "{problem}", {"problem": problem})

@@ -194,6 +194,8 @@ def temporary_for(rel: str) -> str:
 
 def make_folders(dir_fd: int, folder: str, made: set[str] | None = None) -> None:
     """Create `folder` and its parents below `dir_fd`; `made` remembers what exists."""
+    if made is not None and folder in made:
+        return  # (made holds a folder only once its parents exist: a group's next file)
     parts = folder.split("/") if folder else []
     for k in range(1, len(parts) + 1):
         step = "/".join(parts[:k])

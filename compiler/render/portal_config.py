@@ -24,11 +24,19 @@ def camel(name: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
-def _camel_tree(value: Any) -> Any:
+# camel() of each key met so far (the model's field names): a look-up, not a call.
+_CAMEL: dict[str, str] = {}
+
+
+def _camel_tree(value: dict[str, Any]) -> dict[str, Any]:
     """camelCase every key, recursively."""
-    if isinstance(value, dict):
-        return {camel(k): _camel_tree(v) for k, v in value.items()}
-    return value
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        name = _CAMEL.get(key)
+        if name is None:
+            name = _CAMEL[key] = camel(key)
+        out[name] = _camel_tree(item) if type(item) is dict else item  # (model_dump: plain dicts)
+    return out
 
 
 def options(group: Group) -> dict[str, Any]:
