@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from compiler.render import environment
+from compiler.review.diff import Built
 from compiler.review.gitrefs import Base
+from compiler.review.plan import sealed_files
 from compiler.review.preview.context import changed_settings, portal_context
 from compiler.review.preview.plan import GroupPages
 
@@ -49,36 +51,46 @@ class Folder:
         self.pages += 1
 
 
-def _side(folder: Folder, built: Any, where: str, context: dict[str, Any]) -> None:
+def _side(
+    folder: Folder, built: Built, files: dict[str, bytes], where: str, context: dict[str, Any]
+) -> None:
     """A group's artifacts copied into `where`, and its portal page beside them."""
     prefix = f"groups/{built.slug}/"
-    for rel, data in sorted(built.files.items()):
+    for rel, data in sorted(files.items()):
         folder.write(where + rel.removeprefix(prefix), data)
     folder.page(where + "index.html", TEMPLATES[0], context)
 
 
 def draw_group(folder: Folder, job: GroupPages, base: Base | None) -> None:
-    """One group's pages: its portal page, and with a base its base page and the comparison."""
+    """One group's pages: its portal page, and with a base its base page and the comparison.
+
+    A working-tree side taken from the build's seal has its files read here, from the
+    output folder, by the worker that draws it (the parent never holds them all).
+    """
     slug, after, before, change = job.slug, job.after, job.before, job.change
     changes = changed_settings(change)
-    if after is not None and after.files is not None:
+    files = sealed_files(after) if after is not None else None
+    if after is not None and files is not None:
         label = "After: the working tree" if base is not None else ""
         against = f"compared with {base.label}" if base is not None else ""
-        context = portal_context(after, side=label, root="../", changes=changes, against=against)
-        _side(folder, after, f"{slug}/", context)
+        context = portal_context(
+            after, files, side=label, root="../", changes=changes, against=against
+        )
+        _side(folder, after, files, f"{slug}/", context)
     if base is None or change is None:
         return
     has_before = before is not None and before.files is not None
     if has_before:
-        assert before is not None
+        assert before is not None and before.files is not None
         context = portal_context(
             before,
+            before.files,
             side=f"Before: {base.label}",
             root="../../",
             changes=changes,
             against="compared with the working tree",
         )
-        _side(folder, before, f"{slug}/base/", context)
+        _side(folder, before, before.files, f"{slug}/base/", context)
     folder.page(
         f"{slug}/compare.html",
         TEMPLATES[1],
