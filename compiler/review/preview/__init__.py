@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from compiler.pipeline.compiling import gc_paused
 from compiler.pipeline.ownership import MARKER, marker
 from compiler.pipeline.writer import Staging
 from compiler.render import environment, templates_dir
@@ -45,6 +46,7 @@ __all__ = [
 ]
 
 
+@gc_paused  # (and forked workers would rescan, and so copy, the whole inherited heap)
 def write_preview(
     out_dir: Path, plan: Plan, *, workers: int = 1, progress: Progress | None = None
 ) -> int:

@@ -60,6 +60,19 @@ class Shown:
     kind: Kind
     colour: str | None = None  # a checked hex colour, drawn as a swatch beside the text
 
+    def __html__(self) -> str:
+        """How every page draws the value (`{{ shown }}`): a colour with its swatch.
+
+        Here rather than in a template macro: each page of a changed group shows
+        them, and importing a macro costs every page a template module.
+        """
+        text = f'<span class="pv-value" data-kind="{self.kind}">{escape(self.text)}</span>'
+        if self.colour is None:
+            return text
+        colour = escape(self.colour)
+        style = f"background-color: {colour}"
+        return f'<span class="pv-swatch" style="{style}" data-color="{colour}"></span> {text}'
+
 
 def shown(path: str, value: Any) -> Shown:
     kind = display_kind(path, value)

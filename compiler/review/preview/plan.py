@@ -25,7 +25,7 @@ from typing import Any
 
 from compiler.diagnostics import Diagnostic
 from compiler.load.files import MAX_BYTES, read_all
-from compiler.pipeline.compiling import compile_groups
+from compiler.pipeline.compiling import compile_groups, gc_paused
 from compiler.pipeline.discovery import discover
 from compiler.pipeline.group import env_dir_for
 from compiler.review.diff import Built, DiffReport, GroupChange, Side, compare
@@ -159,6 +159,7 @@ def _base_side(
         return side
 
 
+@gc_paused  # (a fleet-wide change leaves millions of objects for the collector to rescan)
 def plan_against(
     base: Base,
     groups_dir: Path,
