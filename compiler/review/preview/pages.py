@@ -105,16 +105,25 @@ def draw_group(folder: Folder, job: GroupPages, base: Base | None) -> None:
     )
 
 
+Page = tuple[str, str, dict[str, Any]]  # a page on its own: where, its template, its context
+
 # The work of a forked pool: set before the fork, so workers read it without pickling.
-_WORK: tuple[list[GroupPages], Path, Base | None] | None = None
+_WORK: tuple[list[GroupPages], Path, Base | None, list[Page]] | None = None
 
 
 def _draw_chunk(start: int, stop: int) -> int:
     assert _WORK is not None
-    jobs, root, base = _WORK
+    jobs, root, base, _ = _WORK
     folder = Folder(root)
     for job in jobs[start:stop]:
         draw_group(folder, job, base)
+    return folder.pages
+
+
+def _draw_page(number: int) -> int:
+    assert _WORK is not None
+    folder = Folder(_WORK[1])
+    folder.page(*_WORK[3][number])
     return folder.pages
 
 
@@ -131,8 +140,12 @@ def draw_all(
     *,
     workers: int,
     progress: Progress | None = None,
+    also: list[Page] | None = None,
 ) -> int:
-    """Every group's pages under `root`; returns the number of HTML pages."""
+    """Every group's pages under `root`, and the pages `also` (the index: ten thousand
+    rows, drawn by a worker while the others draw groups); returns the number of HTML pages.
+    """
+    also = also or []
     for name in TEMPLATES:  # compiled once, before any fork
         environment().get_template(name)
     if workers <= 1 or len(jobs) < PARALLEL_FROM or "fork" not in _start_methods():
@@ -141,28 +154,36 @@ def draw_all(
             draw_group(folder, job, base)
             if progress is not None:
                 progress(done, len(jobs))
+        for page in also:
+            folder.page(*page)
         return folder.pages
-    return _draw_forked(root, jobs, base, workers, progress)
+    return _draw_forked(root, jobs, base, also, workers, progress)
 
 
 def _draw_forked(
-    root: Path, jobs: list[GroupPages], base: Base | None, workers: int, progress: Progress | None
+    root: Path,
+    jobs: list[GroupPages],
+    base: Base | None,
+    also: list[Page],
+    workers: int,
+    progress: Progress | None,
 ) -> int:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     global _WORK
-    _WORK = (jobs, root, base)
+    _WORK = (jobs, root, base, also)
     pages = done = 0
     try:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = {pool.submit(_draw_page, i): 0 for i in range(len(also))}
             chunks = _chunks(len(jobs), workers)
-            futures = {pool.submit(_draw_chunk, a, b): b - a for a, b in chunks}
+            futures.update({pool.submit(_draw_chunk, a, b): b - a for a, b in chunks})
             for future in as_completed(futures):
                 pages += future.result()
                 done += futures[future]
-                if progress is not None:
+                if progress is not None and futures[future]:
                     progress(done, len(jobs))
     finally:
         _WORK = None
