@@ -470,7 +470,7 @@ def _limited() -> None:
 
 @pytest.mark.parametrize(
     "pattern",
-    ["seal-*.bin", "_base.bin", "render.marshal", "spare-*.json", "spare-*/groups/g3/theme.css"],
+    ["seal-*.bin", "_base.bin", "spare-*.json", "spare-*/groups/g3/theme.css"],
 )
 def test_a_cache_file_grown_huge_is_never_read_whole(four: Path, pattern: str) -> None:
     def pops(*args: str) -> subprocess.CompletedProcess[str]:
@@ -498,3 +498,44 @@ def test_a_cache_file_grown_huge_is_never_read_whole(four: Path, pattern: str) -
         _ok(pops("build", "--check"))
     _ok(pops("build", "--no-cache", "--out", "clean"))
     assert _tree(four / "dist") == _tree(four / "clean")
+
+
+# --- files earlier versions kept in the cache folder ---------------------------------------
+
+
+def test_an_old_render_cache_file_is_ignored_and_left_alone(four: Path, run_pops: Run) -> None:
+    """pops before issue #12 kept the renderers' set-up in render.marshal (with a lock
+    file beside it). One left in an existing cache folder, even a well-framed one that
+    claims other template text, changes no byte of any build, and pops never touches it."""
+    import marshal
+
+    from compiler.incremental.integrity import with_checksum
+
+    poisoned = {
+        ("template", "mfa/email.txt.j2"): {
+            "verdict": (True, False, True),
+            "shapes": {},
+        },
+        ("layout", False): {"layout": (("POISONED",), (0, 0), (0, 0), ("primary",))},
+    }
+    old = {
+        "render.marshal": with_checksum(
+            marshal.dumps({"format": 1, "key": "0" * 64, "records": poisoned})
+        ),
+        "render.marshal.lock": b"",
+    }
+    cache = four / CACHE_DIR
+    for name, data in old.items():
+        (cache / name).write_bytes(data)
+    _edit(four, "g0", "Zero")  # one change: the seal's path
+    _ok(run_pops("build", cwd=four))
+    _same_as_clean(four, run_pops)
+    write_group(four, "g9", GROUP.format(name="Nine"))  # an added group: the full pipeline
+    _ok(run_pops("build", cwd=four))
+    _same_as_clean(four, run_pops)
+    shutil.rmtree(four / "dist")
+    _ok(run_pops("build", cwd=four))  # from clean, the old file still there
+    _same_as_clean(four, run_pops)
+    assert "POISONED" not in (four / "dist/groups/g1/theme.css").read_text("utf-8")
+    for name, data in old.items():
+        assert (cache / name).read_bytes() == data

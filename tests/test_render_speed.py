@@ -126,6 +126,65 @@ def test_bench_groups_render_exactly_as_directly() -> None:
         assert_same(f"bench-{index}", group)
 
 
+def varied_groups(count: int, seed: int) -> list[Group]:
+    """Groups of many shapes: hostile text, empty and missing fields, 1-5 paragraphs of
+    1-3 lines, light and dark, with and without logo, footer and phone."""
+    rng = random.Random(seed)
+    texts = [text for text in HOSTILE if text.strip()]
+    out: list[Group] = []
+    for index in range(count):
+        paragraphs = [
+            "\n".join(rng.choice(texts) for _ in range(rng.randrange(1, 4)))
+            for _ in range(rng.randrange(1, 6))
+        ]
+        footer: dict[str, Any] = {}
+        if rng.random() < 0.6:
+            footer["text"] = rng.choice([*texts, ""])
+        if rng.random() < 0.5:
+            footer["email"] = rng.choice(["a@example.com", "o'brien&co@example.org"])
+        if rng.random() < 0.5:
+            footer["phone"] = rng.choice(["+1 212 555 0199", "+44 20 7946 0958"])
+        mfa_section: dict[str, Any] = {"enabled": rng.random() < 0.9, "success_role": "p"}
+        if rng.random() < 0.8:
+            mfa_section["email_subject"] = rng.choice(texts).replace("\n", " ") + " code"
+            mfa_section["email_body"] = "\n\n".join(paragraphs) + " ${mfa.code}\n"
+        if rng.random() < 0.5:
+            mfa_section["sms_message"] = rng.choice(texts) + " ${mfa.code}"
+        colors = {
+            name: f"#{rng.randrange(1 << 24):06x}"
+            for name in ("primary", "secondary", "surface", "error")
+            if rng.random() < 0.6
+        }
+        branding = {"logo_url": "https://cdn.example.com/a&b/l.png"} if rng.random() < 0.5 else {}
+        data = {
+            "name": f"{rng.choice(texts)} {index}",
+            "branding": branding,
+            "theme": {"dark": rng.random() < 0.4, "colors": colors},
+            "look_and_feel": {"footer": footer},
+            "authentication": {"mfa": mfa_section},
+        }
+        out.append(Group.model_validate(data))
+    return out
+
+
+def test_many_shapes_render_exactly_as_directly_also_when_the_memo_starts_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One process renders each template once per shape and memoises the skeleton; past
+    MAX_SHAPES the memo starts over. Neither may change a byte."""
+    groups = varied_groups(250, seed=23)
+    templates = mfa._templates(None)
+    for index, group in enumerate(groups):
+        assert_same(f"varied-{index}", group)
+    assert len(templates[0]._shapes) > 50  # the groups brought many shapes, all kept
+    monkeypatch.setattr(skeleton, "MAX_SHAPES", 3)
+    for template in templates:
+        template._shapes.clear()
+    for index, group in enumerate(groups):
+        assert_same(f"varied-{index}", group)
+    assert all(0 < len(template._shapes) <= 3 for template in templates)
+
+
 _COLOR = st.builds(
     lambda digits, upper: ("#" + digits).upper() if upper else "#" + digits,
     st.one_of(

@@ -73,10 +73,7 @@ def sealed_build(
         sealed.valid += "".join(f"\n{k}\t{v}" for k, v in types.learned().items())
         if not check.intact():
             # Maybe a library moved: nothing keyed on the assumed one may be kept.
-            from compiler.render import store
-
             libraries.forget()
-            store.forget()
             types.remember("")  # (verdicts of the libraries the seal knew)
             return None
         if update is None:

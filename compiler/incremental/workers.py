@@ -108,15 +108,10 @@ def _init_worker(
     groups_dir: str,
     env: str | None,
     env_dir: str | None,
-    render_cache: str | None,
     parent: int | None = None,
 ) -> None:
     if parent is not None:
         die_with(parent)
-    from compiler import render
-
-    render.use_cache(Path(render_cache) if render_cache else None)
-    render.save_cache_at_exit()  # the template shapes this worker meets are kept
     _WORKER["layers"] = load_layers(Path(groups_dir), env, Path(env_dir) if env_dir else None)
 
 
@@ -312,8 +307,6 @@ def _new_pool(groups_dir: Path, env: str | None, env_dir: Path | None, jobs: int
     from concurrent.futures import ProcessPoolExecutor  # (a build of a few groups never needs it)
     from multiprocessing import get_context
 
-    from compiler.render import cache_folder
-
     context = get_context("fork") if "fork" in _start_methods() else None
     return ProcessPoolExecutor(
         max_workers=jobs,
@@ -323,7 +316,6 @@ def _new_pool(groups_dir: Path, env: str | None, env_dir: Path | None, jobs: int
             str(groups_dir),
             env,
             str(env_dir) if env_dir else None,
-            str(render_cache) if (render_cache := cache_folder()) else None,
             os.getpid(),
         ),
     )

@@ -21,7 +21,7 @@ from compiler.incremental.quick import sealed_build
 from compiler.incremental.recording import outputs_from_seal, spare_from_seal
 from compiler.incremental.sealing import Sealing
 from compiler.pipeline import ownership
-from compiler.pipeline.check import check_output, render_cache, trusted
+from compiler.pipeline.check import check_output, trusted
 from compiler.pipeline.compiling import compile_all, compile_groups, gc_paused, run_scopes
 from compiler.pipeline.discovery import (
     SLUG,
@@ -103,10 +103,7 @@ def build(
     if sealing is None and use_cache:
         sealing = Sealing.begin(groups_dir, folder, root, env, strict)
         sealing.open(root, jobs, locking=True)
-    with (
-        render_cache(groups_dir, use_cache),
-        _made_for(out_dir if env is not None and new_out else None),
-    ):
+    with _made_for(out_dir if env is not None and new_out else None):
         if sealing is not None and sealing.sealed is not None:
             done = sealed_build(sealing, groups_dir, folder, root)
             if done is not None:

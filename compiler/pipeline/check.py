@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from compiler.diagnostics import Diagnostic
-from compiler.incremental.cache import Cache, cache_dir_for
+from compiler.incremental.cache import Cache
 from compiler.incremental.integrity import read_bounded
 from compiler.incremental.quick import from_seal
 from compiler.incremental.sealing import Sealing
@@ -95,8 +93,7 @@ def check_output(
                 return CheckReport(from_seal(sealing.sealed, 0), [])
         finally:
             sealing.release()
-    with render_cache(groups_dir, use_cache):
-        return _check_output(groups_dir, out_dir, strict, env, env_dir, jobs, use_cache, progress)
+    return _check_output(groups_dir, out_dir, strict, env, env_dir, jobs, use_cache, progress)
 
 
 def _check_output(
@@ -224,15 +221,3 @@ def trusted(cache: Cache, scope_root: Path, *, manifest: bool = True) -> bool:
         return True
     found = read_bounded(scope_root / MANIFEST)  # (a manifest grown huge is not read)
     return found is not None and hashlib.sha256(found).hexdigest() == state.get("manifest_sha")
-
-
-@contextlib.contextmanager
-def render_cache(groups_dir: Path, use_cache: bool) -> Iterator[None]:
-    """Renderers keep their set-up in .pops-cache/ for the run, and save what they learned."""
-    from compiler import render
-
-    render.use_cache(cache_dir_for(groups_dir) if use_cache else None)
-    try:
-        yield
-    finally:
-        render.save_cache()

@@ -1,31 +1,20 @@
 """Renderers: pure functions of a validated group -> {relative path: bytes}.
 
 Nothing here reads YAML or touches the output folder; the writer does that.
-jinja2 is imported only when a template must really be rendered: the per-process
-setup it would otherwise cost can come from a cache folder (see store.py), which
-the orchestrator names with `use_cache(folder)` and fills with `save_cache()`.
+jinja2 is imported when the first group is rendered; each template is then
+rendered by Jinja once per shape and filled per group (see skeleton.py).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from compiler.render.store import cache_folder, save_cache, save_cache_at_exit, use_cache
-from compiler.render.templates import environment, shipped, templates_dir
+from compiler.render.templates import environment, templates_dir
 
 if TYPE_CHECKING:
     from compiler.model import Group
 
-__all__ = [
-    "cache_folder",
-    "environment",
-    "render_group",
-    "save_cache",
-    "save_cache_at_exit",
-    "shipped",
-    "templates_dir",
-    "use_cache",
-]
+__all__ = ["environment", "render_group", "templates_dir"]
 
 
 def render_group(slug: str, group: Group) -> dict[str, bytes]:

@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from compiler import colors
 from compiler.model import Group, phone_formats
-from compiler.render import store
 from compiler.render.skeleton import SkeletonTemplate, shape_of
-from compiler.render.templates import environment, shipped
+from compiler.render.templates import environment
 
 if TYPE_CHECKING:
     import jinja2
@@ -22,8 +21,7 @@ if TYPE_CHECKING:
 HTML_TEMPLATE = "mfa/email.html.j2"
 TEXT_TEMPLATE = "mfa/email.txt.j2"
 
-# Per environment other than the shipped one (whose pair lives in store.built): the two
-# email templates, rendered through skeletons (see skeleton.py).
+# Per environment: the two email templates, rendered through skeletons (see skeleton.py).
 _TEMPLATES: weakref.WeakKeyDictionary[
     jinja2.Environment, tuple[SkeletonTemplate, SkeletonTemplate]
 ] = weakref.WeakKeyDictionary()
@@ -36,19 +34,9 @@ def _paragraphs(body: str) -> list[list[str]]:
 
 
 def _templates(env: jinja2.Environment | None) -> tuple[SkeletonTemplate, SkeletonTemplate]:
-    """The two email templates of `env` (None: the shipped ones, set up from their records)."""
-    if env is None or shipped(env):
-        pair: tuple[SkeletonTemplate, SkeletonTemplate] | None = store.built.get("mfa")
-        if pair is None:
-            html, text = (
-                SkeletonTemplate.recorded(
-                    environment, name, store.record("template", name), store.learned
-                )
-                for name in (HTML_TEMPLATE, TEXT_TEMPLATE)
-            )
-            pair = (html, text)
-            store.built["mfa"] = pair
-        return pair
+    """The two email templates of `env` (None: the shipped ones), set up once per process."""
+    if env is None:
+        env = environment()
     found = _TEMPLATES.get(env)
     if found is None:
         found = (SkeletonTemplate(env, HTML_TEMPLATE), SkeletonTemplate(env, TEXT_TEMPLATE))

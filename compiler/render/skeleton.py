@@ -16,15 +16,13 @@ first shape of each template is checked against a direct Jinja render.
 tests/test_render_speed.py asserts the shipped templates take the fast path and
 that it equals direct rendering for many varied and hostile groups.
 
-Shapes are made of strings, tuples and plain scalars (no type objects), and a
-skeleton saves as its literals and slots, so both can be kept across processes
-(store.py, keyed by the shape's repr); jinja2 is imported only when a template
-must actually be rendered.
+Each SkeletonTemplate memoises its skeletons by shape for the life of the process
+(the bench's groups have one shape per template, so a build renders each template
+through Jinja once).
 """
 
 from __future__ import annotations
 
-import marshal
 import operator
 import re
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
@@ -42,12 +40,9 @@ SLOT_CLOSE = "\ue001"
 _SLOT = re.compile(f"{SLOT_OPEN}([0-9]+){SLOT_CLOSE}")
 # Distinct shapes kept per template; past this the memo starts over (it is only a memo).
 MAX_SHAPES = 512
-# Shapes kept per template across processes (store.py); past this none are added.
-MAX_STORED_SHAPES = 2048
 _TEXT = "\0text"  # shape of a non-empty string (the string itself becomes a value)
-# Container tags, and scalar kinds a shape may name: strings, so shapes marshal.
+# Container tags in a shape.
 _DICT, _LIST, _TUPLE, _MARKUP = "\0dict", "\0list", "\0tuple", "\0markup"
-_KINDS: dict[type, str] = {bool: "\0bool", int: "\0int", float: "\0float"}
 
 
 def slot(index: int) -> str:
@@ -65,26 +60,7 @@ class Skeleton:
         literals = pieces[0::2]
         if any(SLOT_OPEN in part or SLOT_CLOSE in part for part in literals):
             raise ValueError("malformed placeholder in a rendered skeleton")
-        self._build(literals, tuple(int(index) for index in pieces[1::2]))
-
-    @classmethod
-    def from_saved(cls, saved: Any) -> Skeleton | None:
-        """The skeleton of saved() (as a file gave it back); None when it is not one."""
-        if type(saved) is not tuple or len(saved) != 2:
-            return None
-        literals, slots = saved
-        if type(literals) is not tuple or type(slots) is not tuple:
-            return None
-        if len(literals) != len(slots) + 1 or not all(type(part) is str for part in literals):
-            return None
-        if not all(type(index) is int and index >= 0 for index in slots):
-            return None
-        skeleton = cls.__new__(cls)
-        skeleton._build(list(literals), slots)
-        return skeleton
-
-    def _build(self, literals: list[str], slots: tuple[int, ...]) -> None:
-        self.slots: tuple[int, ...] = slots
+        self.slots: tuple[int, ...] = tuple(int(index) for index in pieces[1::2])
         # Literals at even positions; odd positions are overwritten by each fill.
         self.parts: list[str] = []
         for index, literal in enumerate(literals):
@@ -98,10 +74,6 @@ class Skeleton:
         self.pick: Callable[[Sequence[str]], Any] = (
             operator.itemgetter(*self.slots) if self.count > 1 else lambda v: (v[self.slots[0]],)
         )
-
-    def saved(self) -> tuple[tuple[str, ...], tuple[int, ...]]:
-        """(literals, slots): what from_saved() takes back, marshal-able."""
-        return tuple(self.parts[0::2]), self.slots
 
     def fill(self, values: Sequence[str]) -> str:
         """The text with slot i holding values[self.slots[i]]."""
@@ -200,11 +172,9 @@ def _shapes(items: Iterable[Any], values: list[str]) -> tuple[Hashable, ...]:
         elif isinstance(item, Mapping | Sequence) and not isinstance(item, str | bytes):
             raise TypeError(f"unsupported container in a template context: {kind.__name__}")
         elif kind is float:
-            out.append((_KINDS[kind], repr(item)))  # 0.0 == -0.0, but they print apart
+            out.append((kind, repr(item)))  # 0.0 == -0.0, but they print apart
         else:
-            # bool, int: (True, 1) must not be equal shapes. Other kinds keep their type
-            # (such a shape stays in memory: marshal refuses it).
-            out.append((_KINDS.get(kind, kind), item))
+            out.append((kind, item))  # bool, int: (True, 1) must not be equal shapes
     return tuple(out)
 
 
@@ -232,77 +202,31 @@ def _placeholders(context: Any, counter: list[int]) -> Any:
     return context
 
 
-def _nothing() -> None:
-    return None
-
-
 class SkeletonTemplate:
-    """A Jinja template rendered through skeletons when it is prints-only.
-
-    Its verdict (fast or not, escaping, first shape checked) and its skeletons live
-    in a record, which store.py may have filled from an earlier process: then the
-    environment is made (and Jinja imported) only for a shape the record lacks.
-    """
+    """A Jinja template rendered through skeletons when it is prints-only."""
 
     def __init__(self, env: jinja2.Environment, name: str) -> None:
-        self._setup(lambda: env, name, {}, _nothing)
-
-    @classmethod
-    def recorded(
-        cls,
-        make_env: Callable[[], jinja2.Environment],
-        name: str,
-        record: dict[str, Any],
-        learned: Callable[[], None],
-    ) -> SkeletonTemplate:
-        """A template whose setup is read from and added to `record`; `learned` is called
-        whenever the record changes, and `make_env` only when Jinja is needed."""
-        template = cls.__new__(cls)
-        template._setup(make_env, name, record, learned)
-        return template
-
-    def _setup(
-        self,
-        make_env: Callable[[], jinja2.Environment],
-        name: str,
-        record: dict[str, Any],
-        learned: Callable[[], None],
-    ) -> None:
         self.name = name
-        self._make_env = make_env
+        self._env = env
         self._template: jinja2.Template | None = None
-        self._record = record
-        self._learned = learned
-        verdict = record.get("verdict")
-        if type(verdict) is tuple and len(verdict) == 3 and all(type(v) is bool for v in verdict):
-            self.fast, self.escape, self._checked = verdict
-        else:
-            env = make_env()
-            assert env.loader is not None
-            source = env.loader.get_source(env, name)[0]
-            self.fast = (
-                env.finalize is None
-                and SLOT_OPEN not in source
-                and SLOT_CLOSE not in source
-                and prints_only(env.parse(source))
-            )
-            auto = env.autoescape
-            self.escape = bool(auto(name) if callable(auto) else auto)
-            self._checked = False
-            self._note_verdict()
-        stored = record.get("shapes")
-        if type(stored) is not dict:
-            stored = record["shapes"] = {}
-        # _stored_key(shape) -> Skeleton.saved(), across processes; _shapes memoises
-        # them as skeletons, by shape.
-        self._stored: dict[str, Any] = stored
+        assert env.loader is not None
+        source = env.loader.get_source(env, name)[0]
+        self.fast = (
+            env.finalize is None
+            and SLOT_OPEN not in source
+            and SLOT_CLOSE not in source
+            and prints_only(env.parse(source))
+        )
+        auto = env.autoescape
+        self.escape = bool(auto(name) if callable(auto) else auto)
+        self._checked = False  # whether a first shape was checked against Jinja's render
         self._shapes: dict[Hashable, Skeleton] = {}
 
     @property
     def template(self) -> jinja2.Template:
         """The Jinja template, compiled on first use."""
         if self._template is None:
-            self._template = self._make_env().get_template(self.name)
+            self._template = self._env.get_template(self.name)
         return self._template
 
     def render(
@@ -321,9 +245,7 @@ class SkeletonTemplate:
         shape, values = flat
         skeleton = self._shapes.get(shape)
         if skeleton is None:
-            skeleton = self._restore(shape, len(values))
-            if skeleton is None:
-                skeleton = self._compile(context, shape, values)
+            skeleton = self._compile(context, shape, values)
             if skeleton is None:
                 return self.template.render(context)
         if self.escape:
@@ -332,18 +254,6 @@ class SkeletonTemplate:
                 escaped[index] = escape_text(values[index])
             return skeleton.fill(escaped)
         return skeleton.fill(values)
-
-    def _restore(self, shape: Hashable, count: int) -> Skeleton | None:
-        """The recorded skeleton of `shape`, if any (and it only picks among `count` values)."""
-        key = _stored_key(shape)
-        saved = self._stored.get(key) if key is not None else None
-        if saved is None:
-            return None
-        skeleton = Skeleton.from_saved(saved)
-        if skeleton is None or (skeleton.used and skeleton.used[-1] >= count):
-            return None
-        self._remember(shape, skeleton)
-        return skeleton
 
     def _compile(
         self, context: dict[str, Any], shape: Hashable, values: list[str]
@@ -354,36 +264,11 @@ class SkeletonTemplate:
             # placeholders intact). Should it not, Jinja renders this template from now on.
             self._checked = True
             self._shapes[shape] = skeleton
-            same = self.render(context, (shape, values)) == self.template.render(context)
-            self.fast = same
-            self._note_verdict()
-            if not same:
+            self.fast = self.render(context, (shape, values)) == self.template.render(context)
+            if not self.fast:
                 self._shapes.clear()
-                self._stored.clear()
                 return None
-        self._remember(shape, skeleton)
-        key = _stored_key(shape)
-        if key is not None and len(self._stored) < MAX_STORED_SHAPES:
-            self._stored[key] = skeleton.saved()
-            self._learned()
-        return skeleton
-
-    def _remember(self, shape: Hashable, skeleton: Skeleton) -> None:
         if len(self._shapes) >= MAX_SHAPES:
             self._shapes.clear()
         self._shapes[shape] = skeleton
-
-    def _note_verdict(self) -> None:
-        self._record["verdict"] = (self.fast, self.escape, self._checked)
-        self._learned()
-
-
-def _stored_key(shape: Hashable) -> str | None:
-    """How a shape is keyed across processes: its repr, when it holds only tuples, strings,
-    numbers and None (what marshal takes; then equal reprs mean equal shapes, and one
-    string loads far faster than a nested tuple); None for a shape naming another type."""
-    try:
-        marshal.dumps(shape)  # type: ignore[arg-type]
-    except ValueError:
-        return None
-    return repr(shape)
+        return skeleton

@@ -1,7 +1,7 @@
 """The templates and the one Jinja environment every renderer uses.
 
-A module of its own so the renderers (mfa.py, theme_css.py, theme_layout.py,
-store.py) need not import the package face, which imports them.
+A module of its own so the renderers (mfa.py, theme_css.py, theme_layout.py) need
+not import the package face, which imports them.
 """
 
 from __future__ import annotations
@@ -44,8 +44,3 @@ def environment() -> jinja2.Environment:
             lstrip_blocks=True,
         )
     return _ENVIRONMENT
-
-
-def shipped(env: jinja2.Environment) -> bool:
-    """Whether `env` is environment() (whose setup may be kept in the cache folder)."""
-    return env is _ENVIRONMENT

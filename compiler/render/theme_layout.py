@@ -2,8 +2,7 @@
 memoised parts laid between the literals (a 10,000-group build spent most of its
 render time rendering the template per group).
 
-The layouts of the shipped templates are kept across processes by store.py, with
-the verdict of their check: the fill must equal the direct render on sample palettes.
+A layout is kept only when its fill equals the direct render on sample palettes.
 """
 
 from __future__ import annotations
@@ -15,9 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from compiler import colors as colorlib
 from compiler.model.theme import DARK_PALETTE, LIGHT_PALETTE
-from compiler.render import store
 from compiler.render.skeleton import Skeleton, prints_only, slot
-from compiler.render.templates import environment, shipped
+from compiler.render.templates import environment
 from compiler.render.theme_parts import assemble, part_fields, part_sizes, parts_of, surface_part
 from compiler.render.theme_reference import (
     BASE_COLORS,
@@ -42,7 +40,7 @@ class _Layout:
     that pick, from [*literals, *parts...], theme.css's pieces and Vuetify's colours.
     (A plain class: a NamedTuple here cost more import time than the rest of the module.)"""
 
-    __slots__ = ("colors", "css", "keys", "literals", "saved")
+    __slots__ = ("colors", "css", "keys", "literals")
 
     def __init__(
         self,
@@ -55,35 +53,9 @@ class _Layout:
         self.css: Callable[[Sequence[str]], tuple[str, ...]] = operator.itemgetter(*css)
         self.colors: Callable[[Sequence[str]], tuple[str, ...]] = operator.itemgetter(*colors)
         self.keys = keys
-        # What the cache folder keeps (marshal-able); restore() takes it back.
-        self.saved = (tuple(literals), css, colors, keys)
-
-    @classmethod
-    def restore(cls, saved: Any, dark: bool) -> _Layout | None:
-        """The layout of `saved`, as a file gave it back; None unless it is well formed
-        and fills a sample palette into its reference theme."""
-        if type(saved) is not tuple or len(saved) != 4:
-            return None
-        literals, css, colors, keys = saved
-        if not all(type(x) is tuple for x in saved) or len(css) < 2 or len(colors) < 2:
-            return None
-        if not all(type(x) is str for x in (*literals, *keys)):
-            return None
-        if not all(type(x) is int and x >= 0 for x in (*css, *colors)):
-            return None
-        layout = cls(list(literals), css, colors, keys)
-        sample = dict(DARK_PALETTE if dark else LIGHT_PALETTE)
-        try:
-            theme, text = fill(layout, sample, dark)
-        except (IndexError, TypeError):
-            return None
-        if theme != reference_theme(sample, dark) or not isinstance(text, str):
-            return None
-        return layout
 
 
-# Per environment other than the shipped one (whose layouts live in store.built) and
-# dark flag. Weak keys: a dropped environment drops its layouts.
+# Per environment and dark flag. Weak keys: a dropped environment drops its layouts.
 _LAYOUTS: weakref.WeakKeyDictionary[jinja2.Environment, dict[bool, _Layout | None]] = (
     weakref.WeakKeyDictionary()
 )
@@ -130,29 +102,12 @@ def layout_for(env: jinja2.Environment | None, dark: bool) -> _Layout | None:
     """The layout for this environment (None: the shipped one) and flag, built and
     checked once; None when the template does not allow one (theme_artifacts then
     renders directly)."""
-    if env is None or shipped(env):
-        return _shipped_layout(dark)
+    if env is None:
+        env = environment()
     per_env = _LAYOUTS.setdefault(env, {})
     if dark not in per_env:
         per_env[dark] = _checked_layout(env, dark)
     return per_env[dark]
-
-
-def _shipped_layout(dark: bool) -> _Layout | None:
-    """The shipped template's layout: from its record when an earlier process left one
-    (with its check's verdict), else built, checked and recorded."""
-    built: dict[bool, _Layout | None] = store.built.setdefault("layouts", {})
-    if dark in built:
-        return built[dark]
-    record = store.record("layout", dark)
-    saved = record.get("layout", False)  # False: nothing recorded; None: no layout possible
-    found = _Layout.restore(saved, dark) if saved else None
-    if found is None and saved is not None:
-        found = _checked_layout(environment(), dark)
-        record["layout"] = found.saved if found is not None else None
-        store.learned()
-    built[dark] = found
-    return found
 
 
 def _checked_layout(env: jinja2.Environment, dark: bool) -> _Layout | None:

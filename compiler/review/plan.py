@@ -189,12 +189,8 @@ def plan_diff(
     With `keep_files` (`pops preview`), every group compiled keeps its files' bytes;
     a group taken from the seal has them in `out_dir` (`sealed_files`).
     """
-    from compiler import render
-    from compiler.incremental.cache import cache_dir_for
-
     folder, env_folder = base_folders(groups_dir, cwd, env, env_dir)
     head_env_dir = env_dir_for(groups_dir, env_dir)
-    render.use_cache(cache_dir_for(groups_dir))  # the renderers' set-up, as the build keeps it
     with tempfile.TemporaryDirectory(prefix="pops-base-") as tmp:
         root = Path(tmp)
         export_folders(base.commit, [folder, *([env_folder] if env_folder else [])], root, cwd)
@@ -217,7 +213,6 @@ def plan_diff(
         report = compare(base, before, after)
         report.shared = shared_changes(before, after, _known(before, after, report, changed))
         before.groups_dir = before.env_dir = None  # gone with the temporary folder
-        render.save_cache()
         return Plan(before, after, report)
 
 

@@ -72,10 +72,7 @@ _KEEP: list[bool] = [False]  # whether outcomes carry every file's bytes (set in
 def _init(head: Scope, base: Scope, keep: bool = False) -> None:
     import gc
 
-    from compiler import render
-
     gc.disable()  # (short-lived workers: as the build's, see pipeline.gc_paused)
-    render.save_cache_at_exit()  # the template shapes this worker meets are kept
     _LAYERS["head"], _LAYERS["base"] = head.layers(), base.layers()
     _KEEP[0] = keep
 
