@@ -21,9 +21,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from compiler.pipeline.compiling import gc_paused
 from compiler.pipeline.ownership import MARKER, marker
 from compiler.pipeline.writer import Staging
-from compiler.render import environment, templates_dir
+from compiler.render import templates_dir
 from compiler.review.preview.pages import Progress, draw_all
 from compiler.review.preview.plan import (
     Plan,
@@ -45,6 +46,7 @@ __all__ = [
 ]
 
 
+@gc_paused  # (and forked workers would rescan, and so copy, the whole inherited heap)
 def write_preview(
     out_dir: Path, plan: Plan, *, workers: int = 1, progress: Progress | None = None
 ) -> int:
@@ -53,12 +55,13 @@ def write_preview(
     try:
         staging.write(MARKER, marker("preview"))
         staging.write("preview.css", (templates_dir() / "preview" / "preview.css").read_bytes())
-        pages = draw_all(staging.path, plan.pages, plan.base, workers=workers, progress=progress)
-        index = environment().get_template("preview/index.html.j2")
         context = {"rows": plan.index, "base": plan.base, "env": plan.env, "pages": plan.pages}
-        staging.write("index.html", index.render(context).encode())
+        index = ("index.html", "preview/index.html.j2", context)
+        pages = draw_all(
+            staging.path, plan.pages, plan.base, workers=workers, progress=progress, also=[index]
+        )
         staging.commit()
     except BaseException:
         staging.discard()
         raise
-    return pages + 1
+    return pages

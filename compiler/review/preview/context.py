@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 
 from compiler.model.options import by_key
 from compiler.review.diff import Built, GroupChange, show
-from compiler.review.preview.contrast import THEME_COLORS, contrast_rows, rows_html
+from compiler.review.preview.contrast import THEME_COLORS, table_html
 
 Kind = Literal["colour", "boolean", "phone", "list", "text", "value"]
 HEX = re.compile(r"#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?")
@@ -60,6 +60,19 @@ class Shown:
     kind: Kind
     colour: str | None = None  # a checked hex colour, drawn as a swatch beside the text
 
+    def __html__(self) -> str:
+        """How every page draws the value (`{{ shown }}`): a colour with its swatch.
+
+        Here rather than in a template macro: each page of a changed group shows
+        them, and importing a macro costs every page a template module.
+        """
+        text = f'<span class="pv-value" data-kind="{self.kind}">{escape(self.text)}</span>'
+        if self.colour is None:
+            return text
+        colour = escape(self.colour)
+        style = f"background-color: {colour}"
+        return f'<span class="pv-swatch" style="{style}" data-color="{colour}"></span> {text}'
+
 
 def shown(path: str, value: Any) -> Shown:
     kind = display_kind(path, value)
@@ -87,26 +100,32 @@ def changed_settings(change: GroupChange | None) -> list[ChangedSetting]:
     ]
 
 
-class Marks:
-    """`at(path)` in the portal template: the attributes that say where a setting shows.
+class Marks(dict[str, Markup]):
+    """`at[path]` in the portal template: the attributes that say where a setting shows.
 
-    A Python callable rather than a template macro: a page calls it about sixty
-    times, and a fleet-scale preview draws twenty thousand pages.
+    A mapping rather than a callable or a macro: a page looks up about seventy
+    marks and a fleet-scale preview draws twenty thousand pages, and a lookup of
+    a mark already made is a plain dict hit, where a call goes through Jinja's
+    `context.call`. Pages with the same changed settings share one (`marks`).
     """
 
     __slots__ = ("changed",)
 
     def __init__(self, changed: frozenset[str]) -> None:
+        super().__init__()
         self.changed = changed
 
-    def __call__(self, path: str) -> Markup:
-        return _mark(path, path in self.changed)
+    def __missing__(self, path: str) -> Markup:
+        safe = escape(path)
+        changed = f' data-changed="{safe}"' if path in self.changed else ""
+        mark = self[path] = Markup(f' data-setting="{safe}"{changed}')
+        return mark
 
 
-@functools.cache
-def _mark(path: str, changed: bool) -> Markup:
-    safe = escape(path)
-    return Markup(f' data-setting="{safe}"' + (f' data-changed="{safe}"' if changed else ""))
+@functools.lru_cache(maxsize=256)
+def marks(changed: frozenset[str]) -> Marks:
+    """The marks of pages whose changed settings are `changed` (one per set, filled as used)."""
+    return Marks(changed)
 
 
 def _text(files: dict[str, bytes], rel: str | None) -> str | None:
@@ -116,6 +135,7 @@ def _text(files: dict[str, bytes], rel: str | None) -> str | None:
 
 def portal_context(
     built: Built,
+    files: dict[str, bytes],
     *,
     side: str,
     root: str,
@@ -127,11 +147,10 @@ def portal_context(
     `changes` are the settings that differ from the other side (`against`
     names it); the page marks where each one shows.
     """
-    assert built.files is not None
     config = built.config
     assert config is not None
     prefix = f"groups/{built.slug}/"
-    local = {rel.removeprefix(prefix): data for rel, data in built.files.items()}
+    local = {rel.removeprefix(prefix): data for rel, data in files.items()}
     mfa = config["authentication"]["mfa"]
     mfa_files = {key: ref["path"] for key, ref in mfa.get("files", {}).items()}
     changes = changes or []
@@ -144,10 +163,10 @@ def portal_context(
         "email_source": _text(local, mfa_files.get("emailHtml")),
         "email_subject": _text(local, mfa_files.get("emailSubject")),
         "sms": _text(local, mfa_files.get("sms")),
-        "contrast_rows_html": rows_html(contrast_rows(config)),
+        "contrast_rows_html": table_html(config),
         "theme_colors": THEME_COLORS,
         "files": sorted(local),
         "changes": changes,
-        "at": Marks(frozenset(c.path for c in changes)),
+        "at": marks(frozenset(c.path for c in changes)),
         "against": against,
     }

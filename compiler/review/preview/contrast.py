@@ -6,6 +6,7 @@ a preview page agrees with `pops validate`.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -86,6 +87,19 @@ def contrast_rows(config: dict[str, Any]) -> list[ContrastRow]:
                 )
             )
     return rows
+
+
+def table_html(config: dict[str, Any]) -> Markup:
+    """`rows_html(contrast_rows(config))`, worked out once per pair of palettes: both
+    pages of a group whose colours did not change show the same table."""
+    theme = config["theme"]
+    return _table(tuple(theme["colors"].items()), tuple(theme["vuetify"]["colors"].items()))
+
+
+@functools.lru_cache(maxsize=1024)
+def _table(palette: tuple[tuple[str, str], ...], vuetify: tuple[tuple[str, str], ...]) -> Markup:
+    theme = {"colors": dict(palette), "vuetify": {"colors": dict(vuetify)}}
+    return rows_html(contrast_rows({"theme": theme}))
 
 
 def _verdict(ok: bool) -> str:

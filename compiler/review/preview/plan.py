@@ -25,12 +25,12 @@ from typing import Any
 
 from compiler.diagnostics import Diagnostic
 from compiler.load.files import MAX_BYTES, read_all
-from compiler.pipeline.compiling import compile_groups
+from compiler.pipeline.compiling import compile_groups, gc_paused
 from compiler.pipeline.discovery import discover
 from compiler.pipeline.group import env_dir_for
 from compiler.review.diff import Built, DiffReport, GroupChange, Side, compare
 from compiler.review.gitrefs import Base, export_folder
-from compiler.review.plan import plan_diff, sealed_files
+from compiler.review.plan import plan_diff
 from compiler.review.sides import base_folders
 from compiler.review.sides import compile_side as compile_working_tree
 
@@ -64,6 +64,13 @@ class Plan:
     base: Base | None = None
     env: str | None = None
     report: DiffReport | None = field(default=None, repr=False)
+
+
+def drawable(built: Built | None) -> bool:
+    """Whether `built` builds, with its files in memory or in the sealed output folder."""
+    if built is None:
+        return False
+    return bool(built.files) or (built.digests is not None and built.config_path is not None)
 
 
 def _colors(built: Built | None) -> dict[str, str] | None:
@@ -152,6 +159,7 @@ def _base_side(
         return side
 
 
+@gc_paused  # (a fleet-wide change leaves millions of objects for the collector to rescan)
 def plan_against(
     base: Base,
     groups_dir: Path,
@@ -177,17 +185,10 @@ def _fast_sides(
     env_dir: Path | None,
     jobs: int | None,
 ) -> tuple[Side, Side | None, DiffReport | None]:
-    """`pops diff`'s plan with the files kept; a group the plan took from the seal has its
-    files read from `dist/` only when it changes (only changed groups get pages)."""
+    """`pops diff`'s plan with the files of every group compiled kept; a group the plan
+    took from the seal has its files in `dist/`, read by whoever draws its pages."""
     planned = plan_diff(base, groups_dir, cwd, env=env, env_dir=env_dir, jobs=jobs, keep_files=True)
-    after, before = planned.after, planned.before
-    if before is None:
-        return after, None, None
-    for slug, built in after.groups.items():
-        then = before.groups.get(slug)
-        if built.files is None and (then is None or then.file_digests() != built.digests):
-            built.files = sealed_files(built)
-    return after, before, planned.report
+    return planned.after, planned.before, planned.report
 
 
 def compare_with_base_naive(
@@ -239,13 +240,13 @@ def base_plan(base: Base, before: Side, after: Side, report: DiffReport | None =
             index.append(IndexRow(slug, new.name if new else slug, _colors(new), None, None))
             continue
         old = before.groups.get(change.previous_slug or slug)
-        pages.append(GroupPages(slug, new if new and new.files else None, old, change))
+        pages.append(GroupPages(slug, new if drawable(new) else None, old, change))
         colors = {s.path.removeprefix("theme.colors.") for s in change.settings}
         index.append(
             IndexRow(
                 slug,
                 change.name,
-                _colors(new if new and new.files else old),
+                _colors(new if drawable(new) else old),
                 change,
                 f"{slug}/compare.html",
                 frozenset(colors),
