@@ -169,10 +169,8 @@ def advance_to(
 def vouched(sealed: Seal, spare_dir: Path) -> bytearray | None:
     """What the spare tree holds (the seal's record of it, its damaged files marked so),
     checked now as `advance` checks it; None when the seal cannot vouch for it."""
-    if sealed.spare_blob is None or not spare_dir.is_dir():
-        return None
-    damaged = _damaged(sealed, spare_dir)
-    if damaged is None or not markers_intact(spare_dir, sealed):
+    damaged = _checked(sealed, spare_dir)
+    if damaged is None or sealed.spare_blob is None:
         return None
     return _marked(sealed.spare_blob, damaged)
 
@@ -280,19 +278,24 @@ def _spare_plan(
 
     A spare nothing is known of (or whose folders moved) is made anew here first.
     """
-    n = len(sealed.files)
-    fresh = sealed.spare_blob is None or sealed.spare is None or not spare_dir.is_dir()
-    damaged = None if fresh else _damaged(sealed, spare_dir, found)
-    if damaged is not None and not markers_intact(spare_dir, sealed):
-        damaged = None  # (an older spare, without the markers the output must keep)
+    damaged = _checked(sealed, spare_dir, found)
     if damaged is None:  # (nothing known of it, or a folder of it moved: made anew)
         _fresh_spare(spare_dir, root, sealed)
-        return True, sealed.sha_blob, list(range(n))
+        return True, sealed.sha_blob, list(range(len(sealed.files)))
     held = _marked(sealed.spare_blob or b"", damaged)
     delta = _delta(sealed) if sealed.spare_delta is None else sealed.spare_delta
     candidates = damaged.union(data, delta)
     touched = sorted(i for i in candidates if _sha(held, i) != _sha(wanted, i))
-    return fresh, held, touched
+    return False, held, touched
+
+
+def _checked(sealed: Seal, spare_dir: Path, found: Stats | None = None) -> set[int] | None:
+    """The spare's damaged files (see _damaged), or None when the seal cannot vouch for
+    the spare at all: the one check both kinds of build make before using it."""
+    damaged = _damaged(sealed, spare_dir, found)
+    if damaged is None or not markers_intact(spare_dir, sealed):
+        return None  # (markers missing: an older spare, without those the output must keep)
+    return damaged
 
 
 def _write_spare(
