@@ -19,6 +19,7 @@ import marshal
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -146,6 +147,21 @@ def group_key(parts: list[str]) -> str:
     digest = _keyed(identity()).copy()
     digest.update("\n".join(parts).encode())
     return str(digest.hexdigest())
+
+
+def keyer(scope: list[str]) -> Callable[[str], str]:
+    """group_key([*scope, digest]) for the many groups of one scope: the shared
+    head is hashed once, each group's digest after it (ten thousand keys a build)."""
+    head = _keyed(identity()).copy()
+    if scope:
+        head.update(("\n".join(scope) + "\n").encode())
+
+    def key(digest: str) -> str:
+        found = head.copy()
+        found.update(digest.encode())
+        return str(found.hexdigest())
+
+    return key
 
 
 @lru_cache(maxsize=2)

@@ -13,7 +13,7 @@ bytes as one.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -122,6 +122,7 @@ def run_scope(
         progress(hits, len(files_in))
     compiled = compile_paths(
         misses,
+        received=_remembering(cache, scope),
         groups_dir=groups_dir,
         env=layers.env,
         env_dir=env_dir,
@@ -135,7 +136,7 @@ def run_scope(
         total=len(files_in),
         replace=replace,
     )
-    _remember(cache, scope, compiled, files_in)
+    _forget_gone(cache, files_in)
     outcomes.update((o.slug, o) for o in compiled)
     ordered = [outcomes[s] for s in sorted(outcomes)]
     per_group = [(o.slug, o.file, o.diagnostics) for o in ordered]
@@ -163,7 +164,7 @@ def _reuse_hits(
 ) -> tuple[dict[str, Outcome], list[Path]]:
     """(the groups the cache vouches for, by slug; the paths to compile)."""
     recorded = cache.output.get("files", {}) if verify_root is not None else {}
-    from compiler.incremental.cache import group_key  # (workers never need the cache)
+    from compiler.incremental.cache import keyer  # (workers never need the cache)
     from compiler.pipeline.discovery import display_path
 
     outcomes: dict[str, Outcome] = {}
@@ -172,16 +173,17 @@ def _reuse_hits(
     # cache keeps no copy): only a group whose inputs are those can reuse those files.
     written_before: dict[str, list[dict[str, Any]]] = cache.output.get("entries", {})
     written_from: dict[str, str] = cache.output.get("digests", {})
+    key = keyer(scope) if use_hits and cache.groups else None
     for path in files_in:
         display = display_path(path)
         slug = path.name.removesuffix(".yaml")
-        entry = cache.groups.get(slug) if use_hits else None
+        entry = cache.groups.get(slug) if key is not None else None
         if entry is None:
             misses.append(path)
             continue
         sha = cache.file_sha(path, display)
         digest = input_sha(sha, display, entry.inputs, layers)
-        if group_key([*scope, digest]) != entry.key or not sha:
+        if key is None or key(digest) != entry.key or not sha:
             misses.append(path)
             continue
         files = written_before.get(slug) if render and written_from.get(slug) == digest else None
@@ -204,16 +206,24 @@ def _reuse_hits(
     return outcomes, misses
 
 
-def _remember(
-    cache: Cache, scope: list[str], compiled: list[Outcome], files_in: list[Path]
-) -> None:
-    """Record the groups just compiled in the cache; forget the groups that are gone."""
-    from compiler.incremental.cache import Entry, group_key
+def _remembering(cache: Cache, scope: list[str]) -> Callable[[list[Outcome]], None]:
+    """Records each chunk of groups just compiled in the cache, as it arrives: while
+    the workers compile the rest, not after the last one (10,000 keys take ~40 ms)."""
+    from compiler.incremental.cache import Entry, keyer
 
-    for outcome in compiled:
-        cache.groups[outcome.slug] = Entry(
-            group_key([*scope, outcome.input_sha]), outcome.inputs, outcome.diagnostics
-        )
+    key = keyer(scope)
+    groups = cache.groups
+
+    def remember(chunk: list[Outcome]) -> None:
+        for outcome in chunk:
+            entry = Entry(key(outcome.input_sha), outcome.inputs, outcome.diagnostics)
+            groups[outcome.slug] = entry
+
+    return remember
+
+
+def _forget_gone(cache: Cache, files_in: list[Path]) -> None:
+    """Forget the groups that are gone from the cache."""
     present = {p.name.removesuffix(".yaml") for p in files_in}
     for slug in [s for s in cache.groups if s not in present]:
         del cache.groups[slug]

@@ -261,15 +261,23 @@ def compile_paths(
     done_before: int,
     total: int,
     replace: bool = False,
+    received: Callable[[list[Outcome]], None] | None = None,
 ) -> list[Outcome]:
-    """Compile `paths`, in worker processes when there are enough of them."""
+    """Compile `paths`, in worker processes when there are enough of them.
+
+    `received` is called with each chunk's outcomes as they arrive, in order: the
+    parent's own work on them overlaps the workers' on the chunks still to come.
+    """
     raw = [str(p) for p in paths]
     wd = str(write_dir) if write_dir is not None else None
     cd = str(compare_dir) if compare_dir is not None else None
     results: list[Outcome] = []
     if jobs <= 1 or len(raw) < PARALLEL_THRESHOLD:
         for chunk in _chunks(raw, CHUNK):
-            results += _compile_chunk(chunk, render, wd, cd, layers, replace)
+            done = _compile_chunk(chunk, render, wd, cd, layers, replace)
+            results += done
+            if received is not None:
+                received(done)
             if progress is not None:
                 progress(done_before + len(results), total)
         return results
@@ -284,7 +292,10 @@ def compile_paths(
                 for chunk in _chunks(raw, size)
             ]
             for future in futures:
-                results += future.result()
+                done = future.result()
+                results += done
+                if received is not None:
+                    received(done)
                 if progress is not None:
                     progress(done_before + len(results), total)
     except BrokenProcessPool:

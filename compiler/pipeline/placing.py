@@ -100,13 +100,7 @@ def put_in_place(
     to date from it and swapped in, and it is written once the output is in place.
     """
     root, env = out.root, out.env
-    recompiled = {
-        scope_prefix(env, scope) + str(e["path"])
-        for scope, result in results.items()
-        for o in result.outcomes
-        if not o.cached
-        for e in o.entries or []
-    }
+    recompiled = _recompiled(env, results)
     # Records still true of the output's files: those of groups not compiled again
     # (a group compiled again may have had its files edited by hand).
     previous = {
@@ -130,6 +124,16 @@ def put_in_place(
     if sealing is not None and made is not None:
         seal_build(sealing, made, root)
     return compilation
+
+
+def _recompiled(env: str | None, results: dict[str | None, ScopeResult]) -> set[str]:
+    """The output paths of the groups compiled by this build (every file of a full one)."""
+    found: set[str] = set()
+    for scope, result in results.items():
+        prefix = scope_prefix(env, scope)
+        paths = (e["path"] for o in result.outcomes if not o.cached for e in o.entries or [])
+        found.update((prefix + rel for rel in paths) if prefix else paths)
+    return found
 
 
 def _keep_spare(out: Out, made: Seal | None) -> None:
@@ -192,7 +196,8 @@ def _commit(
         for scope, result in results.items():
             kept = [str(e["path"]) for o in result.outcomes if o.cached for e in o.entries or []]
             link_files(scope_root(root, env, scope), scope_root(out.staging.path, env, scope), kept)
-    if made is not None:  # (a new link moved their stat: it is taken once in place)
+    reused = any(o.cached for result in results.values() for o in result.outcomes)
+    if made is not None and reused:  # (a new link moved their stat: taken once in place)
         for i, rel in enumerate(made.files):
             if rel not in recompiled:
                 made.live[4 * i : 4 * i + 4] = array("q", seal.UNKNOWN)
