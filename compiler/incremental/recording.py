@@ -10,7 +10,6 @@ than the per-group cache's after a sealed build.
 from __future__ import annotations
 
 import hashlib
-import itertools
 from array import array
 from itertools import chain
 from pathlib import Path
@@ -134,7 +133,7 @@ def _in_path_order(result: ScopeResult) -> tuple[list[str], list[dict[str, Any]]
     scope_stats = array("q")
     scope_stats.frombytes(b"".join(written))
     paths = [str(e["path"]) for e in entries]
-    if any(a > b for a, b in itertools.pairwise(paths)):  # slug order is not path order
+    if paths != sorted(paths):  # slug order is not path order
         order = sorted(range(len(paths)), key=paths.__getitem__)
         entries = [entries[k] for k in order]
         was = scope_stats

@@ -241,9 +241,16 @@ def learned_values() -> dict[str, str]:
     return types.learned() if types is not None else {}
 
 
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _chunks(items: list[str], size: int, tail: int = 0) -> Iterator[list[str]]:
+    """`items` in chunks of `size`; the last `tail` items in quarter-size chunks, so that
+    the workers run out of work nearly together (one core idle for a whole last chunk
+    while the other finishes is time every build waits)."""
+    cut = max(0, len(items) - tail) // size * size if tail else len(items)
+    for start in range(0, cut, size):
+        yield items[start : min(start + size, cut)]
+    small = max(8, size // 4)
+    for start in range(cut, len(items), small):
+        yield items[start : start + small]
 
 
 def compile_paths(
@@ -289,7 +296,7 @@ def compile_paths(
         with pool if pool is not None else _new_pool(groups_dir, env, env_dir, jobs) as pool:
             futures = [
                 pool.submit(_compile_chunk, chunk, render, wd, cd, None, replace)
-                for chunk in _chunks(raw, size)
+                for chunk in _chunks(raw, size, tail=jobs * size)
             ]
             for future in futures:
                 done = future.result()
