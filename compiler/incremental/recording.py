@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from array import array
 from itertools import chain
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +73,12 @@ def seal_build(sealing: Sealing, made: seal.Seal, root: Path) -> None:
     seal.save(sealing.path, made)
 
 
+# Columns of the manifest's entries and of the outcomes, taken in C: 44,000 files at
+# 10,000 groups, after the last group is compiled (a comprehension each was ~10 ms).
+_PATH, _SHA256, _SIZE = itemgetter("path"), itemgetter("sha256"), itemgetter("size")
+_SLUG, _INPUT_SHA = attrgetter("slug"), attrgetter("input_sha")
+
+
 class _Table:
     """The seal's columns (path, sha256, size, stat of each file; the folders' stats;
     the scopes), filled scope by scope."""
@@ -96,7 +103,7 @@ class _Table:
             keys = [prefix + n for n in names] if prefix else names
             self.folders.update(zip(keys, quads, strict=True))
         paths, entries, scope_stats = _in_path_order(result)
-        scope_shas = [str(e["sha256"]) for e in entries]
+        scope_shas: list[str] = list(map(_SHA256, entries))
         sizes_written = scope_stats[0::4]
         if -1 in sizes_written:  # not written this run: the record from before, if it holds
             for k, size in enumerate(sizes_written):
@@ -105,15 +112,15 @@ class _Table:
                     scope_stats[4 * k : 4 * k + 4] = array("q", record[:4])
         self.files += [prefix + rel for rel in paths] if prefix else paths
         self.shas += scope_shas
-        self.sizes += [int(e["size"]) for e in entries]
+        self.sizes += map(_SIZE, entries)
         self.stats += scope_stats
         manifest = result.manifest or b""
         self.files.append(prefix + MANIFEST)
         self.shas.append(hashlib.sha256(manifest).hexdigest())
         self.sizes.append(len(manifest))
         self.stats.extend(seal.UNKNOWN)
-        slugs = [o.slug for o in result.outcomes]
-        digests = seal.blob(o.input_sha for o in result.outcomes)
+        slugs: list[str] = list(map(_SLUG, result.outcomes))
+        digests = seal.blob(map(_INPUT_SHA, result.outcomes))
         end = len(self.files)
         self.scopes.append(
             seal.Scope(name, prefix, slugs, result.inputs_digest, start, end, digests)
@@ -132,7 +139,7 @@ def _in_path_order(result: ScopeResult) -> tuple[list[str], list[dict[str, Any]]
         written.append(outcome.written if whole else unknown * len(found))
     scope_stats = array("q")
     scope_stats.frombytes(b"".join(written))
-    paths = [str(e["path"]) for e in entries]
+    paths: list[str] = list(map(_PATH, entries))
     if paths != sorted(paths):  # slug order is not path order
         order = sorted(range(len(paths)), key=paths.__getitem__)
         entries = [entries[k] for k in order]

@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -83,7 +84,7 @@ def manifest_bytes(
 
 def _by_path(entries: list[dict[str, str | int]]) -> list[dict[str, str | int]]:
     """Entries sorted by path; they usually arrive so (group by group), and checking is cheaper."""
-    paths = [str(e["path"]) for e in entries]
+    paths = list(map(itemgetter("path"), entries))
     if paths == sorted(paths):  # (in order already: a pass in C, not a Python loop)
         return entries
     return sorted(entries, key=lambda e: str(e["path"]))
@@ -211,14 +212,28 @@ def write_at(dir_fd: int, rel: str, data: bytes, *, exclusive: bool) -> os.stat_
     flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
     fd = os.open(rel, flags, 0o644, dir_fd=dir_fd)
     try:
-        done = os.write(fd, data)  # (all of it, but for a signal or a full disk)
-        if done < len(data):
-            view = memoryview(data)[done:]
-            while view:
-                view = view[os.write(fd, view) :]
+        _write_all(fd, data)
         return os.fstat(fd)
     finally:
         os.close(fd)
+
+
+def put_at(dir_fd: int, rel: str, data: bytes) -> None:
+    """write_at (not exclusive) without the stat, for a caller that stats a group's
+    files in one go once they are all written (seal.stat_paths)."""
+    fd = os.open(rel, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644, dir_fd=dir_fd)
+    try:
+        _write_all(fd, data)
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    done = os.write(fd, data)  # (all of it, but for a signal or a full disk)
+    if done < len(data):
+        view = memoryview(data)[done:]
+        while view:
+            view = view[os.write(fd, view) :]
 
 
 def link_files(source: Path, target: Path, rels: list[str]) -> None:
