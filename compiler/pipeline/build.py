@@ -184,6 +184,7 @@ def _pipeline_build(
             caches=probe,
             replace=out.held is not None,
         )
+        _KEPT[:] = [results, caches]
         if not compilation.ok:
             staging.discard()  # (a spare written into: the seal that knew it is gone)
             for cache in caches.values():
@@ -196,6 +197,12 @@ def _pipeline_build(
     finally:
         stop_workers()
         staging.release()
+
+
+# The last build's results and caches, kept until the next build here (the CLI ends
+# with os._exit, compiler.cli.run): freed object by object when _pipeline_build
+# returned, 10,000 groups' outcomes took ~13 ms after the output was in place.
+_KEPT: list[object] = []
 
 
 def _warm_up(
