@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import sys
 from collections.abc import Callable
@@ -42,6 +43,36 @@ def run_pops() -> Run:
         )
 
     return run
+
+
+def run_on_terminal(*args: str, cwd: Path, timeout: float) -> tuple[int, bytes]:
+    """Run `pops` with a pseudo-terminal as stdin, stdout and stderr; exit code and all it drew.
+
+    Progress bars are meant for a person at a terminal, so only a real tty shows them.
+    """
+    leader, follower = os.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    proc = subprocess.Popen(
+        [pops_executable(), *args],
+        cwd=cwd,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=env,
+    )
+    os.close(follower)
+    seen = b""
+    while select.select([leader], [], [], timeout)[0]:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # EIO once the last writer to the terminal has gone
+            break
+        if not chunk:
+            break
+        seen += chunk
+    proc.wait(timeout=timeout)
+    os.close(leader)
+    return proc.returncode, seen
 
 
 @pytest.fixture

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import pty
-import select
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -20,7 +16,7 @@ from compiler.incremental.integrity import CACHE_DIR
 from compiler.pipeline.build import build
 from compiler.pipeline.check import check_output
 from compiler.pipeline.compiling import compile_all
-from tests.conftest import REPO, Run, pops_executable, write_group
+from tests.conftest import REPO, Run, run_on_terminal, write_group
 
 GROUP = (
     "name: {name}\npayments:\n  credit_card: true\nlook_and_feel:\n  footer:\n    text: Call us.\n"
@@ -211,32 +207,8 @@ def test_progress_never_printed_to_a_pipe(tmp_path: Path, run_pops: Run) -> None
 
 def test_progress_shown_on_a_terminal(tmp_path: Path) -> None:
     generate(tmp_path / "groups", 220, seed=3)
-    leader, follower = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
-    proc = subprocess.Popen(
-        [pops_executable(), "build", "--jobs", "1", "--no-cache"],
-        cwd=tmp_path,
-        stdin=follower,
-        stdout=follower,
-        stderr=follower,
-        env=env,
-    )
-    os.close(follower)
-    seen = b""
-    while True:
-        ready, _, _ = select.select([leader], [], [], 60)
-        if not ready:
-            break
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    proc.wait(timeout=60)
-    os.close(leader)
-    assert proc.returncode == 0
+    code, seen = run_on_terminal("build", "--jobs", "1", "--no-cache", cwd=tmp_path, timeout=60)
+    assert code == 0
     assert b"building [" in seen and b"/220 ETA" in seen, seen[-500:]
     assert sys.stdout is not None
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import http.server
 import io
-import os
-import select
 import socket
 import ssl
 import subprocess
@@ -21,7 +19,7 @@ from typing import Any
 
 import pytest
 from browser import css_rgb, evaluate, screenshot
-from conftest import Run, pops_executable, write_group
+from conftest import Run, run_on_terminal, write_group
 from PIL import Image
 
 YELLOW, BLACK = (0xFF, 0xD4, 0x00), (0, 0, 0)
@@ -418,28 +416,7 @@ def test_progress_never_printed_to_a_pipe(repo: Path, run_pops: Run) -> None:
 
 def test_progress_shown_on_a_terminal(repo: Path) -> None:
     _generate(repo, 210)
-    leader, follower = os.openpty()
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
-    proc = subprocess.Popen(
-        [pops_executable(), "preview", "--out", "site", "-j", "1"],
-        cwd=repo,
-        stdin=follower,
-        stdout=follower,
-        stderr=follower,
-        env=env,
-    )
-    os.close(follower)
-    seen = b""
-    while select.select([leader], [], [], 120)[0]:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    proc.wait(timeout=120)
-    os.close(leader)
-    assert proc.returncode == 0
+    code, seen = run_on_terminal("preview", "--out", "site", "-j", "1", cwd=repo, timeout=120)
+    assert code == 0
     assert b"preview [" in seen and b"210/210 ETA" in seen, seen[-500:]
     assert seen.rstrip().endswith(b"wrote 211 pages; open site/index.html"), seen[-300:]
