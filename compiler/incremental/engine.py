@@ -109,9 +109,8 @@ def run_scope(
 ) -> ScopeResult:
     """Compile one scope: reuse cache hits, compile the rest, then assemble the manifest.
 
-    With `verify_root` (an incremental build), a hit also needs its files in
-    that folder to be untouched since the last build (by stat); a group whose
-    output was edited or deleted by hand is compiled and written again.
+    With `verify_root` (an incremental build), a hit's files there must be as the last build
+    left them (by stat): a group whose output was edited or deleted by hand is compiled again.
     """
     scope = _scope_parts(layers)
     outcomes, misses = _reuse_hits(
