@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compiler.render import environment
 from compiler.review.diff import Built, compare_group
 from compiler.review.gitrefs import Base
 from compiler.review.plan import FinishWith, Sealed
-from compiler.review.preview.pages import TEMPLATES, Folder, draw_group
+from compiler.review.preview.pages import TEMPLATES, Folder, draw_group, load_template
 from compiler.review.preview.plan import Drawn, GroupPages, drawable
 from compiler.review.workers import Finish, Outcome
 
@@ -85,7 +84,7 @@ class DrawGroups:
 def drawing_into(root: Path, base: Base) -> FinishWith:
     """The workers' `Finish`, drawing into `root`, once both sides' sources are read."""
     for name in TEMPLATES:  # compiled once, before the workers fork
-        environment().get_template(name)
+        load_template(name)
 
     def make(head: Any, old: Any, sealed: dict[str, Sealed] | None) -> Finish:
         return DrawGroups(str(root), base, head, old, sealed)
