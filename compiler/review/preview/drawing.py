@@ -14,16 +14,20 @@ the parent as before.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from markupsafe import Markup
 
 from compiler.review.diff import Built, compare_group
 from compiler.review.gitrefs import Base
 from compiler.review.plan import FinishWith, Sealed
 from compiler.review.preview.pages import TEMPLATES, Folder, draw_group, load_template
-from compiler.review.preview.plan import Drawn, GroupPages, drawable
+from compiler.review.preview.plan import Drawn, GroupPages, drawable, index_row
 from compiler.review.workers import Finish, Outcome
+
+ROW = "preview/index_row.html.j2"
 
 
 @dataclass(slots=True)
@@ -45,19 +49,20 @@ class DrawGroups:
         # (ours None: the same source, and nothing it reads changed: the same group)
         before = self._before(slug, ours) if ours is not None else None
         change = compare_group(before, after) if before is not None else None
-        pages, shown = 0, after
+        pages = 0
         if change is not None and change.status != "edited":  # as `base_plan` has it
             new = after if drawable(after) else None
             folder = Folder(Path(self.root))
             draw_group(folder, GroupPages(slug, new, before, change), self.base)
             pages = folder.pages
-            shown = after if new is not None or before is None else before
-        config = shown.config
-        colors = dict(config["theme"]["colors"]) if config is not None else None
+            row = index_row(slug, after, before, change)
+        else:
+            row = index_row(slug, after, None, None)
+        html = load_template(ROW).render(e=row, base=self.base)
         for outcome in (theirs, ours):  # (drawn: the bytes need not cross to the parent)
             if outcome is not None:
                 outcome.files = None
-        return Drawn(change, after.name, colors, pages)
+        return Drawn(change, replace(row, html=Markup(html)), pages)
 
     def _after(self, slug: str, theirs: Outcome | None) -> Built | None:
         head = self.head
@@ -83,7 +88,7 @@ class DrawGroups:
 
 def drawing_into(root: Path, base: Base) -> FinishWith:
     """The workers' `Finish`, drawing into `root`, once both sides' sources are read."""
-    for name in TEMPLATES:  # compiled once, before the workers fork
+    for name in (*TEMPLATES, ROW):  # compiled once, before the workers fork
         load_template(name)
 
     def make(head: Any, old: Any, sealed: dict[str, Sealed] | None) -> Finish:

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from markupsafe import Markup
+
 from compiler.diagnostics import Diagnostic
 from compiler.load.files import MAX_BYTES, read_all
 from compiler.pipeline.compiling import compile_groups, gc_paused
@@ -49,16 +51,6 @@ class GroupPages:
     drawn: bool = False  # already drawn by the worker that compared it (`Drawn`)
 
 
-@dataclass(slots=True)
-class Drawn:
-    """One group compared (and, when it changed, drawn) by a worker (preview/drawing.py)."""
-
-    change: GroupChange | None  # as `compare_group` finds it
-    name: str  # for the index row
-    colors: dict[str, str] | None
-    pages: int  # HTML pages written
-
-
 @dataclass(frozen=True, slots=True)
 class IndexRow:
     slug: str
@@ -67,6 +59,27 @@ class IndexRow:
     change: GroupChange | None
     link: str | None  # None: the group has no page (unchanged, in --base mode)
     changed_colors: frozenset[str] = frozenset()
+    html: Markup | None = None  # drawn already (preview/index_row.html.j2), by a worker
+
+
+def index_row(
+    slug: str, new: Built | None, old: Built | None, change: GroupChange | None
+) -> IndexRow:
+    """A group's row in the index of a `--base` preview (`change`: None when it has no page)."""
+    if change is None:
+        return IndexRow(slug, new.name if new else slug, _colors(new), None, None)
+    changed = frozenset(s.path.removeprefix("theme.colors.") for s in change.settings)
+    colors = _colors(new if drawable(new) else old)
+    return IndexRow(slug, change.name, colors, change, f"{slug}/compare.html", changed)
+
+
+@dataclass(slots=True)
+class Drawn:
+    """One group compared (and, when it changed, drawn) by a worker (preview/drawing.py)."""
+
+    change: GroupChange | None  # as `compare_group` finds it
+    row: IndexRow  # its row in the index, drawn
+    pages: int  # HTML pages written
 
 
 @dataclass(slots=True)
@@ -261,17 +274,15 @@ def base_plan(
         change = changes.get(slug)
         new = after.groups.get(slug)
         done = finished.get(slug)
+        if done is not None:
+            plan.index.append(done.row)
         if change is None:
-            name, colors = (
-                (done.name, done.colors) if done else (new.name if new else slug, _colors(new))
-            )
-            plan.index.append(IndexRow(slug, name, colors, None, None))
+            if done is None:
+                plan.index.append(index_row(slug, new, None, None))
             continue
         old = before.groups.get(change.previous_slug or slug)
         plan.pages.append(GroupPages(slug, new if drawable(new) else None, old, change, bool(done)))
-        plan.drawn += done.pages if done else 0
-        changed = {s.path.removeprefix("theme.colors.") for s in change.settings}
-        colors = done.colors if done else _colors(new if drawable(new) else old)
-        link = f"{slug}/compare.html"
-        plan.index.append(IndexRow(slug, change.name, colors, change, link, frozenset(changed)))
+        plan.drawn += done.pages if done is not None else 0
+        if done is None:
+            plan.index.append(index_row(slug, new, old, change))
     return plan
