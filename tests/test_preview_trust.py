@@ -420,3 +420,19 @@ def test_progress_shown_on_a_terminal(repo: Path) -> None:
     assert code == 0
     assert b"preview [" in seen and b"210/210 ETA" in seen, seen[-500:]
     assert seen.rstrip().endswith(b"wrote 211 pages; open site/index.html"), seen[-300:]
+
+
+def test_progress_shown_on_a_terminal_while_a_base_preview_compiles_and_draws(
+    repo: Path,
+) -> None:
+    """With --base the groups are drawn as the base is compiled: the bar counts them."""
+    _generate(repo, 210)
+    commit_all(repo)
+    (repo / "groups/_defaults.yaml").write_text("look_and_feel:\n  show_escrow: true\n")
+    code, seen = run_on_terminal(
+        "preview", "--base", "main", "--out", "site", "-j", "1", cwd=repo, timeout=120
+    )
+    assert code == 0
+    assert b"preview [" in seen and b"210/210 ETA" in seen, seen[-500:]
+    end = b"wrote 631 pages (210 changed groups); open site/index.html"
+    assert seen.rstrip().endswith(end), seen[-300:]
