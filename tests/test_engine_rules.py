@@ -410,6 +410,40 @@ def test_a_library_that_changes_is_a_build_input(four: Path, run_pops: Run) -> N
     _ok(run_pops("build", "--check", cwd=four, env=env))
 
 
+def _pops_with_path(repo: Path, change: str, *args: str) -> None:
+    """`pops` run with `sys.path` changed by `change` first, as a `.pth` file might."""
+    script = f"import sys; {change}; from compiler.cli import run; run()"
+    _ok(
+        subprocess.run(
+            [sys.executable, "-c", script, *args], cwd=repo, capture_output=True, text=True
+        )
+    )
+
+
+@pytest.mark.parametrize("place", ["first", "last"])
+def test_only_folders_that_could_shadow_a_library_are_inputs(
+    four: Path, place: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A module appearing in a `sys.path` folder before the libraries could shadow one,
+    so the next build is a full one; a folder after them could not. (The editable
+    checkout of pops sits last, and each build of its own groups changes it: every
+    build there was a full one.)"""
+    folder = tmp_path_factory.mktemp("extra")
+    change = (
+        f"sys.path.insert(1, {str(folder)!r})"
+        if place == "first"
+        else (f"sys.path.append({str(folder)!r})")
+    )
+    _pops_with_path(four, change, "build")
+    _pops_with_path(four, change, "build")  # (a no-op)
+    _age(four)
+    inode = (four / "dist").stat().st_ino
+    (folder / "notes.txt").write_text("a new entry moves the folder's stat\n")
+    _pops_with_path(four, change, "build")
+    assert ((four / "dist").stat().st_ino != inode) == (place == "first")
+    _pops_with_path(four, change, "build", "--check")
+
+
 # --- a broken environment: one line, exit 1, the output as it was --------------------------
 
 

@@ -5,8 +5,8 @@ the libraries too: a markupsafe that escapes `'` differently, a newer
 phonenumbers or pydantic, changes bytes in `dist/` as surely as our templates
 do. A library is known by the stat (size, mtime, ctime, inode) of every file it
 installed, as its dist-info RECORD lists them (every file of its folder for an
-editable install), and of the folders on `sys.path`, where a module that
-shadows it would appear. Stats, not hashes: an upgrade, a reinstall or an edit
+editable install), and of the folders on `sys.path` up to its own, where a
+module that shadows it would appear. Stats, not hashes: an upgrade, a reinstall or an edit
 in place each move them (ctime cannot be set back), and stat calls are cheap
 enough for the seal to check on every no-op build, alongside the outputs.
 (The seal's key holds `sys.path` itself.)
@@ -94,15 +94,32 @@ def _known() -> tuple[list[str], Stats, str]:
 def _paths() -> list[str]:
     # (Not sys.path[0]: the script's own folder, or the working folder, which the seal's
     # key holds; a pops started either way finds the same libraries.)
-    found: list[str] = [os.path.abspath(p or ".") for p in sys.path[1:]]
+    folders = [os.path.abspath(p or ".") for p in sys.path[1:]]
+    found: list[str] = []
+    reach = 0
     for module, distribution in LIBRARIES.items():
-        found += _installed(module, distribution)
-    return found
+        site, files = _installed(module, distribution)
+        found += files
+        reach = max(reach, _reach(site, folders))
+    return folders[:reach] + found
 
 
-def _installed(module: str, distribution: str) -> list[str]:
-    """Every file `distribution` installed (its RECORD lists them), or, for an editable
-    install or one without a RECORD, every file below the module's folder."""
+def _reach(site: str | None, folders: list[str]) -> int:
+    """How many `sys.path` folders a module shadowing a library found in `site` could
+    come from: those up to and including `site`. A folder later on the path cannot
+    (the editable checkout of pops, last, changes with every build of its own
+    groups); a library found in none of them leaves them all."""
+    if site is not None:
+        for index, folder in enumerate(folders):
+            if os.path.realpath(folder) == site:
+                return index + 1
+    return len(folders)
+
+
+def _installed(module: str, distribution: str) -> tuple[str | None, list[str]]:
+    """The folder the module was found in (real path), and every file `distribution`
+    installed (its RECORD lists them), or, for an editable install or one without a
+    RECORD, every file below the module's folder."""
     import importlib.util
 
     try:
@@ -110,23 +127,22 @@ def _installed(module: str, distribution: str) -> list[str]:
     except (ImportError, ValueError):
         spec = None
     if spec is None or (spec.origin is None and not spec.submodule_search_locations):
-        return [f"<{module} is not installed>"]
+        return None, [f"<{module} is not installed>"]
     locations = list(spec.submodule_search_locations or [os.path.dirname(spec.origin or "")])
-    package = os.path.realpath(locations[0])
-    site = (
-        os.path.dirname(package) if "." not in module else os.path.dirname(os.path.dirname(package))
-    )
+    site = os.path.realpath(locations[0])  # a package's folder, or a module's own folder
+    for _level in range(module.count(".") + bool(spec.submodule_search_locations)):
+        site = os.path.dirname(site)
     record = _record(site, distribution)
     if record is not None:
         rels = _listed(record)
         if rels is not None:
-            return [record, *(os.path.normpath(os.path.join(site, rel)) for rel in rels)]
+            return site, [record, *(os.path.normpath(os.path.join(site, rel)) for rel in rels)]
     files: list[str] = []
     for location in locations:
         for folder, dirs, names in os.walk(location):
             dirs[:] = sorted(d for d in dirs if d != "__pycache__")
             files += [os.path.join(folder, n) for n in sorted(names)]
-    return files or [spec.origin or module]
+    return site, files or [spec.origin or module]
 
 
 def _record(site: str, distribution: str) -> str | None:
