@@ -402,6 +402,21 @@ def test_preview_draws_the_same_pages_with_any_number_of_workers(repo: Path, run
     assert trees[0] == trees[1] and len(trees[0]) == 120 * 7 + 3
 
 
+@pytest.mark.parametrize("base", [None, "main"])
+def test_a_preview_leaves_its_lock_released(repo: Path, run_pops: Run, base: str | None) -> None:
+    """The next preview of the same folder has nothing to take over."""
+    write_group(repo, "clinic", "name: Clinic\n")
+    commit_all(repo)
+    write_group(repo, "clinic", "name: Clinic Two\n")
+    argv = ["preview", "--out", "site"] + (["--base", base] if base is not None else [])
+    for _ in range(2):
+        done = run_pops(*argv, cwd=repo)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr.count("\n") == 1 and done.stderr.startswith("wrote "), done.stderr
+    locks = list((repo / ".pops-cache").glob("lock-*"))
+    assert locks and all(lock.read_bytes() == b"" for lock in locks)
+
+
 def _generate(repo: Path, count: int) -> None:
     for i in range(count):
         write_group(repo, f"clinic-{i:03}", f"name: Clinic {i}\n")

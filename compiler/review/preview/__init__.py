@@ -87,6 +87,7 @@ def write_preview(
     except BaseException:
         staging.discard()
         raise
+    staging.release()  # (emptied, so the next preview does not take it for abandoned)
     return plan.drawn + pages
 
 
