@@ -40,11 +40,16 @@ def written(out: Path, env: str | None, *, naive: bool) -> dict[str, bytes] | No
     if naive:
         after, before = preview.compare_with_base_naive(base, groups, cwd, env=env, env_dir=None)
         plan = preview.base_plan(base, before, after) if before is not None else None
-    else:  # as `pops preview --base` calls it
-        after, plan = preview.plan_against(base, groups, cwd, env=env, env_dir=None, jobs=2)
-    if not after.ok or plan is None:
-        return None
-    preview.write_preview(out, plan, workers=1)
+        if not after.ok or plan is None:
+            return None
+        preview.write_preview(out, plan, workers=1)
+    else:  # as `pops preview --base` calls it: groups drawn by the workers that compare them
+        after, plan, _ = preview.preview_against(
+            out, base, groups, cwd, env=env, env_dir=None, jobs=2
+        )
+        if not after.ok or plan is None:
+            assert not out.exists()  # (all or nothing)
+            return None
     return tree(out)
 
 
@@ -90,3 +95,36 @@ def test_a_defaults_change_from_the_seal_draws_every_group_the_same(
     assert drawn == [f"g{i}/compare.html" for i in range(8) if i % 3 != 0]
     assert "g5/base/theme.css" in fast and "g5/mfa" not in fast
     assert b'data-changed="payments.credit_card"' in fast["g1/base/index.html"]
+
+
+def test_workers_draw_what_they_compare_and_the_parent_the_rest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Forked workers draw the groups they compare; an added, a removed and a renamed
+    group (paired across groups) are drawn by the parent. The pages are the naive
+    path's, and the count `pops preview` reports is the HTML files written."""
+    monkeypatch.setattr(workers, "PARALLEL_THRESHOLD", 0)
+    before: Files = {"groups/_defaults.yaml": "look_and_feel:\n  footer:\n    text: Old.\n"}
+    for i in range(12):
+        before[f"groups/g{i}.yaml"] = f'name: "Group {i}"\n'
+    before["groups/moving.yaml"] = 'name: "Moving Clinic"\npayments:\n  apple_pay: true\n'
+    after = dict(before)
+    after["groups/_defaults.yaml"] = "look_and_feel:\n  footer:\n    text: New <&> text.\n"
+    del after["groups/g3.yaml"], after["groups/moving.yaml"]
+    after["groups/moved.yaml"] = before["groups/moving.yaml"]
+    after["groups/added.yaml"] = 'name: "Added <&> Clinic"\n'
+    for build in (True, False):
+        with changed_repo(before, after, build=build, env=None) as (repo, env):
+            base = resolve_base("HEAD", Path.cwd())
+            out = repo / "fast"
+            done = preview.preview_against(
+                out, base, Path("groups"), Path.cwd(), env=env, env_dir=None, jobs=2
+            )
+            fast = tree(out)
+            assert fast == written(repo / "naive", env, naive=True)
+            assert done[2] == sum(1 for path in fast if path.endswith(".html"))
+            changed = sorted(p.removesuffix("/compare.html") for p in fast if "compare" in p)
+            assert changed == sorted(
+                ["added", "moved", "g3"] + [f"g{i}" for i in range(12) if i != 3]
+            )
+            assert b"Added &lt;&amp;&gt; Clinic" in fast["index.html"]

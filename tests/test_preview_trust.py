@@ -402,6 +402,21 @@ def test_preview_draws_the_same_pages_with_any_number_of_workers(repo: Path, run
     assert trees[0] == trees[1] and len(trees[0]) == 120 * 7 + 3
 
 
+@pytest.mark.parametrize("base", [None, "main"])
+def test_a_preview_leaves_its_lock_released(repo: Path, run_pops: Run, base: str | None) -> None:
+    """The next preview of the same folder has nothing to take over."""
+    write_group(repo, "clinic", "name: Clinic\n")
+    commit_all(repo)
+    write_group(repo, "clinic", "name: Clinic Two\n")
+    argv = ["preview", "--out", "site"] + (["--base", base] if base is not None else [])
+    for _ in range(2):
+        done = run_pops(*argv, cwd=repo)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr.count("\n") == 1 and done.stderr.startswith("wrote "), done.stderr
+    locks = list((repo / ".pops-cache").glob("lock-*"))
+    assert locks and all(lock.read_bytes() == b"" for lock in locks)
+
+
 def _generate(repo: Path, count: int) -> None:
     for i in range(count):
         write_group(repo, f"clinic-{i:03}", f"name: Clinic {i}\n")
@@ -420,3 +435,19 @@ def test_progress_shown_on_a_terminal(repo: Path) -> None:
     assert code == 0
     assert b"preview [" in seen and b"210/210 ETA" in seen, seen[-500:]
     assert seen.rstrip().endswith(b"wrote 211 pages; open site/index.html"), seen[-300:]
+
+
+def test_progress_shown_on_a_terminal_while_a_base_preview_compiles_and_draws(
+    repo: Path,
+) -> None:
+    """With --base the groups are drawn as the base is compiled: the bar counts them."""
+    _generate(repo, 210)
+    commit_all(repo)
+    (repo / "groups/_defaults.yaml").write_text("look_and_feel:\n  show_escrow: true\n")
+    code, seen = run_on_terminal(
+        "preview", "--base", "main", "--out", "site", "-j", "1", cwd=repo, timeout=120
+    )
+    assert code == 0
+    assert b"preview [" in seen and b"210/210 ETA" in seen, seen[-500:]
+    end = b"wrote 631 pages (210 changed groups); open site/index.html"
+    assert seen.rstrip().endswith(end), seen[-300:]

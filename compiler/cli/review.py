@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -13,6 +13,10 @@ from compiler.formats.text import format_diagnostics, summary
 from compiler.review.diff_report import REPORTERS
 from compiler.review.gitrefs import Base, GitError, resolve_base
 from compiler.review.sides import Side, compile_base, compile_side
+
+if TYPE_CHECKING:
+    from compiler.review.preview import Plan
+    from compiler.review.workers import Progress
 
 ENV_OPTION = click.option(
     "--env",
@@ -149,9 +153,8 @@ def preview_command(
     and config.json, so what you see is what the portal gets.
     """
     from compiler.cli.progress import bar
-    from compiler.pipeline.group import default_jobs, env_dir_for
+    from compiler.pipeline.group import env_dir_for
     from compiler.pipeline.ownership import Refused, claim
-    from compiler.review import preview
 
     try:  # before anything is built or written: is the folder ours to replace?
         claim(out_dir, "preview", groups_dir=groups_dir, env_dir=env_dir_for(groups_dir, env_dir))
@@ -161,33 +164,56 @@ def preview_command(
     if not groups_dir.is_dir():
         raise click.UsageError(f"no groups folder at {groups_dir}; pass --groups DIR")
     require_env(groups_dir, env, env_dir)
-    if ref is not None:
-        base = _base(ref)
-        try:
-            after, against = preview.plan_against(
-                base, groups_dir, Path.cwd(), env=env, env_dir=env_dir, jobs=jobs
-            )
-        except GitError as exc:
-            raise click.UsageError(str(exc)) from exc
-    else:
-        after, against = preview.compile_tree(groups_dir, env=env, env_dir=env_dir), None
-    if not after.ok:
-        click.echo(format_diagnostics(after.diagnostics), nl=False, err=True)
-        click.echo(f"no preview written: {summary(after.diagnostics)}", err=True)
-        sys.exit(1)
-    plan = against if against is not None else preview.working_tree_plan(after)
     progress = bar("preview")
     try:
-        pages = preview.write_preview(
-            out_dir, plan, workers=jobs or default_jobs(), progress=progress
-        )
+        after, plan, pages = _preview(out_dir, ref, groups_dir, env, env_dir, jobs, progress)
     finally:
         if progress is not None:
             progress.close()
+    if plan is None:
+        click.echo(format_diagnostics(after.diagnostics), nl=False, err=True)
+        click.echo(f"no preview written: {summary(after.diagnostics)}", err=True)
+        sys.exit(1)
     changed = f" ({len(plan.pages)} changed groups)" if ref is not None else ""
     click.echo(
         f"wrote {pages} pages{changed}; open {(out_dir / 'index.html').as_posix()}", err=True
     )
+
+
+def _preview(
+    out_dir: Path,
+    ref: str | None,
+    groups_dir: Path,
+    env: str | None,
+    env_dir: Path | None,
+    jobs: int | None,
+    progress: Progress | None,
+) -> tuple[Side, Plan | None, int]:
+    """(the working tree, the plan and the number of pages written; no plan: nothing was)."""
+    from compiler.pipeline.group import default_jobs
+    from compiler.review import preview
+
+    workers = jobs or default_jobs()
+    if ref is None:
+        after = preview.compile_tree(groups_dir, env=env, env_dir=env_dir)
+        if not after.ok:
+            return after, None, 0
+        plan = preview.working_tree_plan(after)
+        return after, plan, preview.write_preview(out_dir, plan, workers=workers, progress=progress)
+    base = _base(ref)
+    try:
+        return preview.preview_against(
+            out_dir,
+            base,
+            groups_dir,
+            Path.cwd(),
+            env=env,
+            env_dir=env_dir,
+            jobs=workers,
+            progress=progress,
+        )
+    except GitError as exc:
+        raise click.UsageError(str(exc)) from exc
 
 
 COMMANDS: list[click.Command] = [diff_command, preview_command]

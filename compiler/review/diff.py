@@ -259,7 +259,8 @@ def _pair_renames(removed: list[Built], added: list[Built]) -> list[tuple[Built,
     return pairs
 
 
-def _compare(old: Built, new: Built) -> GroupChange | None:
+def compare_group(old: Built, new: Built) -> GroupChange | None:
+    """What building `new` instead of `old` changes for one group (None: nothing at all)."""
     renamed = old.slug != new.slug
     old_files, new_files = old.file_digests(), new.file_digests()
     same = old_files is not None and old_files == new_files and old.source == new.source
@@ -292,23 +293,31 @@ def _compare(old: Built, new: Built) -> GroupChange | None:
     return change
 
 
-def compare(base: Base, before: Side, after: Side) -> DiffReport:
+def compare(
+    base: Base, before: Side, after: Side, known: dict[str, GroupChange | None] | None = None
+) -> DiffReport:
     """Group by group, what building `after` instead of `before` changes.
 
+    `known` holds what `compare_group` gives for groups of the same slug on both
+    sides, where it was worked out already (by `pops preview`'s workers).
     (Which shared files changed, and the groups each one changes, is
     `compiler.review.shared.shared_changes`.)
     """
+    known = known or {}
     removed = [before.groups[s] for s in sorted(before.groups) if s not in after.groups]
     added = [after.groups[s] for s in sorted(after.groups) if s not in before.groups]
     pairs = _pair_renames(removed, added)
     paired = {old.slug for old, _ in pairs} | {new.slug for _, new in pairs}
     changes: list[GroupChange] = []
     for slug in sorted(set(before.groups) & set(after.groups)):
-        found = _compare(before.groups[slug], after.groups[slug])
+        if slug in known:
+            found = known[slug]
+        else:
+            found = compare_group(before.groups[slug], after.groups[slug])
         if found is not None:
             changes.append(found)
     for old, new in pairs:
-        found = _compare(old, new)
+        found = compare_group(old, new)
         if found is not None:
             changes.append(found)
     for new in added:

@@ -27,15 +27,16 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from compiler.diagnostics import Diagnostic
 from compiler.pipeline.compiling import gc_paused
 from compiler.pipeline.discovery import discover, environment_problems
 from compiler.pipeline.group import env_dir_for
-from compiler.review.diff import DiffReport, compare
+from compiler.review.diff import DiffReport, GroupChange, compare
 from compiler.review.gitrefs import Base, export_folders
 from compiler.review.shared import Known, shared_changes
 from compiler.review.sides import (
@@ -49,7 +50,15 @@ from compiler.review.sides import (
     read_source,
     shared_files,
 )
-from compiler.review.workers import Outcome, Scope, Task, compile_tasks, default_jobs
+from compiler.review.workers import (
+    Finish,
+    Outcome,
+    Progress,
+    Scope,
+    Task,
+    compile_tasks,
+    default_jobs,
+)
 
 OUT_DIR = Path("dist")  # where `pops build` writes by default: the build the seal vouches for
 
@@ -68,6 +77,18 @@ class Plan:
     before: Side | None
     after: Side
     report: DiffReport | None  # None when the working tree does not build
+    finished: dict[str, Finished] = field(default_factory=dict)  # slug -> what `finish` gave
+
+
+class Finished(Protocol):
+    """What a `Finish` gives for a group of the same slug on both sides (None otherwise)."""
+
+    change: GroupChange | None  # as `compare_group` finds it
+
+
+# Given both sides' sources and the groups taken from the seal, the `Finish` the
+# workers call on each group (`pops preview` draws its pages there).
+FinishWith = Callable[["_Tree", "_Tree", "dict[str, Sealed] | None"], Finish]
 
 
 def head_from_seal(
@@ -183,11 +204,15 @@ def plan_diff(
     jobs: int | None = None,
     out_dir: Path = OUT_DIR,
     keep_files: bool = False,
+    finish_with: FinishWith | None = None,
+    progress: Progress | None = None,
 ) -> Plan:
     """Both sides of `pops diff` and the report (None when the working tree does not build).
 
     With `keep_files` (`pops preview`), every group compiled keeps its files' bytes;
-    a group taken from the seal has them in `out_dir` (`sealed_files`).
+    a group taken from the seal has them in `out_dir` (`sealed_files`). With
+    `finish_with`, the workers finish each group they compile (`Finish`); a
+    `compare_group` change it gives stands in the report as it is.
     """
     folder, env_folder = base_folders(groups_dir, cwd, env, env_dir)
     head_env_dir = env_dir_for(groups_dir, env_dir)
@@ -203,17 +228,26 @@ def plan_diff(
             sealed = None
         changed = _changed_shared(head, old)
         tasks = _tasks(head, old, sealed, bool(changed))
+        finish = finish_with(head, old, sealed) if finish_with is not None else None
         results = compile_tasks(
-            tasks, head.scope(), old.scope(), jobs or default_jobs(), keep=keep_files
+            tasks,
+            head.scope(),
+            old.scope(),
+            jobs or default_jobs(),
+            keep=keep_files,
+            finish=finish,
+            progress=progress,
         )
         after, parts = _head_side(head, sealed, results)
         if after is None:  # the naive build says exactly what is wrong, and where
             return Plan(None, compile_side(groups_dir, env=env, env_dir=env_dir), None)
         before = _base_side(old, after, parts, results)
-        report = compare(base, before, after)
+        finished: dict[str, Finished] = {s: r[3] for s, r in results.items() if r[3] is not None}
+        known = {slug: done.change for slug, done in finished.items()}
+        report = compare(base, before, after, known)
         report.shared = shared_changes(before, after, _known(before, after, report, changed))
         before.groups_dir = before.env_dir = None  # gone with the temporary folder
-        return Plan(before, after, report)
+        return Plan(before, after, report, finished)
 
 
 def _changed_shared(head: _Tree, old: _Tree) -> list[tuple[SharedKind, str]]:

@@ -11,7 +11,7 @@ workers gives the same report as one.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,18 +63,25 @@ class Outcome:
         )
 
 
-Result = tuple[str, Outcome | None, Outcome | None]  # slug, head, base
+# slug, head, base, and what `finish` made of them (None without one)
+Result = tuple[str, Outcome | None, Outcome | None, Any]
+# Called in the worker with each group's outcomes (files kept) as soon as they are made:
+# `pops preview` compares and draws the group there, and drops the files it shipped.
+Finish = Callable[[str, Outcome | None, Outcome | None], Any]
+Progress = Callable[[int, int], None]
 
 _LAYERS: dict[str, Layers] = {}
 _KEEP: list[bool] = [False]  # whether outcomes carry every file's bytes (set in each worker)
+_FINISH: list[Finish | None] = [None]
 
 
-def _init(head: Scope, base: Scope, keep: bool = False) -> None:
+def _init(head: Scope, base: Scope, keep: bool = False, finish: Finish | None = None) -> None:
     import gc
 
     gc.disable()  # (short-lived workers: as the build's, see pipeline.gc_paused)
     _LAYERS["head"], _LAYERS["base"] = head.layers(), base.layers()
     _KEEP[0] = keep
+    _FINISH[0] = finish
 
 
 def compile_one(path: str, slug: str, layers: Layers, keep: bool = False) -> Outcome:
@@ -98,15 +105,18 @@ def _chunk(
     head: Layers | None = None,
     base: Layers | None = None,
     keep: bool | None = None,
+    finish: Finish | None = None,
 ) -> list[Result]:
     head = head if head is not None else _LAYERS["head"]
     base = base if base is not None else _LAYERS["base"]
     keep = keep if keep is not None else _KEEP[0]
+    finish = finish if finish is not None else _FINISH[0]
     out: list[Result] = []
     for task in tasks:
         theirs = compile_one(task.head, task.slug, head, keep) if task.head is not None else None
         ours = compile_one(task.base, task.slug, base, keep) if task.base is not None else None
-        out.append((task.slug, theirs, ours))
+        done = finish(task.slug, theirs, ours) if finish is not None else None
+        out.append((task.slug, theirs, ours, done))
     return out
 
 
@@ -116,16 +126,30 @@ def _chunks(items: list[Task], size: int) -> Iterator[list[Task]]:
 
 
 def compile_tasks(
-    tasks: list[Task], head: Scope, base: Scope, jobs: int, *, keep: bool = False
+    tasks: list[Task],
+    head: Scope,
+    base: Scope,
+    jobs: int,
+    *,
+    keep: bool = False,
+    finish: Finish | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Result]:
     """Every task's outcomes by slug, in worker processes when there are enough of them.
 
     With `keep`, each outcome also carries its files' bytes (what a preview draws).
+    `finish` is called on each group where it was compiled (see `Finish`);
+    `progress` gets (groups done, groups) as chunks come back.
     """
     work = sum((t.head is not None) + (t.base is not None) for t in tasks)
+    results: dict[str, Result] = {}
     if jobs <= 1 or work < PARALLEL_THRESHOLD:
         head_layers, base_layers = head.layers(), base.layers()
-        return {r[0]: r for r in _chunk(tasks, head_layers, base_layers, keep)}
+        for part in _chunks(tasks, CHUNK):
+            results.update((r[0], r) for r in _chunk(part, head_layers, base_layers, keep, finish))
+            if progress is not None:
+                progress(len(results), len(tasks))
+        return results
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_all_start_methods, get_context
 
@@ -133,13 +157,14 @@ def compile_tasks(
 
     context = get_context("fork") if "fork" in get_all_start_methods() else None
     size = max(8, min(CHUNK, len(tasks) // (jobs * 8) or 8))
-    results: dict[str, Result] = {}
     from concurrent.futures.process import BrokenProcessPool
 
     try:
-        with ProcessPoolExecutor(jobs, context, _init, (head, base, keep)) as pool:
-            for part in pool.map(_chunk, _chunks(tasks, size)):
-                results.update((r[0], r) for r in part)
+        with ProcessPoolExecutor(jobs, context, _init, (head, base, keep, finish)) as pool:
+            for done in pool.map(_chunk, _chunks(tasks, size)):
+                results.update((r[0], r) for r in done)
+                if progress is not None:
+                    progress(len(results), len(tasks))
     except BrokenProcessPool:
         raise WorkerLost from None
     return results

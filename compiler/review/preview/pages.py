@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from compiler.render import environment
 from compiler.review.diff import Built
@@ -19,6 +19,9 @@ from compiler.review.gitrefs import Base
 from compiler.review.plan import sealed_files
 from compiler.review.preview.context import changed_settings, portal_context
 from compiler.review.preview.plan import GroupPages
+
+if TYPE_CHECKING:
+    from jinja2 import Template
 
 Progress = Callable[[int, int], None]
 PARALLEL_FROM = 100  # groups; fewer are drawn in this process (forking costs more)
@@ -47,8 +50,19 @@ class Folder:
             os.close(fd)
 
     def page(self, rel: str, template: str, context: dict[str, Any]) -> None:
-        self.write(rel, environment().get_template(template).render(context).encode())
+        self.write(rel, load_template(template).render(context).encode())
         self.pages += 1
+
+
+_LOADED: dict[str, Template] = {}
+
+
+def load_template(name: str) -> Template:
+    """A template as loaded first: `get_template` would stat its file for every page."""
+    found = _LOADED.get(name)
+    if found is None:
+        found = _LOADED[name] = environment().get_template(name)
+    return found
 
 
 def _side(
@@ -147,7 +161,7 @@ def draw_all(
     """
     also = also or []
     for name in TEMPLATES:  # compiled once, before any fork
-        environment().get_template(name)
+        load_template(name)
     if workers <= 1 or len(jobs) < PARALLEL_FROM or "fork" not in _start_methods():
         folder = Folder(root)
         for done, job in enumerate(jobs, 1):

@@ -21,7 +21,9 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+
+from markupsafe import Markup
 
 from compiler.diagnostics import Diagnostic
 from compiler.load.files import MAX_BYTES, read_all
@@ -30,9 +32,10 @@ from compiler.pipeline.discovery import discover
 from compiler.pipeline.group import env_dir_for
 from compiler.review.diff import Built, DiffReport, GroupChange, Side, compare
 from compiler.review.gitrefs import Base, export_folder
-from compiler.review.plan import plan_diff
+from compiler.review.plan import FinishWith, plan_diff
 from compiler.review.sides import base_folders
 from compiler.review.sides import compile_side as compile_working_tree
+from compiler.review.workers import Progress
 
 PARALLEL_FROM = 200  # group files; below this the base is compiled in this process
 
@@ -45,6 +48,7 @@ class GroupPages:
     after: Built | None  # None: removed in the working tree
     before: Built | None = None  # None: no base, or added
     change: GroupChange | None = None
+    drawn: bool = False  # already drawn by the worker that compared it (`Drawn`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,27 @@ class IndexRow:
     change: GroupChange | None
     link: str | None  # None: the group has no page (unchanged, in --base mode)
     changed_colors: frozenset[str] = frozenset()
+    html: Markup | None = None  # drawn already (preview/index_row.html.j2), by a worker
+
+
+def index_row(
+    slug: str, new: Built | None, old: Built | None, change: GroupChange | None
+) -> IndexRow:
+    """A group's row in the index of a `--base` preview (`change`: None when it has no page)."""
+    if change is None:
+        return IndexRow(slug, new.name if new else slug, _colors(new), None, None)
+    changed = frozenset(s.path.removeprefix("theme.colors.") for s in change.settings)
+    colors = _colors(new if drawable(new) else old)
+    return IndexRow(slug, change.name, colors, change, f"{slug}/compare.html", changed)
+
+
+@dataclass(slots=True)
+class Drawn:
+    """One group compared (and, when it changed, drawn) by a worker (preview/drawing.py)."""
+
+    change: GroupChange | None  # as `compare_group` finds it
+    row: IndexRow  # its row in the index, drawn
+    pages: int  # HTML pages written
 
 
 @dataclass(slots=True)
@@ -64,6 +89,7 @@ class Plan:
     base: Base | None = None
     env: str | None = None
     report: DiffReport | None = field(default=None, repr=False)
+    drawn: int = 0  # HTML pages the workers drew already (the pages marked `drawn`)
 
 
 def drawable(built: Built | None) -> bool:
@@ -168,27 +194,31 @@ def plan_against(
     env: str | None,
     env_dir: Path | None,
     jobs: int | None = None,
+    finish_with: FinishWith | None = None,
+    progress: Progress | None = None,
 ) -> tuple[Side, Plan | None]:
     """(the working tree, its pages against `base`): both sides' settings from `pops diff`'s
-    fast plan, then `base_plan`, the comparison made once (None: the tree does not build)."""
-    after, before, report = _fast_sides(base, groups_dir, cwd, env, env_dir, jobs)
-    if before is None or report is None:
-        return after, None
-    return after, base_plan(base, before, after, report)
+    fast plan, then `base_plan`, the comparison made once (None: the tree does not build).
 
-
-def _fast_sides(
-    base: Base,
-    groups_dir: Path,
-    cwd: Path,
-    env: str | None,
-    env_dir: Path | None,
-    jobs: int | None,
-) -> tuple[Side, Side | None, DiffReport | None]:
-    """`pops diff`'s plan with the files of every group compiled kept; a group the plan
-    took from the seal has its files in `dist/`, read by whoever draws its pages."""
-    planned = plan_diff(base, groups_dir, cwd, env=env, env_dir=env_dir, jobs=jobs, keep_files=True)
-    return planned.after, planned.before, planned.report
+    Every group compiled keeps its files' bytes; a group the plan took from the seal has
+    them in `dist/`, read by whoever draws its pages. With `finish_with`
+    (`compiler.review.preview.drawing`), the workers draw the groups they compare.
+    """
+    planned = plan_diff(
+        base,
+        groups_dir,
+        cwd,
+        env=env,
+        env_dir=env_dir,
+        jobs=jobs,
+        keep_files=True,
+        finish_with=finish_with,
+        progress=progress,
+    )
+    if planned.before is None or planned.report is None:
+        return planned.after, None
+    finished = cast(dict[str, Drawn], planned.finished)
+    return planned.after, base_plan(base, planned.before, planned.after, planned.report, finished)
 
 
 def compare_with_base_naive(
@@ -224,32 +254,35 @@ def _start_methods() -> list[str]:
     return multiprocessing.get_all_start_methods() if os.name == "posix" else []
 
 
-def base_plan(base: Base, before: Side, after: Side, report: DiffReport | None = None) -> Plan:
+def base_plan(
+    base: Base,
+    before: Side,
+    after: Side,
+    report: DiffReport | None = None,
+    finished: dict[str, Drawn] | None = None,
+) -> Plan:
     """Pages for the groups that change against `base`; an index row for every group.
 
-    `report` is `compare(base, before, after)` when the caller has it already.
+    `report` is `compare(base, before, after)` when the caller has it already;
+    `finished`, the groups the workers compared and drew (their pages are marked drawn).
     """
     report = report if report is not None else compare(base, before, after)
     changes = {c.slug: c for c in report.groups if c.status != "edited"}
-    pages: list[GroupPages] = []
-    index: list[IndexRow] = []
+    finished = finished or {}
+    plan = Plan([], [], base, after.env, report)
     for slug in sorted(set(after.groups) | set(changes)):
         change = changes.get(slug)
         new = after.groups.get(slug)
+        done = finished.get(slug)
+        if done is not None:
+            plan.index.append(done.row)
         if change is None:
-            index.append(IndexRow(slug, new.name if new else slug, _colors(new), None, None))
+            if done is None:
+                plan.index.append(index_row(slug, new, None, None))
             continue
         old = before.groups.get(change.previous_slug or slug)
-        pages.append(GroupPages(slug, new if drawable(new) else None, old, change))
-        colors = {s.path.removeprefix("theme.colors.") for s in change.settings}
-        index.append(
-            IndexRow(
-                slug,
-                change.name,
-                _colors(new if drawable(new) else old),
-                change,
-                f"{slug}/compare.html",
-                frozenset(colors),
-            )
-        )
-    return Plan(pages, index, base, after.env, report)
+        plan.pages.append(GroupPages(slug, new if drawable(new) else None, old, change, bool(done)))
+        plan.drawn += done.pages if done is not None else 0
+        if done is None:
+            plan.index.append(index_row(slug, new, old, change))
+    return plan
