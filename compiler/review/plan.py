@@ -88,7 +88,7 @@ class Finished(Protocol):
 
 # Given both sides' sources and the groups taken from the seal, the `Finish` the
 # workers call on each group (`pops preview` draws its pages there).
-FinishWith = Callable[["_Tree", "_Tree", "dict[str, Sealed] | None"], Finish]
+FinishWith = Callable[["Sources", "Sources", "dict[str, Sealed] | None"], Finish]
 
 
 def head_from_seal(
@@ -163,7 +163,7 @@ def _in_scope(
 
 
 @dataclass(slots=True)
-class _Tree:
+class Sources:
     """One side's sources: its folders, group files and shared files."""
 
     groups_dir: Path
@@ -176,7 +176,7 @@ class _Tree:
     shared: dict[tuple[SharedKind, str], SharedFile]
 
     @classmethod
-    def read(cls, groups_dir: Path, env: str | None, env_dir: Path, shown: Shown) -> _Tree:
+    def read(cls, groups_dir: Path, env: str | None, env_dir: Path, shown: Shown) -> Sources:
         shared = shared_files(groups_dir, env_dir, env, shown)
         tree = cls(groups_dir, env, env_dir, shown, {}, {}, [], shared)
         if groups_dir.is_dir():
@@ -191,6 +191,22 @@ class _Tree:
 
     def layer_problems(self) -> list[Diagnostic]:
         return self.scope().layers().diagnostics if self.groups_dir.is_dir() else []
+
+    def compiled(self, slug: str, outcome: Outcome, *, diagnostics: bool = False) -> Built:
+        """Group `slug` as a worker compiled it (with its diagnostics, shown from this side's
+        folder, if `diagnostics`)."""
+        file = self.shown.in_folder(self.groups_dir, self.paths[slug])
+        shown = [self.shown.diagnostic(d) for d in outcome.diagnostics] if diagnostics else []
+        return Built(
+            slug, file, self.sources[slug], shown, outcome.files, outcome.digests, outcome.config
+        )
+
+    def from_seal(self, slug: str, known: Sealed) -> Built:
+        """Group `slug` as the last build left it in the output folder (the seal vouches)."""
+        file = self.shown.in_folder(self.groups_dir, self.paths[slug])
+        built = Built(slug, file, self.sources[slug], [], None, known.digests)
+        built.config_path = known.config_path
+        return built
 
 
 @gc_paused
@@ -221,8 +237,8 @@ def plan_diff(
         export_folders(base.commit, [folder, *([env_folder] if env_folder else [])], root, cwd)
         base_env_dir = root / (env_folder if env_folder is not None else "environments")
         base_env = env if env is not None and (base_env_dir / f"{env}.yaml").is_file() else None
-        head = _Tree.read(groups_dir, env, head_env_dir, Shown(None))
-        old = _Tree.read(root / folder, base_env, base_env_dir, Shown(root))
+        head = Sources.read(groups_dir, env, head_env_dir, Shown(None))
+        old = Sources.read(root / folder, base_env, base_env_dir, Shown(root))
         sealed = head_from_seal(groups_dir, head_env_dir, env, out_dir)
         if sealed is not None and set(sealed) != set(head.paths):
             sealed = None
@@ -250,13 +266,15 @@ def plan_diff(
         return Plan(before, after, report, finished)
 
 
-def _changed_shared(head: _Tree, old: _Tree) -> list[tuple[SharedKind, str]]:
+def _changed_shared(head: Sources, old: Sources) -> list[tuple[SharedKind, str]]:
     """The shared files of the compared build that differ between the sides."""
     now, then = _in_scope(head.shared, head.env), _in_scope(old.shared, old.env)
     return sorted(key for key in {*now, *then} if now.get(key) != then.get(key))
 
 
-def _tasks(head: _Tree, old: _Tree, sealed: dict[str, Sealed] | None, shared: bool) -> list[Task]:
+def _tasks(
+    head: Sources, old: Sources, sealed: dict[str, Sealed] | None, shared: bool
+) -> list[Task]:
     """What to compile: the working tree unless sealed; the base where it can differ."""
     moved = set(head.paths) ^ set(old.paths)
     tasks: list[Task] = []
@@ -290,25 +308,23 @@ Parts = dict[str, tuple[str, dict[str, str]]]  # slug -> (input digest, sha256 o
 
 
 def _head_side(
-    head: _Tree, sealed: dict[str, Sealed] | None, results: dict[str, Any]
+    head: Sources, sealed: dict[str, Sealed] | None, results: dict[str, Any]
 ) -> tuple[Side | None, Parts]:
     """The working tree's side, from the seal or the workers; None when it does not build."""
     groups: dict[str, Built] = {}
     parts: Parts = {}
     problems = [*head.problems, *head.layer_problems()]
-    for slug, path in head.paths.items():
-        file, source = head.shown.in_folder(head.groups_dir, path), head.sources[slug]
+    for slug in head.paths:
         if sealed is not None:
             known = sealed[slug]
-            groups[slug] = Built(slug, file, source, [], None, known.digests)
-            groups[slug].config_path = known.config_path
+            groups[slug] = head.from_seal(slug, known)
             parts[slug] = known.input_sha, known.digests
             continue
         outcome: Outcome = results[slug][1]
         problems += outcome.diagnostics
         if outcome.digests is None:
             return None, {}
-        groups[slug] = Built(slug, file, source, [], outcome.files, outcome.digests, outcome.config)
+        groups[slug] = head.compiled(slug, outcome)
         parts[slug] = outcome.input_sha, outcome.digests
     if _errors(problems):
         return None, {}
@@ -316,7 +332,7 @@ def _head_side(
     return side, parts
 
 
-def _base_side(old: _Tree, after: Side, head_parts: Parts, results: dict[str, Any]) -> Side:
+def _base_side(old: Sources, after: Side, head_parts: Parts, results: dict[str, Any]) -> Side:
     """The base's side: compiled where it can differ, the working tree's outcome elsewhere."""
     groups: dict[str, Built] = {}
     parts: Parts = {}
@@ -332,10 +348,7 @@ def _base_side(old: _Tree, after: Side, head_parts: Parts, results: dict[str, An
             parts[slug] = head_parts[slug]
             continue
         problems += outcome.diagnostics
-        shown = [old.shown.diagnostic(d) for d in outcome.diagnostics]
-        groups[slug] = Built(
-            slug, file, source, shown, outcome.files, outcome.digests, outcome.config
-        )
+        groups[slug] = old.compiled(slug, outcome, diagnostics=True)
         if outcome.digests is not None:
             parts[slug] = outcome.input_sha, outcome.digests
     ok = old.groups_dir.is_dir() and not _errors(problems)

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from markupsafe import Markup
 
 from compiler.review.diff import Built, compare_group
 from compiler.review.gitrefs import Base
-from compiler.review.plan import FinishWith, Sealed
+from compiler.review.plan import FinishWith, Sealed, Sources
 from compiler.review.preview.pages import TEMPLATES, Folder, draw_group, load_template
 from compiler.review.preview.plan import Drawn, GroupPages, drawable, index_row
 from compiler.review.workers import Finish, Outcome
@@ -36,8 +35,8 @@ class DrawGroups:
 
     root: str  # the staging folder
     base: Base
-    head: Any  # compiler.review.plan._Tree, the working tree's sources
-    old: Any  # the base's
+    head: Sources  # the working tree's
+    old: Sources  # the base's
     sealed: dict[str, Sealed] | None
 
     def __call__(self, slug: str, theirs: Outcome | None, ours: Outcome | None) -> Drawn | None:
@@ -65,25 +64,13 @@ class DrawGroups:
         return Drawn(change, replace(row, html=Markup(html)), pages)
 
     def _after(self, slug: str, theirs: Outcome | None) -> Built | None:
-        head = self.head
-        file = head.shown.in_folder(head.groups_dir, head.paths[slug])
-        source = head.sources[slug]
-        if theirs is not None:
-            if theirs.digests is None:
-                return None
-            return Built(slug, file, source, [], theirs.files, theirs.digests, theirs.config)
-        assert self.sealed is not None
-        known = self.sealed[slug]
-        built = Built(slug, file, source, [], None, known.digests)
-        built.config_path = known.config_path
-        return built
+        if theirs is None:
+            assert self.sealed is not None
+            return self.head.from_seal(slug, self.sealed[slug])
+        return self.head.compiled(slug, theirs) if theirs.digests is not None else None
 
     def _before(self, slug: str, ours: Outcome) -> Built:
-        old = self.old
-        file = old.shown.in_folder(old.groups_dir, old.paths[slug])
-        shown = [old.shown.diagnostic(d) for d in ours.diagnostics]
-        source = old.sources[slug]
-        return Built(slug, file, source, shown, ours.files, ours.digests, ours.config)
+        return self.old.compiled(slug, ours, diagnostics=True)
 
 
 def drawing_into(root: Path, base: Base) -> FinishWith:
@@ -91,7 +78,7 @@ def drawing_into(root: Path, base: Base) -> FinishWith:
     for name in (*TEMPLATES, ROW):  # compiled once, before the workers fork
         load_template(name)
 
-    def make(head: Any, old: Any, sealed: dict[str, Sealed] | None) -> Finish:
+    def make(head: Sources, old: Sources, sealed: dict[str, Sealed] | None) -> Finish:
         return DrawGroups(str(root), base, head, old, sealed)
 
     return make
