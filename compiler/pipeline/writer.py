@@ -212,7 +212,7 @@ def write_at(dir_fd: int, rel: str, data: bytes, *, exclusive: bool) -> os.stat_
     flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
     fd = os.open(rel, flags, 0o644, dir_fd=dir_fd)
     try:
-        _write_all(fd, data)
+        write_all(fd, data)
         return os.fstat(fd)
     finally:
         os.close(fd)
@@ -223,13 +223,14 @@ def put_at(dir_fd: int, rel: str, data: bytes) -> None:
     files in one go once they are all written (seal.stat_paths)."""
     fd = os.open(rel, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644, dir_fd=dir_fd)
     try:
-        _write_all(fd, data)
+        write_all(fd, data)
     finally:
         os.close(fd)
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    done = os.write(fd, data)  # (all of it, but for a signal or a full disk)
+def write_all(fd: int, data: bytes) -> None:
+    """os.write until every byte is written (one call, but for a signal or a full disk)."""
+    done = os.write(fd, data)
     if done < len(data):
         view = memoryview(data)[done:]
         while view:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from compiler.pipeline.writer import write_all
 from compiler.render import environment
 from compiler.review.diff import Built
 from compiler.review.gitrefs import Base
@@ -43,9 +44,7 @@ class Folder:
             self.made.add(folder)
         fd = os.open(os.path.join(self.root, rel), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            write_all(fd, data)
         finally:
             os.close(fd)
 
