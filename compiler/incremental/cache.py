@@ -142,16 +142,10 @@ class Cache:
         return sha
 
 
-def group_key(parts: list[str]) -> str:
-    """Key of one group from the digests of everything it depends on."""
-    digest = _keyed(identity()).copy()
-    digest.update("\n".join(parts).encode())
-    return str(digest.hexdigest())
-
-
 def keyer(scope: list[str]) -> Callable[[str], str]:
-    """group_key([*scope, digest]) for the many groups of one scope: the shared
-    head is hashed once, each group's digest after it (ten thousand keys a build)."""
+    """The key of each group of one scope, from its input digest: the sha256 of the
+    compiler's identity, the scope's shared digests and the group's, a line each. The
+    shared head is hashed once, each group's digest after it (ten thousand keys a build)."""
     head = _keyed(identity()).copy()
     if scope:
         head.update(("\n".join(scope) + "\n").encode())
