@@ -173,16 +173,18 @@ def _reuse_hits(
     written_before: dict[str, list[dict[str, Any]]] = cache.output.get("entries", {})
     written_from: dict[str, str] = cache.output.get("digests", {})
     key = keyer(scope) if use_hits and cache.groups else None
+    if key is None:  # (a build from clean: nothing to look up, 10,000 names to skip)
+        return outcomes, list(files_in)
     for path in files_in:
         display = display_path(path)
         slug = path.name.removesuffix(".yaml")
-        entry = cache.groups.get(slug) if key is not None else None
+        entry = cache.groups.get(slug)
         if entry is None:
             misses.append(path)
             continue
         sha = cache.file_sha(path, display)
         digest = input_sha(sha, display, entry.inputs, layers)
-        if key is None or key(digest) != entry.key or not sha:
+        if key(digest) != entry.key or not sha:
             misses.append(path)
             continue
         files = written_before.get(slug) if render and written_from.get(slug) == digest else None
