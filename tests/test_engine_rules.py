@@ -306,6 +306,34 @@ def test_workers_die_with_a_killed_build_and_the_next_build_runs(repo: Path, run
     _ok(run_pops("build", "--check", cwd=repo))
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="F_GETPIPE_SZ is Linux's")
+def test_the_outcomes_pipe_holds_several_chunks(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker never waits for the parent to read before it starts its next chunk: the
+    pipe that carries outcomes back holds several chunks' worth (a default pipe, 64 KiB,
+    held less than one of generated groups)."""
+    import fcntl
+    import pickle
+
+    from compiler.incremental import workers
+
+    _many(repo, workers.CHUNK)
+    monkeypatch.chdir(repo)
+    paths = sorted(str(p) for p in Path("groups").glob("*.yaml") if p.name[0] != "_")
+    layers = workers.load_layers(Path("groups"), None, None)
+    outcomes = workers._compile_chunk(paths, True, str(repo / "out"), None, layers)
+    chunk = len(pickle.dumps(outcomes, protocol=pickle.HIGHEST_PROTOCOL))
+    pool = workers._new_pool(Path("groups"), None, None, 2)
+    try:
+        reader = pool._result_queue._reader  # type: ignore[attr-defined]
+        room = fcntl.fcntl(reader.fileno(), fcntl.F_GETPIPE_SZ)
+    finally:
+        pool.shutdown()
+    assert chunk > 64 * 1024  # (what made a worker wait on the default pipe)
+    assert room >= 4 * chunk
+
+
 def test_a_build_waits_for_a_live_holder_and_says_so_once(four: Path) -> None:
     """A second build waits while the first holds the lock, naming it; then runs."""
     holder = subprocess.Popen(

@@ -119,6 +119,9 @@ def run_scope(
     hits = len(outcomes)
     if progress is not None and files_in:
         progress(hits, len(files_in))
+    # (Before the compile: what it adds is all present, and a build from clean, whose
+    # cache starts empty, has nothing to forget once the workers are done.)
+    _forget_gone(cache, files_in)
     compiled = compile_paths(
         misses,
         received=_remembering(cache, scope),
@@ -135,7 +138,6 @@ def run_scope(
         total=len(files_in),
         replace=replace,
     )
-    _forget_gone(cache, files_in)
     outcomes.update((o.slug, o) for o in compiled)
     ordered = [outcomes[s] for s in sorted(outcomes)]
     per_group = [(o.slug, o.file, o.diagnostics) for o in ordered]
@@ -225,6 +227,8 @@ def _remembering(cache: Cache, scope: list[str]) -> Callable[[list[Outcome]], No
 
 def _forget_gone(cache: Cache, files_in: list[Path]) -> None:
     """Forget the groups that are gone from the cache."""
+    if not cache.groups:
+        return
     present = {p.name.removesuffix(".yaml") for p in files_in}
     for slug in [s for s in cache.groups if s not in present]:
         del cache.groups[slug]

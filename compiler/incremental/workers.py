@@ -44,6 +44,10 @@ PARALLEL_THRESHOLD = 200
 CHUNK = 64
 
 
+# Room in the pipe that carries outcomes back (Linux's unprivileged maximum by default).
+RESULT_PIPE_BYTES = 1 << 20
+
+
 @dataclass(slots=True)
 class Outcome:
     """One group's result, without the bytes of its files."""
@@ -341,7 +345,7 @@ def _new_pool(groups_dir: Path, env: str | None, env_dir: Path | None, jobs: int
     from multiprocessing import get_context
 
     context = get_context("fork") if "fork" in _start_methods() else None
-    return ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         max_workers=jobs,
         mp_context=context,
         initializer=_init_worker,
@@ -352,6 +356,26 @@ def _new_pool(groups_dir: Path, env: str | None, env_dir: Path | None, jobs: int
             os.getpid(),
         ),
     )
+    _roomy_results(pool)
+    return pool
+
+
+def _roomy_results(pool: Executor) -> None:
+    """Make the pipe that carries the workers' outcomes back hold several chunks.
+
+    A chunk's outcomes pickle to about 70 KB, more than a pipe holds by default (64 KiB
+    on Linux): a worker sending one waited, its core idle, until the parent's result
+    thread was scheduled and read, about a millisecond per chunk. The pool keeps the
+    pipe to itself, hence the private attributes; where they or F_SETPIPE_SZ are
+    missing, or the kernel refuses the size, the pipe stays as it was.
+    """
+    try:
+        import fcntl
+
+        reader = pool._result_queue._reader  # type: ignore[attr-defined]
+        fcntl.fcntl(reader.fileno(), fcntl.F_SETPIPE_SZ, RESULT_PIPE_BYTES)
+    except (ImportError, AttributeError, OSError):
+        pass
 
 
 # Pools forked ahead of need, by (groups folder, environment, environments folder, jobs).
