@@ -334,6 +334,47 @@ def test_the_outcomes_pipe_holds_several_chunks(
     assert room >= 4 * chunk
 
 
+def test_workers_read_the_shared_files_only_when_asked_to_compile(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers are forked before the build takes its inputs' stats for the seal: a shared
+    file edited in between is compiled as edited, never as it was when they started."""
+    from compiler.incremental import workers
+
+    _many(repo, workers.PARALLEL_THRESHOLD)
+    monkeypatch.chdir(repo)
+    groups = Path("groups")
+    defaults = groups / "_defaults.yaml"
+    workers.start_workers(groups, None, Path("environments"), 2)
+    try:
+        pool = workers._STARTED[(str(groups), None, "environments", 2)]
+        for started in [pool.submit(time.sleep, 0.3) for _ in range(2)]:
+            started.result()  # (each worker ran its initializer long before)
+        defaults.write_text(defaults.read_text().replace("Contact our office", "Call us"))
+        paths = sorted(p for p in groups.glob("*.yaml") if p.name[0] != "_")
+        outcomes = workers.compile_paths(
+            paths,
+            groups_dir=groups,
+            env=None,
+            env_dir=Path("environments"),
+            layers=workers.load_layers(groups),
+            render=True,
+            write_dir=repo / "out",
+            compare_dir=None,
+            jobs=2,
+            progress=None,
+            done_before=0,
+            total=len(paths),
+        )
+    finally:
+        workers.stop_workers()
+    assert len(outcomes) == len(paths)
+    configs = [p.read_text() for p in (repo / "out/groups").glob("*/config.json")]
+    assert len(configs) == len(paths)
+    assert not [c for c in configs if "Contact our office" in c]
+    assert [c for c in configs if "Call us" in c]
+
+
 def test_a_build_waits_for_a_live_holder_and_says_so_once(four: Path) -> None:
     """A second build waits while the first holds the lock, naming it; then runs."""
     holder = subprocess.Popen(

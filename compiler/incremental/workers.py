@@ -123,7 +123,23 @@ def _init_worker(
 ) -> None:
     if parent is not None:
         die_with(parent)
-    _WORKER["layers"] = load_layers(Path(groups_dir), env, Path(env_dir) if env_dir else None)
+    _WORKER["scope"] = (groups_dir, env, env_dir)
+
+
+def _worker_layers() -> Layers:
+    """This worker's defaults, bases and overlay, read when its first chunk arrives.
+
+    Not when it starts: it is forked before the build takes the stats of its inputs
+    for the seal (sealing.scan), and a shared file read before its stat was taken
+    could change in between, unseen by the next build. A chunk is only ever sent
+    after that scan.
+    """
+    layers: Layers | None = _WORKER.get("layers")
+    if layers is None:
+        groups_dir, env, env_dir = _WORKER["scope"]
+        layers = load_layers(Path(groups_dir), env, Path(env_dir) if env_dir else None)
+        _WORKER["layers"] = layers
+    return layers
 
 
 def die_with(parent: int) -> None:
@@ -216,7 +232,7 @@ def _compile_chunk(
 ) -> list[Outcome]:
     from compiler.pipeline.group import compile_group  # the per-group pipeline
 
-    layers = layers if layers is not None else _WORKER["layers"]
+    layers = layers if layers is not None else _worker_layers()
     out: list[Outcome] = []
     writer = _Writer(write_dir, replace) if write_dir is not None else None
     try:
