@@ -193,9 +193,9 @@ def _brand(color: str, background: str, surface: str) -> tuple[float, ...]:
     """Ratios of a brand colour's measured pairs, in BY_SUBJECT order: text on background
     and on surface, outlines on each (the same colours), then text on its tonal
     background over each."""
-    # Written out (the same operations in the same order as relative_luminance,
-    # contrast_ratio and _luminance_over, so the same floats): nearly every brand
-    # colour of a build is new, and a call per step was most of this rule's time.
+    # Written out, the same operations in the same order (so the same floats) as
+    # contrast_ratio and _luminance_over (the colour at `alpha` over a backdrop, in whole
+    # channels): nearly every brand colour is new, and a call per step was most of the time.
     linear = colors.LINEAR
     r, g, b = colors.rgb(color)
     own = 0.2126 * linear[r] + 0.7152 * linear[g] + 0.0722 * linear[b]
@@ -206,18 +206,15 @@ def _brand(color: str, background: str, surface: str) -> tuple[float, ...]:
     for ground in (background, surface):
         br, bg, bb = colors.rgb(ground)
         behind = colors.relative_luminance(ground)
-        ratios.append(
-            (own + 0.05) / (behind + 0.05) if own >= behind else (behind + 0.05) / (own + 0.05)
-        )
-        # The colour at `alpha` over the backdrop, painted in whole channels.
+        hi, lo = (own, behind) if own >= behind else (behind, own)
+        ratios.append((hi + 0.05) / (lo + 0.05))
         over = (
             0.2126 * linear[int(r * alpha + br * rest + 0.5)]
             + 0.7152 * linear[int(g * alpha + bg * rest + 0.5)]
             + 0.0722 * linear[int(b * alpha + bb * rest + 0.5)]
         )
         tonal.append((own + 0.05) / (over + 0.05) if own >= over else (over + 0.05) / (own + 0.05))
-    on_background, on_surface = ratios
-    return (on_background, on_surface, on_background, on_surface, *tonal)
+    return (*ratios, *ratios, *tonal)
 
 
 @lru_cache(maxsize=colors.CACHE_SIZE)
