@@ -119,8 +119,6 @@ def run_scope(
     hits = len(outcomes)
     if progress is not None and files_in:
         progress(hits, len(files_in))
-    # (Before the compile: what it adds is all present, and a build from clean, whose
-    # cache starts empty, has nothing to forget once the workers are done.)
     _forget_gone(cache, files_in)
     compiled = compile_paths(
         misses,
@@ -226,7 +224,8 @@ def _remembering(cache: Cache, scope: list[str]) -> Callable[[list[Outcome]], No
 
 
 def _forget_gone(cache: Cache, files_in: list[Path]) -> None:
-    """Forget the groups that are gone from the cache."""
+    """Forget the groups that are gone from the cache. (Called before the compile, whose
+    groups are all present: a build from clean, its cache empty, has nothing to do.)"""
     if not cache.groups:
         return
     present = {p.name.removesuffix(".yaml") for p in files_in}
