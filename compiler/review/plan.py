@@ -29,15 +29,16 @@ import hashlib
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
 from compiler.diagnostics import Diagnostic
+from compiler.load.files import MAX_BYTES
 from compiler.pipeline.compiling import gc_paused
 from compiler.pipeline.discovery import discover, environment_problems
 from compiler.pipeline.group import env_dir_for
 from compiler.review.diff import DiffReport, GroupChange, compare
-from compiler.review.gitrefs import Base, export_folders
+from compiler.review.gitrefs import Base, read_folders, write_blobs
 from compiler.review.shared import Known, shared_changes
 from compiler.review.sides import (
     Built,
@@ -174,20 +175,35 @@ class Sources:
     sources: dict[str, bytes]
     problems: list[Diagnostic]
     shared: dict[tuple[SharedKind, str], SharedFile]
+    held: dict[str, bytes] = field(default_factory=dict)  # group files not on disk (`Scope`)
 
     @classmethod
-    def read(cls, groups_dir: Path, env: str | None, env_dir: Path, shown: Shown) -> Sources:
+    def read(
+        cls,
+        groups_dir: Path,
+        env: str | None,
+        env_dir: Path,
+        shown: Shown,
+        held: dict[str, bytes] | None = None,
+    ) -> Sources:
+        """One side's sources; `held`: group files in `groups_dir` that are in memory only."""
         shared = shared_files(groups_dir, env_dir, env, shown)
-        tree = cls(groups_dir, env, env_dir, shown, {}, {}, [], shared)
+        tree = cls(groups_dir, env, env_dir, shown, {}, {}, [], shared, held or {})
         if groups_dir.is_dir():
             paths, tree.problems = discover([groups_dir])
             tree.problems += environment_problems(env_dir)
+            if tree.held:  # (discovered as if on disk: in file-name order, no problems)
+                paths = sorted([*paths, *map(Path, tree.held)], key=lambda p: p.name)
             tree.paths = {p.name.removesuffix(".yaml"): p for p in paths}
-            tree.sources = {slug: read_source(p) for slug, p in tree.paths.items()}
+            tree.sources = {slug: tree._source(p) for slug, p in tree.paths.items()}
         return tree
 
+    def _source(self, path: Path) -> bytes:
+        data = self.held.get(str(path))
+        return data if data is not None else read_source(path)
+
     def scope(self) -> Scope:
-        return Scope(str(self.groups_dir), self.env, str(self.env_dir))
+        return Scope(str(self.groups_dir), self.env, str(self.env_dir), self.held)
 
     def layer_problems(self) -> list[Diagnostic]:
         return self.scope().layers().diagnostics if self.groups_dir.is_dir() else []
@@ -234,11 +250,12 @@ def plan_diff(
     head_env_dir = env_dir_for(groups_dir, env_dir)
     with tempfile.TemporaryDirectory(prefix="pops-base-") as tmp:
         root = Path(tmp)
-        export_folders(base.commit, [folder, *([env_folder] if env_folder else [])], root, cwd)
+        folders = [folder, *([env_folder] if env_folder else [])]
+        held = _exported(read_folders(base.commit, folders, cwd), root, folder, env_folder)
         base_env_dir = root / (env_folder if env_folder is not None else "environments")
         base_env = env if env is not None and (base_env_dir / f"{env}.yaml").is_file() else None
         head = Sources.read(groups_dir, env, head_env_dir, Shown(None))
-        old = Sources.read(root / folder, base_env, base_env_dir, Shown(root))
+        old = Sources.read(root / folder, base_env, base_env_dir, Shown(root), held)
         sealed = head_from_seal(groups_dir, head_env_dir, env, out_dir)
         if sealed is not None and set(sealed) != set(head.paths):
             sealed = None
@@ -264,6 +281,43 @@ def plan_diff(
         report.shared = shared_changes(before, after, _known(before, after, report, changed))
         before.groups_dir = before.env_dir = None  # gone with the temporary folder
         return Plan(before, after, report, finished)
+
+
+def _exported(
+    blobs: list[tuple[str, bytes]],
+    root: Path,
+    folder: PurePosixPath,
+    env_folder: PurePosixPath | None,
+) -> dict[str, bytes]:
+    """The base's files under `root`: written out, but for its group files, which are
+    returned (path under `root` -> bytes) and only held in memory.
+
+    Ten thousand small files cost seconds to write (and remove) on some disks; the
+    workers that compile them inherit them instead. A group file is held only when
+    reading it from disk could tell nothing more (a regular file of at most 1 MiB,
+    named like a group, directly in the groups folder and not an environment file).
+    """
+    prefix = "" if str(folder) in ("", ".") else f"{folder}/"
+    keep_out = str(env_folder) if env_folder is not None else None
+    held: dict[str, bytes] = {}
+    written: list[tuple[str, bytes]] = []
+    for name, data in blobs:
+        rest = name[len(prefix) :] if name.startswith(prefix) else ""
+        parent = name.rpartition("/")[0] or "."
+        if (
+            rest.endswith(".yaml")
+            and rest[0] not in "._"
+            and "/" not in rest
+            and len(data) <= MAX_BYTES
+            and parent != keep_out
+        ):
+            held[str(root / name)] = data
+        else:
+            written.append((name, data))
+    write_blobs(written, root)
+    if held:  # (the folder is there even when it holds nothing but group files)
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    return held
 
 
 def _changed_shared(head: Sources, old: Sources) -> list[tuple[SharedKind, str]]:
