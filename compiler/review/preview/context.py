@@ -109,11 +109,12 @@ class Marks(dict[str, Markup]):
     `context.call`. Pages with the same changed settings share one (`marks`).
     """
 
-    __slots__ = ("changed",)
+    __slots__ = ("changed", "samples")
 
     def __init__(self, changed: frozenset[str]) -> None:
         super().__init__()
         self.changed = changed
+        self.samples: Markup | None = None  # `theme_samples`, once drawn
 
     def __missing__(self, path: str) -> Markup:
         safe = escape(path)
@@ -126,6 +127,45 @@ class Marks(dict[str, Markup]):
 def marks(changed: frozenset[str]) -> Marks:
     """The marks of pages whose changed settings are `changed` (one per set, filled as used)."""
     return Marks(changed)
+
+
+SAMPLES = "preview/theme_samples.html.j2"
+
+
+def theme_samples(at: Marks) -> Markup:
+    """The portal page's theme-colour samples with the marks `at`: the same on every
+    page with the same changed settings, whatever the group, so drawn once for them
+    (they were a sixth of each page's drawing)."""
+    if at.samples is None:
+        from compiler.render import environment
+
+        page = environment().get_template(SAMPLES)
+        at.samples = Markup(page.render(at=at, theme_colors=THEME_COLORS))
+    return at.samples
+
+
+CHANGES = "preview/changes.html.j2"
+_ASIDES: dict[tuple[Any, ...], Markup] = {}  # what `changes_aside` drew, by what it shows
+
+
+def changes_aside(changes: list[ChangedSetting], against: str) -> Markup:
+    """The list of changed settings atop a portal page ("" when none changed).
+
+    A fleet-wide change (one line of `_defaults.yaml`) makes the same change to
+    thousands of groups, and their pages say the same: it is drawn once for them.
+    """
+    if not changes:
+        return Markup("")
+    key = (against, *((c.path, c.label, c.before, c.after, c.diff is None) for c in changes))
+    found = _ASIDES.get(key)
+    if found is None:
+        from compiler.render import environment
+
+        if len(_ASIDES) >= 1024:  # (a bound; many different changes gain nothing here)
+            _ASIDES.clear()
+        aside = environment().get_template(CHANGES).render(changes=changes, against=against)
+        found = _ASIDES[key] = Markup(aside)
+    return found
 
 
 def _text(files: dict[str, bytes], rel: str | None) -> str | None:
@@ -154,6 +194,7 @@ def portal_context(
     mfa = config["authentication"]["mfa"]
     mfa_files = {key: ref["path"] for key, ref in mfa.get("files", {}).items()}
     changes = changes or []
+    at = marks(frozenset(c.path for c in changes))
     return {
         "c": config,
         "side": side,
@@ -164,9 +205,10 @@ def portal_context(
         "email_subject": _text(local, mfa_files.get("emailSubject")),
         "sms": _text(local, mfa_files.get("sms")),
         "contrast_rows_html": table_html(config),
-        "theme_colors": THEME_COLORS,
+        "theme_samples": theme_samples(at),
         "files": sorted(local),
         "changes": changes,
-        "at": marks(frozenset(c.path for c in changes)),
+        "changes_html": changes_aside(changes, against),
+        "at": at,
         "against": against,
     }
