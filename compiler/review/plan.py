@@ -117,13 +117,13 @@ def head_from_seal(
         scope = next((s for s in sealed.scopes if s.env == env), None)
         if scope is None or len(scope.digests) != len(scope.slugs):
             return None
-        root = out_dir / scope.prefix if scope.prefix else out_dir
+        root = str(out_dir / scope.prefix if scope.prefix else out_dir)
         found: dict[str, Sealed] = {}
         for slug, digest in zip(scope.slugs, scope.digests, strict=True):
             lo, hi = seal.group_range(sealed, scope, slug)
             names = [name.removeprefix(scope.prefix) for name in sealed.files[lo:hi]]
             shas = [sealed.sha_blob[32 * i : 32 * i + 32].hex() for i in range(lo, hi)]
-            config = root / "groups" / slug / "config.json"
+            config = Path(os.path.join(root, "groups", slug, "config.json"))  # (one Path, not 3)
             found[slug] = Sealed(digest, dict(zip(names, shas, strict=True)), config)
         return found
     finally:
@@ -314,7 +314,7 @@ def _exported(
             and len(data) <= MAX_BYTES
             and parent != keep_out
         ):
-            held[str(root / name)] = data
+            held[os.path.join(root, name)] = data
         else:
             written.append((name, data))
     write_blobs(written, root)
