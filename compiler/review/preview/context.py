@@ -145,27 +145,68 @@ def theme_samples(at: Marks) -> Markup:
 
 
 CHANGES = "preview/changes.html.j2"
-_ASIDES: dict[tuple[Any, ...], Markup] = {}  # what `changes_aside` drew, by what it shows
+ACCOUNT = "preview/account.html.j2"
+# The portal settings the account card reads (ACCOUNT); nothing else of the group.
+ACCOUNT_SWITCHES = (
+    "showCurrentBalance",
+    "showStatementBalance",
+    "showCollections",
+    "showEscrow",
+    "showProcedures",
+    "showInsurancePending",
+    "visitsPdfExport",
+)
+_ONCE: dict[tuple[Any, ...], Markup] = {}  # what `drawn_once` drew, by template and key
+
+
+def drawn_once(template: str, key: tuple[Any, ...], context: dict[str, Any]) -> Markup:
+    """`template` drawn with `context`, once for all pages whose `key` is the same.
+
+    For the parts of a page that depend on a few values only: a fleet-wide
+    change draws twenty thousand pages, and these parts take the same few
+    forms on all of them. `key` must stand for everything in `context` (the
+    template is given nothing else, and strict undefined stops it reading more).
+    """
+    found = _ONCE.get((template, *key))
+    if found is None:
+        from compiler.render import environment
+
+        if len(_ONCE) >= 4096:  # (a bound; pages that all differ gain nothing here)
+            _ONCE.clear()
+        drawn = environment().get_template(template).render(context)
+        found = _ONCE[(template, *key)] = Markup(drawn)
+    return found
 
 
 def changes_aside(changes: list[ChangedSetting], against: str) -> Markup:
     """The list of changed settings atop a portal page ("" when none changed).
 
     A fleet-wide change (one line of `_defaults.yaml`) makes the same change to
-    thousands of groups, and their pages say the same: it is drawn once for them.
+    thousands of groups, and their pages say the same.
     """
     if not changes:
         return Markup("")
     key = (against, *((c.path, c.label, c.before, c.after, c.diff is None) for c in changes))
-    found = _ASIDES.get(key)
-    if found is None:
-        from compiler.render import environment
+    return drawn_once(CHANGES, key, {"changes": changes, "against": against})
 
-        if len(_ASIDES) >= 1024:  # (a bound; many different changes gain nothing here)
-            _ASIDES.clear()
-        aside = environment().get_template(CHANGES).render(changes=changes, against=against)
-        found = _ASIDES[key] = Markup(aside)
-    return found
+
+def account_card(config: dict[str, Any], at: Marks) -> Markup:
+    """The account card: panels, visits and contact details, as the switches set them."""
+    look = config["lookAndFeel"]
+    switches = tuple(look[name] for name in ACCOUNT_SWITCHES)
+    editing = bool(config["patientPermissions"]["contactInfoEditing"])
+    context = {
+        "lf": dict(zip(ACCOUNT_SWITCHES, switches, strict=True)),
+        "contact_editing": editing,
+        "at": at,
+    }
+    return drawn_once(ACCOUNT, (at.changed, editing, *switches), context)
+
+
+@functools.lru_cache(maxsize=64)
+def files_list(files: tuple[str, ...]) -> Markup:
+    """The links to a group's files: the same names for nearly every group."""
+    return Markup(", ").join(Markup('<a href="{0}">{0}</a>').format(f) for f in files)
 
 
 def _text(files: dict[str, bytes], rel: str | None) -> str | None:
@@ -206,9 +247,10 @@ def portal_context(
         "sms": _text(local, mfa_files.get("sms")),
         "contrast_rows_html": table_html(config),
         "theme_samples": theme_samples(at),
-        "files": sorted(local),
+        "files_html": files_list(tuple(sorted(local))),
         "changes": changes,
         "changes_html": changes_aside(changes, against),
         "at": at,
+        "account_html": account_card(config, at),
         "against": against,
     }
