@@ -503,6 +503,45 @@ def test_the_c_stat_gives_what_os_stat_gives(tmp_path: Path) -> None:
     assert list(fast[-12:]) == [-1] * 12  # dangling, gone, a/gone/x
 
 
+@pytest.mark.parametrize("when", ["at once", "after the child", "child killed", "abandoned"])
+def test_a_stat_pair_gives_every_path_s_stat_however_the_work_is_shared(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, when: str
+) -> None:
+    """The child stats from the front, this process from the back: whoever does which
+    part (or if the child dies), the stats come back whole and in order, and the child
+    is reaped."""
+    import signal
+    import time
+
+    monkeypatch.setattr(sealing.StatPair, "CHUNK", 3)
+    rels = _tree_of_paths(tmp_path) * 20
+    fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        expected = seal.stat_paths(rels, fd)
+        pair = sealing.StatPair(rels, fd)
+        pid = pair.pid
+
+        def child_reached(count: int) -> None:
+            deadline = time.monotonic() + 30
+            while pair.header[0] < count and time.monotonic() < deadline:
+                time.sleep(0.001)
+            assert pair.header[0] >= count
+
+        if when == "abandoned":
+            pair.abandon()
+        else:
+            if when == "child killed":  # part way: this process does the rest
+                child_reached(10)
+                os.kill(pid, signal.SIGKILL)
+            elif when == "after the child":
+                child_reached(len(rels))  # the child did it all
+            assert pair.finish() == expected
+    finally:
+        os.close(fd)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # reaped already
+
+
 def test_sealed_builds_work_the_same_without_the_c_stat(
     six: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

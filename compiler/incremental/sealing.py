@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from compiler.incremental.seal import Inputs, PathLike, Stats
 
-# Fewer outputs than this are stat'ed by one process; more are split with a forked helper.
+# Fewer outputs than this are stat'ed by one process; more are shared with a forked child.
 SPLIT_AT = 6000
 
 
@@ -133,100 +133,141 @@ def changed_inputs(seal: Seal, names: list[str], stats: Stats) -> InputChanges |
     return InputChanges(changed)
 
 
-class OutputCheck:
-    """Stats every output file and folder against the seal, part of them in children.
+class StatPair:
+    """Stats of many paths below one folder, taken by a forked child from the front and
+    by this process from the back, meeting wherever they meet.
 
-    On creation a child is forked to stat the tail of the paths on the other
-    core, sized so that it finishes with this process when this process also
-    has `balance` stats of its own to do (the inputs). `offload` hands the rest
-    to a second child (this process is about to compile); `intact` collects the
-    verdict, doing whatever no child took.
+    The child starts at once, on the other core; `finish` is called once this process
+    is free (after stat'ing its inputs, or after compiling the changed groups) and takes
+    chunks from the back until it reaches what the child has done, so both end together
+    however long this process was busy. They share an anonymous mapping: the child's
+    results, how far it got and where it must stop. Progress read before the child has
+    ended is only a hint (a stale one means more work here); what is kept is read after
+    `waitpid`, which orders everything the child wrote before it.
     """
 
-    def __init__(self, sealed: Seal, root: PathLike, *, parallel: bool, balance: int = 0) -> None:
+    CHUNK = 1024
+
+    def __init__(self, rels: list[str], fd: int) -> None:
+        import mmap
+
+        self.rels, self.fd = rels, fd
+        self.shared = mmap.mmap(-1, 16 + 32 * len(rels))  # (MAP_SHARED: the child writes it)
+        self.header = memoryview(self.shared)[:16].cast("q")  # how far the child got, its stop
+        self.header[1] = len(rels)
+        self.pid = os.fork()
+        if self.pid == 0:  # the child: stat, record, leave without running any cleanup
+            try:
+                try:  # noqa: SIM105 (yield to this process: it compiles on a busy core)
+                    os.nice(10)
+                except OSError:
+                    pass
+                self._front()
+            finally:
+                os._exit(0)
+
+    def _front(self) -> None:
+        at, header, shared = 0, self.header, self.shared
+        while at < (stop := header[1]):
+            end = min(at + self.CHUNK, stop)
+            shared[16 + 32 * at : 16 + 32 * end] = stat_paths(self.rels[at:end], self.fd)
+            header[0] = at = end
+
+    def finish(self) -> Stats:
+        """Every path's stat, in order: this process takes the back until it meets the child."""
+        header, taken = self.header, []
+        end = len(self.rels)
+        while header[0] < end:
+            start = max(header[0], end - self.CHUNK)
+            header[1] = start
+            taken.append(stat_paths(self.rels[start:end], self.fd))
+            end = start
+        self._reap()  # (the child did rels[:end], or more: once it ended, all is in view)
+        found: Stats = array("q")
+        found.frombytes(self.shared[16 : 16 + 32 * end])
+        for piece in reversed(taken):
+            found += piece
+        self._close()
+        return found
+
+    def abandon(self) -> None:
+        """The stats are not needed: stop the child and reap it."""
+        self.header[1] = 0
+        self._reap()
+        self._close()
+
+    def _reap(self) -> None:
+        if self.pid:
+            os.waitpid(self.pid, 0)
+            self.pid = 0
+
+    def _close(self) -> None:
+        self.header.release()
+        self.shared.close()
+
+
+class OutputCheck:
+    """Stats every output file and folder against the seal, most of them in a child.
+
+    On creation a child starts stat'ing the paths (StatPair) on the other core;
+    `intact` takes the rest in this process and gives the verdict. `offload`
+    starts one more child on the spare tree's same files and folders.
+    """
+
+    def __init__(self, sealed: Seal, root: PathLike, *, parallel: bool) -> None:
         self.seal = sealed
         self.root = root
         self.rels = sealed.files + sealed.dirs + sealed.libs  # (libs: absolute paths)
         self.fd: int | None = None
-        self.children: list[tuple[int, int, int, int]] = []  # start, end, pid, pipe
-        self.spare: tuple[int, int] | None = None  # pid, pipe: see offload
-        self.done = 0  # rels[:done] are taken by children
+        self.pair: StatPair | None = None
+        self.spare: StatPair | None = None  # see offload
+        self.spare_fd: int | None = None
         try:  # noqa: SIM105
             self.fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
         except OSError:
             pass
-        total = len(self.rels)
         cores = os.cpu_count() or 1
-        self.parallel = parallel and total >= SPLIT_AT and cores > 1 and hasattr(os, "fork")
-        # (Stat calls on inputs come with a listing, sorting and comparing: weigh them more.)
-        self.split = max(0, (total - balance * 5 // 4) // 2) if self.parallel else total
-        if self.fd is not None and self.split < total:
-            self._fork(self.split, total)
-
-    def _fork(self, start: int, end: int, folder: PathLike | None = None) -> tuple[int, int]:
-        """A child that stats rels[start:end] below the output (or below `folder`)."""
-        assert self.fd is not None
-        reader, writer = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: stat, send, leave without running any cleanup
-            try:
-                os.close(reader)
-                # Yield to the parent when it compiles on a busy core meanwhile.
-                try:  # noqa: SIM105
-                    os.nice(10)
-                except OSError:
-                    pass
-                fd = self.fd if folder is None else os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-                view = memoryview(stat_paths(self.rels[start:end], fd).tobytes())
-                while view:
-                    view = view[os.write(writer, view) :]
-            finally:
-                os._exit(0)
-        os.close(writer)
-        if folder is None:
-            self.children.append((start, end, pid, reader))
-        return pid, reader
+        self.parallel = parallel and cores > 1 and hasattr(os, "fork")
+        if self.fd is not None and self.parallel and len(self.rels) >= SPLIT_AT:
+            self.pair = StatPair(self.rels, self.fd)
 
     def offload(self, spare: PathLike | None = None) -> None:
-        """Give this process's share to a child too: this process is about to compile
-        on its core, while the children share the other (in C, their stats take less
-        time than the compiler's imports). With `spare` (the spare tree's folder),
-        one more child stats the same files and folders there: see spare_stats."""
-        if self.parallel and self.fd is not None and self.split > 0:
-            self._fork(0, self.split)
-            self.done = self.split
-        if spare is not None and self.fd is not None and hasattr(os, "fork"):
-            self.spare = self._fork(0, len(self.seal.files) + len(self.seal.dirs), spare)
+        """With `spare` (the spare tree's folder), one more child stats the output's files
+        and folders there (see spare_stats), beside the first, while this process compiles."""
+        if spare is None or self.fd is None or not hasattr(os, "fork"):
+            return
+        try:
+            self.spare_fd = os.open(spare, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return
+        files = len(self.seal.files) + len(self.seal.dirs)
+        self.spare = StatPair(self.rels[:files], self.spare_fd)
 
     def spare_stats(self) -> Stats | None:
-        """The stats of the output's files, then its folders, in the spare tree, as the
-        child `offload` started found them (None when it did not, or failed)."""
+        """The stats of the output's files, then its folders, in the spare tree, as
+        `offload` started taking them (None when it did not)."""
         if self.spare is None:
             return None
-        pid, reader = self.spare
+        found = self.spare.finish()
         self.spare = None
-        found = _child_stats(pid, reader)
-        return found if len(found) == 4 * (len(self.seal.files) + len(self.seal.dirs)) else None
+        self._close_spare()
+        return found
 
     def abandon(self) -> None:
-        """The verdict is not needed: reap the children, release the folder."""
-        if self.spare is not None:
-            self.children.append((0, 0, *self.spare))
-            self.spare = None
-        for _, _, pid, reader in self.children:
-            os.close(reader)
-            os.waitpid(pid, 0)
-        self.children = []
+        """The verdict is not needed: stop the children, release the folders."""
+        for pair in (self.pair, self.spare):
+            if pair is not None:
+                pair.abandon()
+        self.pair = self.spare = None
+        self._close_spare()
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
 
-    def _collect(self, start: int, end: int, pid: int, reader: int) -> Stats:
-        assert self.fd is not None
-        part = _child_stats(pid, reader)
-        if len(part) != 4 * (end - start):  # the child failed: do its part here
-            part = stat_paths(self.rels[start:end], self.fd)
-        return part
+    def _close_spare(self) -> None:
+        if self.spare_fd is not None:
+            os.close(self.spare_fd)
+            self.spare_fd = None
 
     def intact(self, refresh: PathLike | None = None) -> bool:
         """Every output is as recorded. With `refresh` (the seal's path), a seal whose
@@ -235,12 +276,11 @@ class OutputCheck:
         if self.fd is None:
             return False
         try:
-            pieces = [(self.done, stat_paths(self.rels[self.done : self.split], self.fd))]
-            pieces += [(a, self._collect(a, b, pid, pipe)) for a, b, pid, pipe in self.children]
-            found: Stats = array("q")
-            for _, piece in sorted(pieces, key=lambda p: p[0]):
-                found += piece
-            self.children = []
+            if self.pair is not None:
+                found = self.pair.finish()
+                self.pair = None
+            else:
+                found = stat_paths(self.rels, self.fd)
         finally:
             os.close(self.fd)
             self.fd = None
@@ -258,18 +298,6 @@ class OutputCheck:
             except OSError:
                 pass
         return True
-
-
-def _child_stats(pid: int, reader: int) -> Stats:
-    """Everything a stat child wrote to its pipe, once it has ended (empty if it failed)."""
-    chunks: list[bytes] = []
-    with os.fdopen(reader, "rb") as pipe:
-        while chunk := pipe.read(1 << 20):
-            chunks.append(chunk)
-    os.waitpid(pid, 0)
-    found = array("q")
-    found.frombytes(b"".join(chunks))
-    return found
 
 
 def markers_intact(root: PathLike, sealed: Seal) -> bool:
@@ -392,7 +420,7 @@ class Sealing:
                 return False  # another build got the lock first and changed the output
             recover(root)
         self.sealed = sealed
-        self.check = OutputCheck(sealed, root, parallel=jobs != 1, balance=len(sealed.inputs))
+        self.check = OutputCheck(sealed, root, parallel=jobs != 1)
         inputs = self.scan(sealed)
         self.changes = changed_inputs(sealed, *inputs[:2]) if inputs is not None else None
         return True
