@@ -186,6 +186,21 @@ def test_base_with_an_invalid_group_is_reported_not_fatal(run_pops: Run, repo: P
     assert "At the base this group had" in markdown
 
 
+def test_base_group_extending_a_group_is_named_as_such(run_pops: Run, repo: Path) -> None:
+    # The base's group files are held in memory, not written out: a group that
+    # extends another group must still be told that `harbor` is a group (not that
+    # no base `harbor` exists), at its file, line and column.
+    init_repo(repo, {"sunrise": "extends: harbor\n" + SUNRISE, "harbor": HARBOR})
+    write_group(repo, "sunrise", SUNRISE)
+    data = diff_json(run_pops, repo)
+    (group,) = data["groups"]
+    assert group["status"] == "fixed"
+    (error,) = group["baseErrors"]
+    assert (error["file"], error["line"], error["column"]) == ("groups/sunrise.yaml", 1, 10)
+    assert error["code"] == "extends-group"
+    assert "`harbor` is a group" in error["message"]
+
+
 def test_invalid_working_tree_exits_1_with_diagnostics(run_pops: Run, repo: Path) -> None:
     init_repo(repo, {"sunrise": SUNRISE})
     write_group(repo, "sunrise", SUNRISE.replace("require_cvv: false", "require_cvv: yes"))

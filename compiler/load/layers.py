@@ -100,6 +100,11 @@ class Layers:
             known = self._group_files[name] = (self.groups_dir / f"{name}.yaml").is_file()
         return known
 
+    def held_groups(self, names: Iterable[str]) -> None:
+        """Group files that exist without being on disk (a base side `pops diff` holds
+        in memory): `is_group` says so for them."""
+        self._group_files.update(dict.fromkeys(names, True))
+
     def merged_prefix(self, stack: tuple[Document, ...]) -> Merging:
         """The merge of `stack` (defaults and bases), made once and copied for each group."""
         key = tuple(map(id, stack))

@@ -83,8 +83,14 @@ def stages() -> Stages:
     )
 
 
-def compile_group(path: Path, *, render: bool = True, layers: Layers | None = None) -> GroupResult:
-    """One file through load, (merge), model, rules and, when clean, render."""
+def compile_group(
+    path: Path, *, render: bool = True, layers: Layers | None = None, data: bytes | None = None
+) -> GroupResult:
+    """One file through load, (merge), model, rules and, when clean, render.
+
+    `data`: the file's bytes when the caller holds them (a base side read from git),
+    so the file is not read.
+    """
     (layered, merge_group, read_file, load_bytes, group_from_document, render_group, run_rules) = (
         stages()
     )
@@ -92,7 +98,9 @@ def compile_group(path: Path, *, render: bool = True, layers: Layers | None = No
     slug = path.name.removesuffix(".yaml")
     problem = slug_problem(path, display)
     diagnostics = [problem] if problem else []
-    data, found = read_file(path, display)  # read once: for the loader and the cache key
+    found: list[Diagnostic] = []
+    if data is None:
+        data, found = read_file(path, display)  # read once: for the loader and the cache key
     doc = None
     if data is not None:
         doc, found = load_bytes(data, display)

@@ -100,6 +100,16 @@ def export_folders(commit: str, folders: list[PurePosixPath], dest: Path, cwd: P
 
     Ten thousand group files cost two git processes, not ten thousand.
     """
+    blobs = read_folders(commit, folders, cwd)
+    write_blobs(blobs, dest)
+    return len(blobs)
+
+
+def read_folders(commit: str, folders: list[PurePosixPath], cwd: Path) -> list[tuple[str, bytes]]:
+    """Every regular file under `folders` at `commit`: (path in the repository, bytes).
+
+    What `export_folders` writes; `pops diff` keeps the group files in memory instead.
+    """
     specs = sorted({"." if str(f) in ("", ".") else str(f) for f in folders})
     listing = _git(["ls-tree", "-r", "-z", "--full-tree", commit, "--", *specs], cwd)
     blobs: list[tuple[str, str]] = []
@@ -111,18 +121,24 @@ def export_folders(commit: str, folders: list[PurePosixPath], dest: Path, cwd: P
         if kind == "blob" and mode in ("100644", "100755"):
             blobs.append((sha, raw_name.decode("utf-8", "surrogateescape")))
     if not blobs:
-        return 0
+        return []
     batch = _git(["cat-file", "--batch"], cwd, stdin="".join(f"{s}\n" for s, _ in blobs).encode())
     offset = 0
-    made: set[Path] = set()
+    found: list[tuple[str, bytes]] = []
     for _sha, name in blobs:
         header_end = batch.index(b"\n", offset)
         size = int(batch[offset:header_end].split()[2])
-        data = batch[header_end + 1 : header_end + 1 + size]
+        found.append((name, batch[header_end + 1 : header_end + 1 + size]))
         offset = header_end + 1 + size + 1
+    return found
+
+
+def write_blobs(blobs: list[tuple[str, bytes]], dest: Path) -> None:
+    """Each (path, bytes) of `read_folders` written under `dest`."""
+    made: set[Path] = set()
+    for name, data in blobs:
         target = dest / name
         if target.parent not in made:
             target.parent.mkdir(parents=True, exist_ok=True)
             made.add(target.parent)
         target.write_bytes(data)
-    return len(blobs)

@@ -26,18 +26,20 @@ two to that on random repositories.
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
 from compiler.diagnostics import Diagnostic
+from compiler.load.files import MAX_BYTES, read_all
 from compiler.pipeline.compiling import gc_paused
 from compiler.pipeline.discovery import discover, environment_problems
 from compiler.pipeline.group import env_dir_for
 from compiler.review.diff import DiffReport, GroupChange, compare
-from compiler.review.gitrefs import Base, export_folders
+from compiler.review.gitrefs import Base, read_folders, write_blobs
 from compiler.review.shared import Known, shared_changes
 from compiler.review.sides import (
     Built,
@@ -60,6 +62,7 @@ from compiler.review.workers import (
     default_jobs,
 )
 
+ARTIFACT_MAX = 1 << 30  # bytes: no artifact comes near; a bound all the same
 OUT_DIR = Path("dist")  # where `pops build` writes by default: the build the seal vouches for
 
 
@@ -114,13 +117,13 @@ def head_from_seal(
         scope = next((s for s in sealed.scopes if s.env == env), None)
         if scope is None or len(scope.digests) != len(scope.slugs):
             return None
-        root = out_dir / scope.prefix if scope.prefix else out_dir
+        root = str(out_dir / scope.prefix if scope.prefix else out_dir)
         found: dict[str, Sealed] = {}
         for slug, digest in zip(scope.slugs, scope.digests, strict=True):
             lo, hi = seal.group_range(sealed, scope, slug)
             names = [name.removeprefix(scope.prefix) for name in sealed.files[lo:hi]]
             shas = [sealed.sha_blob[32 * i : 32 * i + 32].hex() for i in range(lo, hi)]
-            config = root / "groups" / slug / "config.json"
+            config = Path(os.path.join(root, "groups", slug, "config.json"))  # (one Path, not 3)
             found[slug] = Sealed(digest, dict(zip(names, shas, strict=True)), config)
         return found
     finally:
@@ -131,8 +134,9 @@ def sealed_files(built: Built) -> dict[str, bytes] | None:
     """A group taken from the seal: its files' bytes, read from the output folder."""
     if built.files is not None or built.digests is None or built.config_path is None:
         return built.files
-    root = built.config_path.parents[2]  # <out>/groups/<slug>/config.json
-    return {rel: (root / rel).read_bytes() for rel in built.digests}
+    root = str(built.config_path.parents[2])  # <out>/groups/<slug>/config.json
+    # (one open, fstat and read each: a fleet-wide preview reads sixty thousand of them)
+    return {rel: read_all(os.path.join(root, rel), ARTIFACT_MAX) for rel in built.digests}
 
 
 def _errors(diagnostics: list[Diagnostic]) -> bool:
@@ -174,20 +178,35 @@ class Sources:
     sources: dict[str, bytes]
     problems: list[Diagnostic]
     shared: dict[tuple[SharedKind, str], SharedFile]
+    held: dict[str, bytes] = field(default_factory=dict)  # group files not on disk (`Scope`)
 
     @classmethod
-    def read(cls, groups_dir: Path, env: str | None, env_dir: Path, shown: Shown) -> Sources:
+    def read(
+        cls,
+        groups_dir: Path,
+        env: str | None,
+        env_dir: Path,
+        shown: Shown,
+        held: dict[str, bytes] | None = None,
+    ) -> Sources:
+        """One side's sources; `held`: group files in `groups_dir` that are in memory only."""
         shared = shared_files(groups_dir, env_dir, env, shown)
-        tree = cls(groups_dir, env, env_dir, shown, {}, {}, [], shared)
+        tree = cls(groups_dir, env, env_dir, shown, {}, {}, [], shared, held or {})
         if groups_dir.is_dir():
             paths, tree.problems = discover([groups_dir])
             tree.problems += environment_problems(env_dir)
+            if tree.held:  # (discovered as if on disk: in file-name order, no problems)
+                paths = sorted([*paths, *map(Path, tree.held)], key=lambda p: p.name)
             tree.paths = {p.name.removesuffix(".yaml"): p for p in paths}
-            tree.sources = {slug: read_source(p) for slug, p in tree.paths.items()}
+            tree.sources = {slug: tree._source(p) for slug, p in tree.paths.items()}
         return tree
 
+    def _source(self, path: Path) -> bytes:
+        data = self.held.get(str(path))
+        return data if data is not None else read_source(path)
+
     def scope(self) -> Scope:
-        return Scope(str(self.groups_dir), self.env, str(self.env_dir))
+        return Scope(str(self.groups_dir), self.env, str(self.env_dir), self.held)
 
     def layer_problems(self) -> list[Diagnostic]:
         return self.scope().layers().diagnostics if self.groups_dir.is_dir() else []
@@ -234,11 +253,12 @@ def plan_diff(
     head_env_dir = env_dir_for(groups_dir, env_dir)
     with tempfile.TemporaryDirectory(prefix="pops-base-") as tmp:
         root = Path(tmp)
-        export_folders(base.commit, [folder, *([env_folder] if env_folder else [])], root, cwd)
+        folders = [folder, *([env_folder] if env_folder else [])]
+        held = _exported(read_folders(base.commit, folders, cwd), root, folder, env_folder)
         base_env_dir = root / (env_folder if env_folder is not None else "environments")
         base_env = env if env is not None and (base_env_dir / f"{env}.yaml").is_file() else None
         head = Sources.read(groups_dir, env, head_env_dir, Shown(None))
-        old = Sources.read(root / folder, base_env, base_env_dir, Shown(root))
+        old = Sources.read(root / folder, base_env, base_env_dir, Shown(root), held)
         sealed = head_from_seal(groups_dir, head_env_dir, env, out_dir)
         if sealed is not None and set(sealed) != set(head.paths):
             sealed = None
@@ -264,6 +284,43 @@ def plan_diff(
         report.shared = shared_changes(before, after, _known(before, after, report, changed))
         before.groups_dir = before.env_dir = None  # gone with the temporary folder
         return Plan(before, after, report, finished)
+
+
+def _exported(
+    blobs: list[tuple[str, bytes]],
+    root: Path,
+    folder: PurePosixPath,
+    env_folder: PurePosixPath | None,
+) -> dict[str, bytes]:
+    """The base's files under `root`: written out, but for its group files, which are
+    returned (path under `root` -> bytes) and only held in memory.
+
+    Ten thousand small files cost seconds to write (and remove) on some disks; the
+    workers that compile them inherit them instead. A group file is held only when
+    reading it from disk could tell nothing more (a regular file of at most 1 MiB,
+    named like a group, directly in the groups folder and not an environment file).
+    """
+    prefix = "" if str(folder) in ("", ".") else f"{folder}/"
+    keep_out = str(env_folder) if env_folder is not None else None
+    held: dict[str, bytes] = {}
+    written: list[tuple[str, bytes]] = []
+    for name, data in blobs:
+        rest = name[len(prefix) :] if name.startswith(prefix) else ""
+        parent = name.rpartition("/")[0] or "."
+        if (
+            rest.endswith(".yaml")
+            and rest[0] not in "._"
+            and "/" not in rest
+            and len(data) <= MAX_BYTES
+            and parent != keep_out
+        ):
+            held[os.path.join(root, name)] = data
+        else:
+            written.append((name, data))
+    write_blobs(written, root)
+    if held:  # (the folder is there even when it holds nothing but group files)
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    return held
 
 
 def _changed_shared(head: Sources, old: Sources) -> list[tuple[SharedKind, str]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +26,21 @@ CHUNK = 64
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """Where one side's layers come from."""
+    """Where one side's layers come from, and the group files it holds in memory.
+
+    `held`: group file path -> bytes, for a base read from git: its group files are
+    not written out (forked workers inherit them); its shared files are.
+    """
 
     groups_dir: str
     env: str | None
     env_dir: str
+    held: dict[str, bytes] = field(default_factory=dict, compare=False)
 
     def layers(self) -> Layers:
-        return load_layers(Path(self.groups_dir), self.env, Path(self.env_dir))
+        layers = load_layers(Path(self.groups_dir), self.env, Path(self.env_dir))
+        layers.held_groups(Path(path).name.removesuffix(".yaml") for path in self.held)
+        return layers
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +78,7 @@ Finish = Callable[[str, Outcome | None, Outcome | None], Any]
 Progress = Callable[[int, int], None]
 
 _LAYERS: dict[str, Layers] = {}
+_HELD: dict[str, bytes] = {}  # the base's group files held in memory (`Scope.held`)
 _KEEP: list[bool] = [False]  # whether outcomes carry every file's bytes (set in each worker)
 _FINISH: list[Finish | None] = [None]
 
@@ -80,17 +88,23 @@ def _init(head: Scope, base: Scope, keep: bool = False, finish: Finish | None = 
 
     gc.disable()  # (short-lived workers: as the build's, see pipeline.gc_paused)
     _LAYERS["head"], _LAYERS["base"] = head.layers(), base.layers()
+    _HELD.update(base.held)
     _KEEP[0] = keep
     _FINISH[0] = finish
 
 
-def compile_one(path: str, slug: str, layers: Layers, keep: bool = False) -> Outcome:
-    """One group file through the build's pipeline; its files' bytes kept only with `keep`."""
+def compile_one(
+    path: str, slug: str, layers: Layers, keep: bool = False, data: bytes | None = None
+) -> Outcome:
+    """One group file through the build's pipeline; its files' bytes kept only with `keep`.
+
+    `data`: the file's bytes, when held in memory (not read from `path`).
+    """
     from compiler.incremental.engine import input_sha
     from compiler.pipeline.group import compile_group
     from compiler.render.digests import sha256_hex
 
-    result = compile_group(Path(path), layers=layers)
+    result = compile_group(Path(path), layers=layers, data=data)
     digests = config = None
     if result.files is not None:
         digests = {rel: sha256_hex(data) for rel, data in result.files.items()}
@@ -106,15 +120,21 @@ def _chunk(
     base: Layers | None = None,
     keep: bool | None = None,
     finish: Finish | None = None,
+    held: dict[str, bytes] | None = None,
 ) -> list[Result]:
     head = head if head is not None else _LAYERS["head"]
+    held = held if held is not None else _HELD
     base = base if base is not None else _LAYERS["base"]
     keep = keep if keep is not None else _KEEP[0]
     finish = finish if finish is not None else _FINISH[0]
     out: list[Result] = []
     for task in tasks:
         theirs = compile_one(task.head, task.slug, head, keep) if task.head is not None else None
-        ours = compile_one(task.base, task.slug, base, keep) if task.base is not None else None
+        ours = (
+            compile_one(task.base, task.slug, base, keep, held.get(task.base))
+            if task.base is not None
+            else None
+        )
         done = finish(task.slug, theirs, ours) if finish is not None else None
         out.append((task.slug, theirs, ours, done))
     return out
@@ -146,7 +166,8 @@ def compile_tasks(
     if jobs <= 1 or work < PARALLEL_THRESHOLD:
         head_layers, base_layers = head.layers(), base.layers()
         for part in _chunks(tasks, CHUNK):
-            results.update((r[0], r) for r in _chunk(part, head_layers, base_layers, keep, finish))
+            done = _chunk(part, head_layers, base_layers, keep, finish, base.held)
+            results.update((r[0], r) for r in done)
             if progress is not None:
                 progress(len(results), len(tasks))
         return results

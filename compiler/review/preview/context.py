@@ -109,11 +109,12 @@ class Marks(dict[str, Markup]):
     `context.call`. Pages with the same changed settings share one (`marks`).
     """
 
-    __slots__ = ("changed",)
+    __slots__ = ("changed", "samples")
 
     def __init__(self, changed: frozenset[str]) -> None:
         super().__init__()
         self.changed = changed
+        self.samples: Markup | None = None  # `theme_samples`, once drawn
 
     def __missing__(self, path: str) -> Markup:
         safe = escape(path)
@@ -126,6 +127,86 @@ class Marks(dict[str, Markup]):
 def marks(changed: frozenset[str]) -> Marks:
     """The marks of pages whose changed settings are `changed` (one per set, filled as used)."""
     return Marks(changed)
+
+
+SAMPLES = "preview/theme_samples.html.j2"
+
+
+def theme_samples(at: Marks) -> Markup:
+    """The portal page's theme-colour samples with the marks `at`: the same on every
+    page with the same changed settings, whatever the group, so drawn once for them
+    (they were a sixth of each page's drawing)."""
+    if at.samples is None:
+        from compiler.render import environment
+
+        page = environment().get_template(SAMPLES)
+        at.samples = Markup(page.render(at=at, theme_colors=THEME_COLORS))
+    return at.samples
+
+
+CHANGES = "preview/changes.html.j2"
+ACCOUNT = "preview/account.html.j2"
+# The portal settings the account card reads (ACCOUNT); nothing else of the group.
+ACCOUNT_SWITCHES = (
+    "showCurrentBalance",
+    "showStatementBalance",
+    "showCollections",
+    "showEscrow",
+    "showProcedures",
+    "showInsurancePending",
+    "visitsPdfExport",
+)
+_ONCE: dict[tuple[Any, ...], Markup] = {}  # what `drawn_once` drew, by template and key
+
+
+def drawn_once(template: str, key: tuple[Any, ...], context: dict[str, Any]) -> Markup:
+    """`template` drawn with `context`, once for all pages whose `key` is the same.
+
+    For the parts of a page that depend on a few values only: a fleet-wide
+    change draws twenty thousand pages, and these parts take the same few
+    forms on all of them. `key` must stand for everything in `context` (the
+    template is given nothing else, and strict undefined stops it reading more).
+    """
+    found = _ONCE.get((template, *key))
+    if found is None:
+        from compiler.render import environment
+
+        if len(_ONCE) >= 4096:  # (a bound; pages that all differ gain nothing here)
+            _ONCE.clear()
+        drawn = environment().get_template(template).render(context)
+        found = _ONCE[(template, *key)] = Markup(drawn)
+    return found
+
+
+def changes_aside(changes: list[ChangedSetting], against: str) -> Markup:
+    """The list of changed settings atop a portal page ("" when none changed).
+
+    A fleet-wide change (one line of `_defaults.yaml`) makes the same change to
+    thousands of groups, and their pages say the same.
+    """
+    if not changes:
+        return Markup("")
+    key = (against, *((c.path, c.label, c.before, c.after, c.diff is None) for c in changes))
+    return drawn_once(CHANGES, key, {"changes": changes, "against": against})
+
+
+def account_card(config: dict[str, Any], at: Marks) -> Markup:
+    """The account card: panels, visits and contact details, as the switches set them."""
+    look = config["lookAndFeel"]
+    switches = tuple(look[name] for name in ACCOUNT_SWITCHES)
+    editing = bool(config["patientPermissions"]["contactInfoEditing"])
+    context = {
+        "lf": dict(zip(ACCOUNT_SWITCHES, switches, strict=True)),
+        "contact_editing": editing,
+        "at": at,
+    }
+    return drawn_once(ACCOUNT, (at.changed, editing, *switches), context)
+
+
+@functools.lru_cache(maxsize=64)
+def files_list(files: tuple[str, ...]) -> Markup:
+    """The links to a group's files: the same names for nearly every group."""
+    return Markup(", ").join(Markup('<a href="{0}">{0}</a>').format(f) for f in files)
 
 
 def _text(files: dict[str, bytes], rel: str | None) -> str | None:
@@ -154,6 +235,7 @@ def portal_context(
     mfa = config["authentication"]["mfa"]
     mfa_files = {key: ref["path"] for key, ref in mfa.get("files", {}).items()}
     changes = changes or []
+    at = marks(frozenset(c.path for c in changes))
     return {
         "c": config,
         "side": side,
@@ -164,9 +246,11 @@ def portal_context(
         "email_subject": _text(local, mfa_files.get("emailSubject")),
         "sms": _text(local, mfa_files.get("sms")),
         "contrast_rows_html": table_html(config),
-        "theme_colors": THEME_COLORS,
-        "files": sorted(local),
+        "theme_samples": theme_samples(at),
+        "files_html": files_list(tuple(sorted(local))),
         "changes": changes,
-        "at": marks(frozenset(c.path for c in changes)),
+        "changes_html": changes_aside(changes, against),
+        "at": at,
+        "account_html": account_card(config, at),
         "against": against,
     }

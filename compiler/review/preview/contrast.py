@@ -9,8 +9,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from markupsafe import Markup, escape
 
@@ -22,9 +21,11 @@ _HEX = re.compile(r"#[0-9a-fA-F]{3,8}")
 THEME_COLORS = ("primary", "secondary", "accent", "info", "success", "warning", "error")
 
 
-@dataclass(frozen=True, slots=True)
-class ContrastRow:
-    """One colour pair of the theme, as the portal draws it, against WCAG AA."""
+class ContrastRow(NamedTuple):
+    """One colour pair of the theme, as the portal draws it, against WCAG AA.
+
+    (A named tuple: a frozen dataclass took longer to make than its ratio.)
+    """
 
     use: str
     foreground: str  # colour names, also the theme.css class suffixes
@@ -47,45 +48,34 @@ class ContrastRow:
         return self.ratio >= AA_LARGE
 
 
+def _pairs() -> list[tuple[str, str, str]]:
+    """(use, foreground, background) of each row: on-colours on fills, then theme
+    colours as text on the page. Foregrounds named `on-*` are Vuetify's colours."""
+    pairs = [
+        ("Page text", "on-background", "background"),
+        ("Card text", "on-surface", "surface"),
+    ]
+    pairs += [(f"Text on {name} buttons and alerts", f"on-{name}", name) for name in THEME_COLORS]
+    pairs += [
+        (f"{name.capitalize()} text and outlines on the {ground}", name, ground)
+        for name in THEME_COLORS
+        for ground in ("background", "surface")
+    ]
+    return pairs
+
+
+PAIRS = _pairs()
+
+
 def contrast_rows(config: dict[str, Any]) -> list[ContrastRow]:
-    """The pairs patients read: on-colours on fills, theme colours as text on the page."""
+    """The pairs patients read (`PAIRS`), with this theme's colours and their ratios."""
     palette: dict[str, str] = config["theme"]["colors"]
     vuetify: dict[str, str] = config["theme"]["vuetify"]["colors"]
-
-    def row(use: str, fg: str, bg: str, fg_hex: str, bg_hex: str) -> ContrastRow:
-        return ContrastRow(use, fg, bg, fg_hex, bg_hex, colors.contrast_ratio(fg_hex, bg_hex))
-
-    rows = [
-        row(
-            "Page text",
-            "on-background",
-            "background",
-            vuetify["on-background"],
-            palette["background"],
-        ),
-        row("Card text", "on-surface", "surface", vuetify["on-surface"], palette["surface"]),
-    ]
-    for name in THEME_COLORS:
-        rows.append(
-            row(
-                f"Text on {name} buttons and alerts",
-                f"on-{name}",
-                name,
-                vuetify[f"on-{name}"],
-                palette[name],
-            )
-        )
-    for name in THEME_COLORS:
-        for ground in ("background", "surface"):
-            rows.append(
-                row(
-                    f"{name.capitalize()} text and outlines on the {ground}",
-                    name,
-                    ground,
-                    palette[name],
-                    palette[ground],
-                )
-            )
+    rows = []
+    for use, fg, bg in PAIRS:
+        fg_hex = vuetify[fg] if fg.startswith("on-") else palette[fg]
+        bg_hex = palette[bg]
+        rows.append(ContrastRow(use, fg, bg, fg_hex, bg_hex, colors.contrast_ratio(fg_hex, bg_hex)))
     return rows
 
 
@@ -102,8 +92,7 @@ def _table(palette: tuple[tuple[str, str], ...], vuetify: tuple[tuple[str, str],
     return rows_html(contrast_rows({"theme": theme}))
 
 
-def _verdict(ok: bool) -> str:
-    return '<td class="pv-pass">✓ pass</td>' if ok else '<td class="pv-fail">✗ fail</td>'
+_VERDICT = ('<td class="pv-fail">✗ fail</td>', '<td class="pv-pass">✓ pass</td>')
 
 
 def rows_html(rows: list[ContrastRow]) -> Markup:
@@ -115,16 +104,25 @@ def rows_html(rows: list[ContrastRow]) -> Markup:
     """
     out = []
     for row in rows:
-        fg = row.foreground if row.foreground.startswith("on-") else f"text-{row.foreground}"
         fg_hex, bg_hex = _safe(row.foreground_hex), _safe(row.background_hex)
         out.append(
-            f'<tr data-pair="{row.foreground}/{row.background}">\n<td>{row.use}</td>\n'
-            f'<td><span class="pv-sample bg-{row.background} {fg}">Aa</span></td>\n'
+            f"{_row_start(row.use, row.foreground, row.background)}"
             f"<td><code>{fg_hex}</code> on <code>{bg_hex}</code></td>\n"
-            f"<td>{row.shown}</td>\n{_verdict(row.text_ok)}\n{_verdict(row.large_ok)}\n</tr>\n"
+            f"<td>{row.shown}</td>\n{_VERDICT[row.text_ok]}\n{_VERDICT[row.large_ok]}\n</tr>\n"
         )
     return Markup("".join(out))
 
 
+@functools.lru_cache(maxsize=64)
+def _row_start(use: str, foreground: str, background: str) -> str:
+    """What a row says before its colours: the same for every group."""
+    fg = foreground if foreground.startswith("on-") else f"text-{foreground}"
+    return (
+        f'<tr data-pair="{foreground}/{background}">\n<td>{use}</td>\n'
+        f'<td><span class="pv-sample bg-{background} {fg}">Aa</span></td>\n'
+    )
+
+
+@functools.lru_cache(maxsize=4096)
 def _safe(colour: str) -> str:
     return colour if _HEX.fullmatch(colour) else str(escape(colour))
