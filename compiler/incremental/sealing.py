@@ -226,9 +226,8 @@ class OutputCheck:
             self.fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
         except OSError:
             pass
-        cores = os.cpu_count() or 1
-        self.parallel = parallel and cores > 1 and hasattr(os, "fork")
-        if self.fd is not None and self.parallel and len(self.rels) >= SPLIT_AT:
+        parallel = parallel and (os.cpu_count() or 1) > 1 and hasattr(os, "fork")
+        if self.fd is not None and parallel and len(self.rels) >= SPLIT_AT:
             self.pair = StatPair(self.rels, self.fd)
 
     def offload(self, spare: PathLike | None = None) -> None:
