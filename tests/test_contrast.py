@@ -197,3 +197,18 @@ def test_proposals_pass_and_keep_hue(dark: bool) -> None:
         if chroma > 0.03 and chroma2 > 0.03:
             assert abs((hue2 - hue + 180) % 360 - 180) < 4, (color, proposal)
     assert tried > 50
+
+
+def test_a_brand_colour_s_written_out_ratios_are_the_general_ones() -> None:
+    """contrast._brand spells out the WCAG steps for speed; it must give exactly the
+    floats of contrast_ratio and the painted blend (_luminance_over) it stands for."""
+    alpha = contrast.OPACITIES[False]["activated"]
+    triples = zip(RANDOM, RANDOM[1:] + RANDOM[:1], RANDOM[2:] + RANDOM[:2], strict=True)
+    for color, background, surface in triples:
+        own = colors.relative_luminance(color)
+        on = [colors.contrast_ratio(color, ground) for ground in (background, surface)]
+        tonal = [
+            colors.ratio_of_luminances(own, contrast._luminance_over(color, alpha, ground))
+            for ground in (background, surface)
+        ]
+        assert contrast._brand(color, background, surface) == (*on, *on, *tonal)
