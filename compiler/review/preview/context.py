@@ -109,12 +109,11 @@ class Marks(dict[str, Markup]):
     `context.call`. Pages with the same changed settings share one (`marks`).
     """
 
-    __slots__ = ("changed", "samples")
+    __slots__ = ("changed",)
 
     def __init__(self, changed: frozenset[str]) -> None:
         super().__init__()
         self.changed = changed
-        self.samples: Markup | None = None  # `theme_samples`, once drawn
 
     def __missing__(self, path: str) -> Markup:
         safe = escape(path)
@@ -127,21 +126,6 @@ class Marks(dict[str, Markup]):
 def marks(changed: frozenset[str]) -> Marks:
     """The marks of pages whose changed settings are `changed` (one per set, filled as used)."""
     return Marks(changed)
-
-
-SAMPLES = "preview/theme_samples.html.j2"
-
-
-def theme_samples(at: Marks) -> Markup:
-    """The portal page's theme-colour samples with the marks `at`: the same on every
-    page with the same changed settings, whatever the group, so drawn once for them
-    (they were a sixth of each page's drawing)."""
-    if at.samples is None:
-        from compiler.render import environment
-
-        page = environment().get_template(SAMPLES)
-        at.samples = Markup(page.render(at=at, theme_colors=THEME_COLORS))
-    return at.samples
 
 
 CHANGES = "preview/changes.html.j2"
@@ -176,6 +160,16 @@ def drawn_once(template: str, key: tuple[Any, ...], context: dict[str, Any]) -> 
         drawn = environment().get_template(template).render(context)
         found = _ONCE[(template, *key)] = Markup(drawn)
     return found
+
+
+SAMPLES = "preview/theme_samples.html.j2"
+
+
+def theme_samples(at: Marks) -> Markup:
+    """The portal page's theme-colour samples with the marks `at`: the same on every
+    page with the same changed settings, whatever the group (they were a sixth of
+    each page's drawing)."""
+    return drawn_once(SAMPLES, (at.changed,), {"at": at, "theme_colors": THEME_COLORS})
 
 
 def changes_aside(changes: list[ChangedSetting], against: str) -> Markup:
